@@ -1,0 +1,76 @@
+# tether: `make run` runs the chat, `make test` runs every test.
+# Thin targets; each installs what it needs and is quiet when it is there.
+
+GO        ?= go
+ADDR      ?= localhost:8080
+DATA      ?= ./data
+BIN       := $(CURDIR)/bin
+GOROOT    := $(shell $(GO) env GOROOT)
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASMBROWSERTEST_VERSION := v0.11.0
+# Packages whose tests also run compiled to wasm in headless Chromium.
+WASM_TEST_PKGS := ./app/... ./components/... ./conn/...
+
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run build wasm test lint test-go test-wasm e2e chromium node clean
+
+## run: build everything and start the server in dev mode on $(ADDR)
+run: build
+	$(BIN)/tether -dev -addr $(ADDR) -data $(DATA)
+
+## build: app.wasm, its compressed copies, and the server binary
+build: wasm
+	$(GO) build -trimpath -o $(BIN)/tether ./server
+
+# The wasm is linked to a temporary file and moved into place only when it
+# changed, so the slow brotli pass runs only for a new build. The compressed
+# copies are removed first: a stale copy must never be served for a new wasm.
+wasm:
+	@mkdir -p $(BIN)
+	@cmp -s "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec/wasm_exec.js || \
+		cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec/wasm_exec.js
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/app.wasm.new ./app/wasm
+	@if cmp -s $(BIN)/app.wasm.new web/app.wasm; then rm $(BIN)/app.wasm.new; \
+	else rm -f web/app.wasm.br web/app.wasm.gz && mv $(BIN)/app.wasm.new web/app.wasm; fi
+	@[ -f web/app.wasm.br ] && [ -f web/app.wasm.gz ] || $(GO) run ./tools/precompress web/app.wasm
+
+## test: every layer: lint, Go tests with -race, wasm tests in Chromium, Playwright
+test: lint test-go test-wasm e2e
+
+## lint: gofmt, and go vet for the native and the js/wasm targets
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './playwright/*')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+## test-go: native Go tests with the race detector (the server tests embed the built wasm)
+test-go: wasm
+	$(GO) test -race -count=1 ./...
+
+## test-wasm: Go tests compiled to wasm, run in headless Chromium
+test-wasm: chromium $(BIN)/wasmbrowsertest
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec $(BIN)/wasmbrowsertest $(WASM_TEST_PKGS)
+
+$(BIN)/wasmbrowsertest:
+	GOBIN=$(BIN) $(GO) install github.com/agnivade/wasmbrowsertest@$(WASMBROWSERTEST_VERSION)
+
+## e2e: the Playwright suite against the real server in Debian's Chromium
+e2e: chromium node build
+	cd playwright && npx playwright test
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+node: playwright/node_modules/.package-lock.json
+
+playwright/node_modules/.package-lock.json: playwright/package-lock.json
+	@command -v npm >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; }
+	cd playwright && npm ci --no-audit --no-fund
+	@touch $@
+
+clean:
+	rm -rf $(BIN) web/app.wasm web/app.wasm.br web/app.wasm.gz playwright/test-results playwright/playwright-report

@@ -1,0 +1,67 @@
+// Package app is the tether application: its routes and pages. The browser
+// entry and the server both call Register, so the server pre-renders exactly
+// the pages the browser will run.
+package app
+
+import (
+	"regexp"
+	"sync"
+	"sync/atomic"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"tether/components"
+)
+
+// Options configure the pages.
+type Options struct {
+	// Status feeds every connection indicator.
+	Status components.StatusSource
+	// Dev shows the demo links on the home page.
+	Dev bool
+}
+
+// RoomPattern is what a room id looks like: a letter or digit, then up to 63
+// letters, digits, dots, dashes or underscores. Anything else is not a room.
+var RoomPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// DemoRoom is the booking room the dev home page links to.
+const DemoRoom = "demo-booking"
+
+// Routes are the paths Register serves, in the form go-app takes them.
+const (
+	routeHome      = "/"
+	routeChat      = `^/chat/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`
+	routeTherapist = "/therapist"
+)
+
+// Register declares the routes on go-app's router with these options. Call
+// it before app.RunWhenOnBrowser or before serving app.Handler. go-app's
+// router is global: the routes are added once per process, and a later call
+// only replaces the options (tests start several servers).
+func Register(o Options) {
+	if o.Status == nil {
+		panic("app: Options.Status is required")
+	}
+	current.Store(&o)
+	registerOnce.Do(func() {
+		goapp.Route(routeHome, func() goapp.Composer {
+			return &HomePage{Dev: current.Load().Dev}
+		})
+		goapp.RouteWithRegexp(routeChat, func() goapp.Composer {
+			return &ChatPage{Source: current.Load().Status}
+		})
+		goapp.Route(routeTherapist, func() goapp.Composer {
+			return &TherapistPage{Source: current.Load().Status}
+		})
+	})
+}
+
+var (
+	current      atomic.Pointer[Options]
+	registerOnce sync.Once
+)
+
+// EnvDev is the go-app environment variable the server sets to "1" in dev
+// mode, so the browser shows the same pages the server pre-rendered.
+const EnvDev = "TETHER_DEV"

@@ -1,0 +1,36 @@
+// Package components holds tether's go-app components: the chat header and
+// the connection status indicator and banner.
+//
+// Components never touch syscall/js or safejs: they compile natively, where
+// go-app stubs the browser, so the server pre-renders them and tests run them
+// without a browser.
+package components
+
+import "tether/conn"
+
+// StatusSource is what the connection components read: the stability
+// service in the browser, or a fixed status where there is no connection
+// (server pre-rendering).
+type StatusSource interface {
+	// Status returns the current status.
+	Status() conn.Status
+	// Watch calls fn after each change until stop is called. fn must not
+	// block: components hand the value to ctx.Dispatch and return.
+	Watch(fn func(conn.Status)) (stop func())
+	// ForceReconnect drops the wait before the next attempt and reconnects now.
+	ForceReconnect()
+}
+
+// FixedStatus is a StatusSource whose status never changes.
+type FixedStatus conn.Status
+
+var _ StatusSource = FixedStatus{}
+
+// Status returns the fixed status.
+func (f FixedStatus) Status() conn.Status { return conn.Status(f) }
+
+// Watch never calls fn: the status never changes.
+func (f FixedStatus) Watch(func(conn.Status)) (stop func()) { return func() {} }
+
+// ForceReconnect does nothing: there is no connection to renew.
+func (f FixedStatus) ForceReconnect() {}

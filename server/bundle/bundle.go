@@ -1,0 +1,154 @@
+// Package bundle serves tether's browser bundle: the go-app pages
+// (pre-rendered), app.wasm precompressed by Accept-Encoding, the toolchain's
+// wasm_exec.js and the static assets, all from files embedded in the binary.
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// Names of the files in the bundle that are treated specially.
+const (
+	wasmName   = "app.wasm"
+	brotliName = "app.wasm.br"
+	gzipName   = "app.wasm.gz"
+)
+
+// ErrNoWasm means the bundle has no app.wasm: the binary was built before
+// the wasm was, and the pages could never start in a browser.
+var ErrNoWasm = errors.New("app.wasm is missing from the bundle: build it with `make build`")
+
+// Config says what goes into the bundle.
+type Config struct {
+	// Web holds the static files: app.wasm (with app.wasm.br and app.wasm.gz
+	// when built), app.css and the icons.
+	Web fs.FS
+	// WasmExec is the wasm_exec.js of the Go that built app.wasm.
+	WasmExec []byte
+	// Env is passed to the app in the browser (go-app's Handler.Env).
+	Env map[string]string
+}
+
+// Bundle is an http.Handler for every path of the front end. Register the
+// pages' routes (app.Register) before it serves its first request.
+type Bundle struct {
+	version string
+	web     fs.FS
+	files   map[string]bool
+	wasm    []wasmVariant
+	app     *goapp.Handler
+	mux     *http.ServeMux
+}
+
+// New checks the files and builds the handler.
+func New(c Config) (*Bundle, error) {
+	files := map[string]bool{}
+	err := fs.WalkDir(c.Web, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(p, ".go") {
+			files[p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the web files: %w", err)
+	}
+	if !files[wasmName] {
+		return nil, ErrNoWasm
+	}
+	if len(c.WasmExec) == 0 {
+		return nil, errors.New("wasm_exec.js is empty")
+	}
+	version, err := buildID(c.Web, files, c.WasmExec)
+	if err != nil {
+		return nil, err
+	}
+	wasm, err := fs.Stat(c.Web, wasmName)
+	if err != nil {
+		return nil, err
+	}
+	variants, err := loadWasm(c.Web, files)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load app.wasm: %w", err)
+	}
+	b := &Bundle{version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux()}
+	b.app = &goapp.Handler{
+		Name:            "tether",
+		ShortName:       "tether",
+		Title:           "tether",
+		Description:     "The chat for your booking that keeps its connection.",
+		Lang:            "en",
+		BackgroundColor: "#f5f7fa",
+		ThemeColor:      "#0f766e",
+		LoadingLabel:    "Loading tether… {progress}%",
+		Icon: goapp.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		Styles:    []string{"/web/app.css"},
+		Resources: webResources{b},
+		Version:   version,
+		// The loader divides the bytes it has read by this; the body is
+		// decoded by the browser, so it is the raw size whatever the encoding.
+		WasmContentLength:     strconv.FormatInt(wasm.Size(), 10),
+		ServiceWorkerTemplate: serviceWorker,
+		Env:                   c.Env,
+	}
+	b.mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", `"`+version+`"`)
+		if r.Header.Get("If-None-Match") == `"`+version+`"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(c.WasmExec)))
+		w.Write(c.WasmExec)
+	})
+	b.mux.Handle("/", b.app)
+	return b, nil
+}
+
+// Version is the build id: a hash of every file the bundle serves, so it
+// changes with each release and never with a restart.
+func (b *Bundle) Version() string { return b.version }
+
+// ServeHTTP serves the front end.
+func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mux.ServeHTTP(w, r)
+}
+
+// buildID hashes the files' names and contents in a fixed order.
+func buildID(web fs.FS, files map[string]bool, wasmExec []byte) (string, error) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		data, err := fs.ReadFile(web, n)
+		if err != nil {
+			return "", fmt.Errorf("failed to read %s: %w", n, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(data))
+		h.Write(data)
+	}
+	fmt.Fprintf(h, "wasm_exec.js\x00%d\x00", len(wasmExec))
+	h.Write(wasmExec)
+	return hex.EncodeToString(h.Sum(nil))[:20], nil
+}

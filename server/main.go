@@ -1,0 +1,59 @@
+// Command server runs tether: it serves the browser bundle and the chat API.
+//
+//	go run ./server -dev
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	m := &Main{Stdout: os.Stdout, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "tether:", err)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop() // a second Ctrl-C now kills the process at once
+	m.Logger.Info("shutting down")
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+		os.Exit(1)
+	}
+}
+
+// ParseFlags reads the command line into m.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("tether", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&m.Addr, "addr", "localhost:8080", "address to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&m.DataDir, "data", "./data", "folder of the server's data")
+	fs.BoolVar(&m.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
+	if err := fs.Parse(args); err != nil {
+		fs.SetOutput(os.Stderr)
+		fs.Usage()
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}
