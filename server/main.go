@@ -16,14 +16,15 @@ import (
 )
 
 func main() {
-	m := &Main{Stdout: os.Stdout, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
-	if err := m.ParseFlags(os.Args[1:]); err != nil {
+	config, err := ParseFlags(os.Args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "tether:", err)
 		os.Exit(2)
 	}
+	m := &Main{Config: config, Stdout: os.Stdout, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,20 +41,31 @@ func main() {
 	}
 }
 
-// ParseFlags reads the command line into m.
-func (m *Main) ParseFlags(args []string) error {
+// Config is what the command line sets.
+type Config struct {
+	// Addr is the address to listen on.
+	Addr string
+	// DataDir holds the server's data.
+	DataDir string
+	// Dev turns on development mode.
+	Dev bool
+}
+
+// ParseFlags reads the command line.
+func ParseFlags(args []string) (Config, error) {
+	var c Config
 	fs := flag.NewFlagSet("tether", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&m.Addr, "addr", "localhost:8080", "address to listen on (host:port; port 0 picks a free one)")
-	fs.StringVar(&m.DataDir, "data", "./data", "folder of the server's data")
-	fs.BoolVar(&m.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
+	fs.StringVar(&c.Addr, "addr", "localhost:8080", "address to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.DataDir, "data", "./data", "folder of the server's data")
+	fs.BoolVar(&c.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(os.Stderr)
 		fs.Usage()
-		return err
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	return nil
+	return c, nil
 }

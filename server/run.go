@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"tether/app"
@@ -25,20 +26,17 @@ const shutdownGrace = 10 * time.Second
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
 type Main struct {
-	// Addr is the address to listen on.
-	Addr string
-	// DataDir holds the server's data.
-	DataDir string
-	// Dev turns on development mode.
-	Dev bool
+	Config
 
 	// Stdout receives the URLs to open; Logger everything else.
 	Stdout io.Writer
 	Logger *slog.Logger
 
-	server   *http.Server
-	served   chan error
-	listener net.Listener
+	server    *http.Server
+	served    chan error
+	listener  net.Listener
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Run starts serving and returns once the server listens. It fails when the
@@ -79,18 +77,22 @@ func (m *Main) URL() string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// Close stops accepting connections and waits for requests in flight.
+// Close stops accepting connections and waits up to shutdownGrace for
+// requests in flight. Calling it again returns the first call's result.
 func (m *Main) Close() error {
-	if m.server == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	err := m.server.Shutdown(ctx)
-	if serveErr := <-m.served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	m.closeOnce.Do(func() {
+		if m.server == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		err := m.server.Shutdown(ctx)
+		if serveErr := <-m.served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+		m.closeErr = err
+	})
+	return m.closeErr
 }
 
 func (m *Main) handler() (http.Handler, error) {

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/web"
+)
+
+// requireWasm fails rather than skips: without the embedded app.wasm the
+// server cannot start, and a skipped test would hide a broken build.
+func requireWasm(t *testing.T) {
+	t.Helper()
+	if _, err := fs.Stat(web.Files, web.Wasm); err != nil {
+		t.Fatalf("web/app.wasm is not embedded (%v): run `make wasm` before `go test`", err)
+	}
+}
+
+// start runs a dev server on a free port; it is closed when the test ends.
+func start(t *testing.T, dev bool) (m *Main, stdout *bytes.Buffer, stop func() error) {
+	t.Helper()
+	requireWasm(t)
+	stdout = &bytes.Buffer{}
+	m = &Main{
+		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: dev},
+		Stdout: stdout,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	require.NoError(t, m.Run(t.Context()))
+	t.Cleanup(func() { m.Close() })
+	return m, stdout, m.Close
+}
+
+// get fetches url with the given request headers ("Name: value").
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for _, kv := range header {
+		k, v, _ := strings.Cut(kv, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, body
+}
+
+func toolchainWasmExec(t *testing.T) []byte {
+	t.Helper()
+	// `go env GOROOT` rather than runtime.GOROOT: it is the go command that
+	// builds app.wasm, and the test binary may be built by another.
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	require.NoError(t, err, "go env GOROOT")
+	js, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm", "wasm_exec.js"))
+	require.NoError(t, err)
+	return js
+}
+
+func TestServerServesTheBundleAndTheAPI(t *testing.T) {
+	t.Parallel()
+	m, _, _ := start(t, true)
+	wasmBrotli, err := fs.ReadFile(web.Files, web.WasmBrotli)
+	require.NoError(t, err, "run `make wasm`: it writes app.wasm.br")
+	wasmExec := toolchainWasmExec(t)
+
+	tests := []struct {
+		name   string
+		path   string
+		header []string
+		status int
+		check  func(t *testing.T, res *http.Response, body []byte)
+	}{
+		{name: "ping answers no content", path: "/api/ping", status: http.StatusNoContent},
+		{name: "an unknown API path is the API's JSON not found", path: "/api/nope", status: http.StatusNotFound,
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+				assert.Contains(t, string(body), `"error":"not_found"`)
+			}},
+		{name: "app.wasm is brotli when the client accepts br", path: "/web/app.wasm", header: []string{"Accept-Encoding: br, gzip"}, status: http.StatusOK,
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				assert.Equal(t, "br", res.Header.Get("Content-Encoding"))
+				assert.Equal(t, "application/wasm", res.Header.Get("Content-Type"))
+				assert.True(t, bytes.Equal(wasmBrotli, body), "the body is not the embedded app.wasm.br")
+			}},
+		{name: "wasm_exec.js is the toolchain's, byte for byte", path: "/wasm_exec.js", status: http.StatusOK,
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				assert.True(t, bytes.Equal(wasmExec, body),
+					"/wasm_exec.js differs from $(go env GOROOT)/lib/wasm/wasm_exec.js: run `make wasm`")
+			}},
+		{name: "a booking chat page is served", path: "/chat/any-room", status: http.StatusOK,
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				assert.Contains(t, string(body), `data-testid="chat-header"`)
+			}},
+		{name: "the therapist page is served", path: "/therapist", status: http.StatusOK,
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				assert.Contains(t, string(body), `data-testid="chat-header"`)
+			}},
+		{name: "app.css is served from the binary", path: "/web/app.css", status: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, body := get(t, m.URL()+tt.path, tt.header...)
+			require.Equal(t, tt.status, res.StatusCode)
+			if tt.check != nil {
+				tt.check(t, res, body)
+			}
+		})
+	}
+}
+
+func TestServerPrintsWhereItServes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		dev       bool
+		demoLinks bool
+	}{
+		{name: "dev mode prints the URL and the two demo links", dev: true, demoLinks: true},
+		{name: "without dev mode only the URL is printed", dev: false, demoLinks: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, stdout, _ := start(t, tt.dev)
+			require.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*$`, m.URL())
+
+			lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+			assert.Equal(t, "tether serving "+m.URL()+"/", lines[0])
+			if !tt.demoLinks {
+				assert.Len(t, lines, 1, "stdout: %q", stdout.String())
+				return
+			}
+			require.Len(t, lines, 3, "stdout: %q", stdout.String())
+			customer := m.URL() + "/chat/demo-booking?as=customer&name=Casey"
+			therapist := m.URL() + "/therapist?as=therapist&name=Taylor"
+			assert.Regexp(t, `^\s*customer:\s+`+regexp.QuoteMeta(customer)+`$`, lines[1])
+			assert.Regexp(t, `^\s*therapist:\s+`+regexp.QuoteMeta(therapist)+`$`, lines[2])
+			// The printed links are meant to be clicked: they must open pages.
+			for _, link := range []string{customer, therapist} {
+				res, _ := get(t, link)
+				assert.Equal(t, http.StatusOK, res.StatusCode, link)
+			}
+		})
+	}
+}
+
+func TestCloseStopsTheServer(t *testing.T) {
+	t.Parallel()
+	m, _, stop := start(t, true)
+	addr := m.listener.Addr().String()
+	res, _ := get(t, m.URL()+"/api/ping")
+	require.Equal(t, http.StatusNoContent, res.StatusCode)
+
+	require.NoError(t, stop())
+	_, err := net.DialTimeout("tcp", addr, time.Second)
+	assert.Error(t, err, "the server still accepts connections after Close")
+}
+
+// A download in flight when Close is called must finish: a release restart
+// must not cut off a browser loading app.wasm.
+func TestCloseLetsARequestInFlightFinish(t *testing.T) {
+	t.Parallel()
+	m, _, stop := start(t, true)
+	wasm, err := fs.ReadFile(web.Files, web.Wasm)
+	require.NoError(t, err)
+	addr := m.listener.Addr().String()
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.URL()+"/web/app.wasm", nil)
+	require.NoError(t, err)
+	// The uncompressed body is the largest, so the handler is still writing
+	// it when Close starts: the client reads only the first bytes until then.
+	req.Header.Set("Accept-Encoding", "identity")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	first := make([]byte, 1024)
+	_, err = io.ReadFull(res.Body, first)
+	require.NoError(t, err)
+
+	closed := make(chan error, 1)
+	go func() { closed <- stop() }()
+	// Once the listener refuses connections, Shutdown is under way.
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, 10*time.Second, 10*time.Millisecond, "Close did not stop the listener")
+
+	rest, err := io.ReadAll(res.Body)
+	require.NoError(t, err, "the download was cut off by Close")
+	assert.True(t, bytes.Equal(wasm, append(first, rest...)), "the download is incomplete")
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close did not return after the request finished")
+	}
+}
+
+func TestRunFails(t *testing.T) {
+	t.Parallel()
+	requireWasm(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { taken.Close() })
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+
+	tests := []struct {
+		name     string
+		addr     string
+		dataDir  string
+		contains []string
+	}{
+		{name: "the address is taken", addr: taken.Addr().String(), dataDir: t.TempDir(),
+			contains: []string{"failed to listen", taken.Addr().String()}},
+		{name: "the data folder cannot be created", addr: "127.0.0.1:0", dataDir: filepath.Join(file, "data"),
+			contains: []string{"failed to create the data folder"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout bytes.Buffer
+			m := &Main{Config: Config{Addr: tt.addr, DataDir: tt.dataDir}, Stdout: &stdout, Logger: slog.New(slog.DiscardHandler)}
+			err := m.Run(t.Context())
+			require.Error(t, err)
+			for _, s := range tt.contains {
+				assert.ErrorContains(t, err, s)
+			}
+			// Nothing was started: no URL to open, and nothing to stop.
+			assert.Empty(t, stdout.String())
+			assert.NoError(t, m.Close())
+		})
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		want    Config
+		wantErr string // "" for success
+		is      error
+	}{
+		{name: "defaults serve on localhost:8080 from ./data without dev", args: nil,
+			want: Config{Addr: "localhost:8080", DataDir: "./data", Dev: false}},
+		{name: "custom values are read", args: []string{"-addr", "127.0.0.1:0", "-data", "/tmp/x", "-dev"},
+			want: Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", Dev: true}},
+		{name: "the double-dash form with = is read", args: []string{"--addr=:9000", "--data=d", "--dev=false"},
+			want: Config{Addr: ":9000", DataDir: "d", Dev: false}},
+		{name: "an unknown flag is an error", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
+		{name: "stray arguments are an error", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments: [serve]"},
+		{name: "-h asks for help", args: []string{"-h"}, is: flag.ErrHelp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseFlags(tt.args)
+			switch {
+			case tt.is != nil:
+				assert.ErrorIs(t, err, tt.is)
+			case tt.wantErr != "":
+				assert.ErrorContains(t, err, tt.wantErr)
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
+
+// Close after a Run that never started must not block on the serve result.
+func TestCloseWithoutRunReturnsNil(t *testing.T) {
+	t.Parallel()
+	done := make(chan error, 1)
+	go func() { done <- (&Main{}).Close() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked")
+	}
+}
+
+func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
+	m, _, _ := start(t, false)
+	done := make(chan error, 1)
+	go func() {
+		require.NoError(t, m.Close())
+		done <- m.Close()
+	}()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("a second Close blocked")
+	}
+}
