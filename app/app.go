@@ -4,13 +4,14 @@
 package app
 
 import (
-	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"tether/components"
+	"tether/conn/wire"
 )
 
 // Options configure the pages.
@@ -21,19 +22,17 @@ type Options struct {
 	Dev bool
 }
 
-// RoomPattern is what a room id looks like: a letter or digit, then up to 63
-// letters, digits, dots, dashes or underscores. Anything else is not a room.
-var RoomPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // DemoRoom is the booking room the dev home page links to.
 const DemoRoom = "demo-booking"
 
 // Routes are the paths Register serves, in the form go-app takes them.
 const (
 	routeHome      = "/"
-	routeChat      = `^/chat/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`
 	routeTherapist = "/therapist"
 )
+
+// routeChat takes exactly the rooms of the protocol.
+var routeChat = "^/chat/" + strings.TrimPrefix(wire.RoomPattern.String(), "^")
 
 // Register declares the routes on go-app's router with these options. Call
 // it before app.RunWhenOnBrowser or before serving app.Handler. go-app's

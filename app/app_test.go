@@ -11,8 +11,10 @@ import (
 	"tether/app"
 	"tether/components"
 	"tether/conn"
+	"tether/conn/wire"
 )
 
+// The chat route and the protocol must agree on what a room is.
 func TestRoomPattern(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -32,7 +34,7 @@ func TestRoomPattern(t *testing.T) {
 		{"<script>", false},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.ok, app.RoomPattern.MatchString(tt.room), "%q", tt.room)
+		assert.Equal(t, tt.ok, wire.ValidRoom(tt.room), "%q", tt.room)
 	}
 }
 

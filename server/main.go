@@ -1,3 +1,5 @@
+//go:build !wasm
+
 // Command server runs tether: it serves the browser bundle and the chat API.
 //
 //	go run ./server -dev
@@ -13,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"tether/server/node"
 )
 
 func main() {
@@ -41,15 +45,12 @@ func main() {
 	}
 }
 
-// Config is what the command line sets.
-type Config struct {
-	// Addr is the address to listen on.
-	Addr string
-	// DataDir holds the server's data.
-	DataDir string
-	// Dev turns on development mode.
-	Dev bool
-}
+// Main and Config live in server/node so integration tests can run a server
+// in their own process.
+type (
+	Main   = node.Main
+	Config = node.Config
+)
 
 // ParseFlags reads the command line.
 func ParseFlags(args []string) (Config, error) {
@@ -59,6 +60,8 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.Addr, "addr", "localhost:8080", "address to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data", "./data", "folder of the server's data")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
+	fs.BoolVar(&c.Faults, "faults", false, "serve the fault-injecting test backend at /api/test/faults; never in production")
+	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets, comma separated (e.g. app.example.com,*.example.com)")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(os.Stderr)
 		fs.Usage()

@@ -1,3 +1,5 @@
+//go:build !wasm
+
 package main
 
 import (
@@ -31,6 +33,9 @@ func requireWasm(t *testing.T) {
 	}
 }
 
+// testSecret signs the tokens of servers run without -dev.
+var testSecret = []byte("a-test-secret-of-at-least-32-bytes-long")
+
 // start runs a dev server on a free port; it is closed when the test ends.
 func start(t *testing.T, dev bool) (m *Main, stdout *bytes.Buffer, stop func() error) {
 	t.Helper()
@@ -40,6 +45,7 @@ func start(t *testing.T, dev bool) (m *Main, stdout *bytes.Buffer, stop func() e
 		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: dev},
 		Stdout: stdout,
 		Logger: slog.New(slog.DiscardHandler),
+		Secret: testSecret,
 	}
 	require.NoError(t, m.Run(t.Context()))
 	t.Cleanup(func() { m.Close() })
@@ -166,7 +172,7 @@ func TestServerPrintsWhereItServes(t *testing.T) {
 func TestCloseStopsTheServer(t *testing.T) {
 	t.Parallel()
 	m, _, stop := start(t, true)
-	addr := m.listener.Addr().String()
+	addr := strings.TrimPrefix(m.URL(), "http://")
 	res, _ := get(t, m.URL()+"/api/ping")
 	require.Equal(t, http.StatusNoContent, res.StatusCode)
 
@@ -182,7 +188,7 @@ func TestCloseLetsARequestInFlightFinish(t *testing.T) {
 	m, _, stop := start(t, true)
 	wasm, err := fs.ReadFile(web.Files, web.Wasm)
 	require.NoError(t, err)
-	addr := m.listener.Addr().String()
+	addr := strings.TrimPrefix(m.URL(), "http://")
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.URL()+"/web/app.wasm", nil)
 	require.NoError(t, err)
@@ -243,7 +249,7 @@ func TestRunFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout bytes.Buffer
-			m := &Main{Config: Config{Addr: tt.addr, DataDir: tt.dataDir}, Stdout: &stdout, Logger: slog.New(slog.DiscardHandler)}
+			m := &Main{Config: Config{Addr: tt.addr, DataDir: tt.dataDir}, Stdout: &stdout, Logger: slog.New(slog.DiscardHandler), Secret: testSecret}
 			err := m.Run(t.Context())
 			require.Error(t, err)
 			for _, s := range tt.contains {

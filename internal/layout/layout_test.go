@@ -150,3 +150,17 @@ func TestTheCheckSeesAMissingTag(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, buildsOnlyInBrowser(expr))
 }
+
+func TestServerCodeStaysOutOfTheBrowserBuild(t *testing.T) {
+	// The server and the native client use packages that do not build for
+	// js/wasm (SQLite, the WebSocket server side); without a build line
+	// `GOOS=js GOARCH=wasm go vet ./...` would fail on them.
+	inBrowser := func(tag string) bool { return tag == "js" || tag == "wasm" }
+	for _, f := range moduleFiles(t) {
+		if !strings.HasPrefix(f.path, "server/") && !strings.HasPrefix(f.path, "conn/native/") {
+			continue
+		}
+		assert.True(t, f.constraint != nil && !f.constraint.Eval(inBrowser),
+			"%s lacks a build line that keeps it out of js/wasm (//go:build !wasm)", f.path)
+	}
+}

@@ -1,13 +1,35 @@
-// Package api serves tether's HTTP API under /api/.
+//go:build !wasm
+
+// Package api routes tether's HTTP API under /api/: the WebSocket endpoint,
+// the HTTP fallback, ping, the dev token and the test backend.
 package api
 
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+	"tether/server/chat"
+	"tether/server/faults"
 )
 
+// Config is what the API serves.
+type Config struct {
+	Hub  *chat.Hub
+	Auth *auth.Auth
+	// Dev serves GET /api/dev/token.
+	Dev bool
+	// Faults, when not nil, serves the test backend at /api/test/faults and
+	// applies its latency to every response.
+	Faults *faults.Faults
+}
+
 // New returns the handler for every path under /api/.
-func New() http.Handler {
+func New(c Config) http.Handler {
 	mux := http.NewServeMux()
 	// Ping tells a client that the network reaches the server even when
 	// WebSocket does not; it must stay cheap and never be cached.
@@ -15,29 +37,119 @@ func New() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	// The catch-all below matches every method, so ServeMux never answers
-	// 405 by itself: without this, POST /api/ping would claim the path does
-	// not exist.
-	mux.HandleFunc("/api/ping", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD")
-		WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
-	})
+	if c.Hub != nil {
+		mux.HandleFunc("GET /api/ws", c.Hub.ServeWS)
+		mux.HandleFunc("GET /api/rooms/{room}/messages", c.Hub.ServeMessages)
+		mux.HandleFunc("POST /api/rooms/{room}/messages", c.Hub.ServePost)
+	}
+	if c.Dev && c.Auth != nil {
+		mux.Handle("GET /api/dev/token", devToken(c.Auth))
+	}
+	if c.Faults != nil {
+		mux.Handle("/api/test/faults", c.Faults)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, "not_found", "no such API path: "+r.URL.Path)
+		// A path that exists for another method answers 405, not 404.
+		if _, pattern := mux.Handler(withMethod(r, http.MethodGet)); pattern != "" && pattern != "/api/" {
+			w.Header().Set("Allow", "GET, HEAD")
+			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		if _, pattern := mux.Handler(withMethod(r, http.MethodPost)); pattern != "" && pattern != "/api/" {
+			w.Header().Set("Allow", "POST")
+			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		WriteError(w, http.StatusNotFound, wire.CodeNotFound, "no such API path: "+r.URL.Path)
 	})
-	return mux
+	if c.Faults == nil {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Frames of /api/ws are delayed one by one; the fault switch itself
+		// must answer at once so a test can turn the latency off.
+		if r.URL.Path != "/api/ws" && !strings.HasPrefix(r.URL.Path, "/api/test/") {
+			c.Faults.Delay(r.Context())
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
-// Error is the body of every API error.
-type Error struct {
-	Code    string `json:"error"`
-	Message string `json:"message"`
+func withMethod(r *http.Request, method string) *http.Request {
+	r2 := *r
+	r2.Method = method
+	return &r2
 }
 
-// WriteError answers with status and a JSON error body.
+// WriteError answers with status and the protocol's JSON error body.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Error{Code: code, Message: message})
+	json.NewEncoder(w).Encode(wire.HTTPError{Code: code, Message: message})
+}
+
+// devTokenTTL is how long a dev token lasts unless ttl asks otherwise.
+const devTokenTTL = 24 * time.Hour
+
+// devToken answers GET /api/dev/token?room=R&user=U&name=N&role=X[&ttl=S]
+// with a signed token. Without room, a therapist gets every room ("*").
+func devToken(a *auth.Auth) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		role := q.Get("role")
+		if role == "" {
+			role = wire.RoleCustomer
+		}
+		if !wire.ValidRole(role) {
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "role must be customer, therapist or place")
+			return
+		}
+		user := q.Get("user")
+		if user == "" {
+			user = role + "-demo"
+		}
+		if !wire.ValidClientID(user) {
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "user must be 1-64 letters, digits or ._:-")
+			return
+		}
+		name := strings.TrimSpace(q.Get("name"))
+		if name == "" {
+			name = user
+		}
+		if len(name) > 100 {
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "name is over 100 bytes")
+			return
+		}
+		var rooms []string
+		switch room := q.Get("room"); {
+		case room != "" && !wire.ValidRoom(room):
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "invalid room")
+			return
+		case room != "":
+			rooms = []string{room}
+		case role == wire.RoleTherapist || role == wire.RolePlace:
+			rooms = []string{auth.AllRooms}
+		default:
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "a customer token needs a room")
+			return
+		}
+		ttl := devTokenTTL
+		if s := q.Get("ttl"); s != "" {
+			secs, err := strconv.Atoi(s)
+			if err != nil || secs < 1 || secs > 7*24*3600 {
+				WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "ttl must be 1 to 604800 seconds")
+				return
+			}
+			ttl = time.Duration(secs) * time.Second
+		}
+		token, err := a.Issue(wire.User{ID: user, Name: name, Role: role}, rooms, ttl)
+		if err != nil {
+			WriteError(w, http.StatusInternalServerError, wire.CodeInternal, "failed to sign the token")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(wire.DevToken{Token: token})
+	})
 }

@@ -1,3 +1,5 @@
+//go:build !wasm
+
 package api_test
 
 import (
@@ -9,12 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn/wire"
 	"tether/server/api"
 )
 
 func TestAPI(t *testing.T) {
 	t.Parallel()
-	h := api.New()
+	h := api.New(api.Config{})
 	tests := []struct {
 		name   string
 		method string
@@ -47,7 +50,7 @@ func TestAPI(t *testing.T) {
 				}
 				assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 				assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-				var body api.Error
+				var body wire.HTTPError
 				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "body %q", w.Body.String())
 				assert.Equal(t, tt.errorCode, body.Code)
 				assert.Contains(t, body.Message, tt.path)

@@ -1,3 +1,5 @@
+//go:build !wasm
+
 // Package bundle serves tether's browser bundle: the go-app pages
 // (pre-rendered), app.wasm precompressed by Accept-Encoding, the toolchain's
 // wasm_exec.js and the static assets, all from files embedded in the binary.

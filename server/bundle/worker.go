@@ -1,3 +1,5 @@
+//go:build !wasm
+
 package bundle
 
 // serviceWorker replaces go-app's app-worker.js, which answers every GET

@@ -1,4 +1,9 @@
-package main
+//go:build !wasm
+
+// Package node is one tether server: the bundle, the API, the chat hub and
+// the store, started by Run and stopped by Close. The server command and the
+// integration tests both run it.
+package node
 
 import (
 	"context"
@@ -9,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,13 +23,34 @@ import (
 	"tether/components"
 	"tether/conn"
 	"tether/server/api"
+	"tether/server/auth"
 	"tether/server/bundle"
+	"tether/server/chat"
+	"tether/server/faults"
+	"tether/server/metrics"
+	"tether/server/store"
+	"tether/server/store/sqlite"
 	"tether/wasm_exec"
 	"tether/web"
 )
 
 // shutdownGrace bounds how long Close waits for requests in flight.
 const shutdownGrace = 10 * time.Second
+
+// Config is what the command line sets.
+type Config struct {
+	// Addr is the address to listen on.
+	Addr string
+	// DataDir holds the server's data.
+	DataDir string
+	// Dev turns on development mode.
+	Dev bool
+	// Faults serves the test backend.
+	Faults bool
+	// AllowedOrigins are extra Origin host patterns for WebSocket, comma
+	// separated.
+	AllowedOrigins string
+}
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
 type Main struct {
@@ -32,9 +60,17 @@ type Main struct {
 	Stdout io.Writer
 	Logger *slog.Logger
 
+	// Chat tunes the chat hub; tests shorten its timeouts.
+	Chat chat.Config
+	// Secret signs the tokens; when empty it comes from TETHER_SECRET, or in
+	// dev mode from the data folder.
+	Secret []byte
+
 	server    *http.Server
 	served    chan error
 	listener  net.Listener
+	hub       *chat.Hub
+	store     store.Store
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -47,10 +83,14 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	handler, err := m.handler()
 	if err != nil {
+		if m.store != nil {
+			m.store.Close()
+		}
 		return err
 	}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
+		m.store.Close()
 		return fmt.Errorf("failed to listen: %w", err)
 	}
 	m.listener = ln
@@ -86,16 +126,28 @@ func (m *Main) Close() error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
+		// Tell every socket to come back within the drain window (4001) and
+		// wake the long-polls, then let the requests in flight finish, then
+		// flush the store.
+		m.hub.Drain(ctx)
 		err := m.server.Shutdown(ctx)
 		if serveErr := <-m.served; !errors.Is(serveErr, http.ErrServerClosed) {
 			err = errors.Join(err, serveErr)
 		}
-		m.closeErr = err
+		m.closeErr = errors.Join(err, m.store.Close())
 	})
 	return m.closeErr
 }
 
 func (m *Main) handler() (http.Handler, error) {
+	secret, err := m.secret()
+	if err != nil {
+		return nil, err
+	}
+	a, err := auth.New(secret, auth.Options{AllowAllRooms: m.Dev})
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
 	if m.Dev {
 		env[app.EnvDev] = "1"
@@ -107,12 +159,53 @@ func (m *Main) handler() (http.Handler, error) {
 	// The server has no connection of its own: it pre-renders every
 	// indicator as "connecting", which is what the browser shows first.
 	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: m.Dev})
-	m.Logger.Info("bundle ready", "version", b.Version(), "dev", m.Dev)
+
+	met := metrics.New()
+	chatCfg := m.Chat
+	if m.AllowedOrigins != "" {
+		chatCfg.AllowedOrigins = append(chatCfg.AllowedOrigins, strings.Split(m.AllowedOrigins, ",")...)
+	}
+	var hub *chat.Hub
+	var f *faults.Faults
+	if m.Faults {
+		f = faults.New(func() { hub.DropAll() })
+		m.Logger.Warn("the test backend is on (-faults): never run it in production")
+	}
+	hub = chat.NewHub(chatCfg, nil, a, f, met, m.Logger)
+	st, err := sqlite.Open(filepath.Join(m.DataDir, "tether.db"), sqlite.Options{OnCommit: hub.Publish, Logger: m.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the store: %w", err)
+	}
+	hub.SetStore(st)
+	m.hub, m.store = hub, st
+	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir)
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New())
+	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f}))
+	mux.Handle("GET /metrics", met.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Cache-Control", "no-store")
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	mux.Handle("/", b)
 	return mux, nil
+}
+
+// secret is TETHER_SECRET, or in dev mode a secret kept in the data folder.
+func (m *Main) secret() ([]byte, error) {
+	if len(m.Secret) > 0 {
+		return m.Secret, nil
+	}
+	if s, err := auth.SecretFromEnv(); err == nil || !m.Dev {
+		return s, err
+	}
+	return auth.DevSecret(m.DataDir)
 }
 
 func (m *Main) printURLs() {

@@ -1,0 +1,199 @@
+//go:build !wasm
+
+package native
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"tether/conn/wire"
+)
+
+// HTTPError is an HTTP answer other than 2xx: its status, and the code and
+// message of the protocol's JSON error body when it has one.
+type HTTPError struct {
+	Status  int
+	Code    string
+	Message string
+	// RetryAfter is the Retry-After header, 0 when absent.
+	RetryAfter time.Duration
+	err        error // for a refused WebSocket upgrade, the library's error
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("native: HTTP %d", e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Unwrap is the library's error of a refused upgrade, or nil.
+func (e *HTTPError) Unwrap() error { return e.err }
+
+// newHTTPError reads res's status, Retry-After and JSON error body.
+func newHTTPError(res *http.Response, cause error) *HTTPError {
+	e := &HTTPError{Status: res.StatusCode, err: cause}
+	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	if res.Body == nil {
+		return e
+	}
+	data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	var body wire.HTTPError
+	if json.Unmarshal(data, &body) == nil && body.Code != "" {
+		e.Code, e.Message = body.Code, body.Message
+	} else {
+		e.Message = strings.TrimSpace(string(data))
+	}
+	return e
+}
+
+// HTTPClient speaks the HTTP fallback of protocol v1 with a bearer token.
+type HTTPClient struct {
+	// BaseURL is the server, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	// Token goes in Authorization: Bearer; none is sent when empty.
+	Token string
+	// Client sends the requests; nil means http.DefaultClient.
+	Client *http.Client
+}
+
+// Messages asks for the messages of room after seq since. A wait above 0
+// makes it a long-poll that answers as soon as there is one, or empty after
+// wait (whole seconds).
+func (h *HTTPClient) Messages(ctx context.Context, room string, since int64, wait time.Duration) (*wire.MessagesPage, error) {
+	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
+	if wait > 0 {
+		q.Set("wait", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	}
+	var page wire.MessagesPage
+	if _, err := h.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// History asks for up to limit messages of room before seq before, the
+// newest of them, in seq order. before 0 means from the newest message;
+// limit 0 takes the server's default.
+func (h *HTTPClient) History(ctx context.Context, room string, before int64, limit int) (*wire.MessagesPage, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	q := url.Values{"before": {strconv.FormatInt(before, 10)}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var page wire.MessagesPage
+	if _, err := h.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// Post sends a message. created is true for 201 (stored now) and false for
+// 200 (the client_id was stored before; Posted is the first answer).
+func (h *HTTPClient) Post(ctx context.Context, room, clientID, body string) (posted wire.Posted, created bool, err error) {
+	status, err := h.Do(ctx, http.MethodPost, messagesPath(room), wire.PostMessage{ClientID: clientID, Body: body}, &posted)
+	if err != nil {
+		return wire.Posted{}, false, err
+	}
+	return posted, status == http.StatusCreated, nil
+}
+
+// Ping checks that the server answers GET /api/ping.
+func (h *HTTPClient) Ping(ctx context.Context) error {
+	_, err := h.Do(ctx, http.MethodGet, "/api/ping", nil, nil)
+	return err
+}
+
+func messagesPath(room string) string {
+	return "/api/rooms/" + url.PathEscape(room) + "/messages"
+}
+
+// Do sends a request to path (with its query) under BaseURL. in, unless
+// nil, is the body: []byte as is, anything else as JSON. A 2xx answer is
+// decoded into out unless out is nil; any other is an *HTTPError. It
+// returns the status.
+func (h *HTTPClient) Do(ctx context.Context, method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		data, ok := in.([]byte)
+		if !ok {
+			var err error
+			if data, err = json.Marshal(in); err != nil {
+				return 0, fmt.Errorf("native: failed to encode the request: %w", err)
+			}
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(h.BaseURL, "/")+path, body)
+	if err != nil {
+		return 0, fmt.Errorf("native: failed to make the request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if h.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.Token)
+	}
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("native: %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, newHTTPError(res, nil)
+	}
+	if out == nil {
+		io.Copy(io.Discard, res.Body) // lets the connection be reused
+		return res.StatusCode, nil
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		return res.StatusCode, fmt.Errorf("native: failed to decode the answer of %s %s: %w", method, path, err)
+	}
+	return res.StatusCode, nil
+}
+
+// DevToken asks a server started with -dev for a token of user (display
+// name, role customer, therapist or place) for room.
+func DevToken(ctx context.Context, baseURL, room, user, name, role string) (string, error) {
+	return DevTokenTTL(ctx, baseURL, room, user, name, role, 0)
+}
+
+// DevTokenTTL is DevToken with a lifetime (whole seconds; 0 takes the
+// server's default).
+func DevTokenTTL(ctx context.Context, baseURL, room, user, name, role string, ttl time.Duration) (string, error) {
+	q := url.Values{"room": {room}, "user": {user}, "name": {name}, "role": {role}}
+	if ttl > 0 {
+		q.Set("ttl", strconv.Itoa(int(math.Ceil(ttl.Seconds()))))
+	}
+	var tok wire.DevToken
+	h := HTTPClient{BaseURL: baseURL}
+	if _, err := h.Do(ctx, http.MethodGet, "/api/dev/token?"+q.Encode(), nil, &tok); err != nil {
+		return "", err
+	}
+	if tok.Token == "" {
+		return "", errors.New("native: the server answered an empty dev token")
+	}
+	return tok.Token, nil
+}

@@ -1,0 +1,35 @@
+package wire
+
+// The JSON bodies of the HTTP fallback.
+
+// MessagesPage answers GET /api/rooms/{room}/messages: the messages in seq
+// order and the room's head when the page was read.
+type MessagesPage struct {
+	Messages []Message `json:"messages"`
+	Head     int64     `json:"head"`
+}
+
+// PostMessage is the body of POST /api/rooms/{room}/messages.
+type PostMessage struct {
+	ClientID string `json:"client_id"`
+	Body     string `json:"body"`
+}
+
+// Posted answers POST /api/rooms/{room}/messages: 201 the first time, 200
+// with the same body on a repeat of the client_id.
+type Posted struct {
+	ClientID string `json:"client_id"`
+	Seq      int64  `json:"seq"`
+	SentAt   int64  `json:"sent_at"`
+}
+
+// HTTPError is the body of every HTTP error.
+type HTTPError struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+// DevToken answers GET /api/dev/token.
+type DevToken struct {
+	Token string `json:"token"`
+}

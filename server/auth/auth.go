@@ -1,0 +1,178 @@
+//go:build !wasm
+
+// Package auth checks the tokens that let people into booking rooms: HS256
+// JWTs with the claims sub, name, role, rooms and exp.
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"tether/conn/wire"
+)
+
+// Errors of Verify; both wrap the parser's reason.
+var (
+	ErrInvalidToken = errors.New("invalid token")
+	ErrExpiredToken = errors.New("token expired")
+)
+
+// MinSecretBytes is the shortest secret accepted: HS256 wants at least as
+// many bytes as its hash.
+const MinSecretBytes = 32
+
+// AllRooms in the rooms claim lets a dev-mode therapist into every room.
+const AllRooms = "*"
+
+// Claims are what a token says about its holder.
+type Claims struct {
+	jwt.RegisteredClaims
+	Name  string   `json:"name"`
+	Role  string   `json:"role"`
+	Rooms []string `json:"rooms"`
+}
+
+// User is the holder as the protocol shows them.
+func (c *Claims) User() wire.User {
+	return wire.User{ID: c.Subject, Name: c.Name, Role: c.Role}
+}
+
+// Expiry is when the token stops being valid.
+func (c *Claims) Expiry() time.Time {
+	if c.ExpiresAt == nil {
+		return time.Time{}
+	}
+	return c.ExpiresAt.Time
+}
+
+// Auth issues and verifies tokens with one secret.
+type Auth struct {
+	secret        []byte
+	allowAllRooms bool
+	now           func() time.Time
+}
+
+// Options tune an Auth.
+type Options struct {
+	// AllowAllRooms honours "*" in the rooms claim (dev mode only).
+	AllowAllRooms bool
+	// Now replaces the clock in tests.
+	Now func() time.Time
+}
+
+// New returns an Auth with secret, which must be at least MinSecretBytes long.
+func New(secret []byte, o Options) (*Auth, error) {
+	if len(secret) < MinSecretBytes {
+		return nil, fmt.Errorf("the token secret has %d bytes; at least %d are needed", len(secret), MinSecretBytes)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Auth{secret: slices.Clone(secret), allowAllRooms: o.AllowAllRooms, now: o.Now}, nil
+}
+
+// Verify checks a token's signature (HS256 only), expiry and claims.
+func (a *Auth) Verify(token string) (*Claims, error) {
+	var c Claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.now),
+		jwt.WithLeeway(5*time.Second),
+	)
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return nil, fmt.Errorf("%w: %v", ErrExpiredToken, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	switch {
+	case c.Subject == "":
+		return nil, fmt.Errorf("%w: no sub", ErrInvalidToken)
+	case !wire.ValidRole(c.Role):
+		return nil, fmt.Errorf("%w: role %q", ErrInvalidToken, c.Role)
+	}
+	return &c, nil
+}
+
+// CanAccess reports whether the holder of c is a participant of room.
+func (a *Auth) CanAccess(c *Claims, room string) bool {
+	for _, r := range c.Rooms {
+		if r == room || (r == AllRooms && a.allowAllRooms) {
+			return true
+		}
+	}
+	return false
+}
+
+// Issue signs a token for user with access to rooms, valid for ttl.
+func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string, error) {
+	now := a.now()
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   user.ID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Name:  user.Name,
+		Role:  user.Role,
+		Rooms: rooms,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.secret)
+}
+
+// BearerToken reads the token of an "Authorization: Bearer T" header. Tokens
+// are never read from the query string: URLs end up in logs and histories.
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// EnvSecret is the environment variable that holds the production secret.
+const EnvSecret = "TETHER_SECRET"
+
+// SecretFromEnv reads TETHER_SECRET, with a message an operator can act on.
+func SecretFromEnv() ([]byte, error) {
+	s := os.Getenv(EnvSecret)
+	if s == "" {
+		return nil, fmt.Errorf("%s is not set: set it to a random secret of at least %d bytes (e.g. `openssl rand -hex 32`), or run with -dev", EnvSecret, MinSecretBytes)
+	}
+	if len(s) < MinSecretBytes {
+		return nil, fmt.Errorf("%s has %d bytes; at least %d are needed", EnvSecret, len(s), MinSecretBytes)
+	}
+	return []byte(s), nil
+}
+
+// DevSecret returns the dev-mode secret kept in dataDir, creating it on
+// first use, so dev tokens survive a restart but no two checkouts share one.
+func DevSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "dev-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= MinSecretBytes {
+		return b, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("failed to read the dev secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	secret := []byte(hex.EncodeToString(raw))
+	if err := os.WriteFile(path, secret, 0o600); err != nil {
+		return nil, fmt.Errorf("failed to write the dev secret: %w", err)
+	}
+	return secret, nil
+}

@@ -1,0 +1,223 @@
+//go:build !wasm
+
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+	"tether/server/metrics"
+)
+
+// maxPostBytes bounds a POST body: a message of 4000 characters of four
+// bytes each, JSON-escaped, fits with room to spare.
+const maxPostBytes = wire.MaxFrameBytes
+
+// defaultPageLimit is the page size when the request names none.
+const defaultPageLimit = 100
+
+// writeError answers with an HTTP error in the protocol's JSON form.
+func writeError(w http.ResponseWriter, m *metrics.Metrics, status int, code, message string) {
+	if m != nil {
+		m.Errors.WithLabelValues(code).Inc()
+	}
+	writeJSON(w, status, wire.HTTPError{Code: code, Message: message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// authorize checks the bearer token and the room; it answers the error
+// itself and returns nil claims when the request may not go on.
+func (h *Hub) authorize(w http.ResponseWriter, r *http.Request) (*auth.Claims, string) {
+	token, ok := auth.BearerToken(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tether"`)
+		writeError(w, h.metrics, http.StatusUnauthorized, wire.CodeUnauthorized, "an Authorization: Bearer token is required")
+		return nil, ""
+	}
+	claims, err := h.auth.Verify(token)
+	if err != nil {
+		msg := "invalid token"
+		if errors.Is(err, auth.ErrExpiredToken) {
+			msg = "token expired"
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tether", error="invalid_token"`)
+		writeError(w, h.metrics, http.StatusUnauthorized, wire.CodeUnauthorized, msg)
+		return nil, ""
+	}
+	room := r.PathValue("room")
+	if !wire.ValidRoom(room) {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "invalid room")
+		return nil, ""
+	}
+	if !h.auth.CanAccess(claims, room) {
+		writeError(w, h.metrics, http.StatusForbidden, wire.CodeForbidden, "you are not a participant of "+room)
+		return nil, ""
+	}
+	return claims, room
+}
+
+// queryInt reads an integer query parameter within [lo, hi]; absent gives def.
+func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, bool, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, false, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, true, errors.New(name + " must be a whole number from " + strconv.FormatInt(lo, 10) + " to " + strconv.FormatInt(hi, 10))
+	}
+	return v, true, nil
+}
+
+// ServeMessages answers GET /api/rooms/{room}/messages: a long-poll with
+// since and wait, or a history page with before and limit.
+func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
+	_, room := h.authorize(w, r)
+	if room == "" {
+		return
+	}
+	since, hasSince, err1 := queryInt(r, "since", 0, 0, math.MaxInt64)
+	before, hasBefore, err2 := queryInt(r, "before", 0, 1, math.MaxInt64)
+	wait, _, err3 := queryInt(r, "wait", 0, 0, wire.MaxWaitSeconds)
+	limit, _, err4 := queryInt(r, "limit", defaultPageLimit, 1, wire.MaxPageLimit)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, err.Error())
+		return
+	}
+	if hasSince && hasBefore {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "since and before cannot be combined")
+		return
+	}
+	ctx := r.Context()
+	if hasBefore {
+		start := time.Now()
+		msgs, err := h.store.Before(ctx, room, before, int(limit))
+		h.metrics.ObserveStore("before", start)
+		h.answerPage(w, r, room, msgs, err)
+		return
+	}
+
+	// Take the room's wake channel before reading, so a message stored
+	// between the read and the wait still wakes this poll.
+	rm := h.acquire(room)
+	defer h.release(room)
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(time.Duration(wait) * time.Second)
+		defer t.Stop()
+		timeout = t.C
+		h.metrics.LongPolls.Inc()
+		defer h.metrics.LongPolls.Dec()
+	}
+	for {
+		wake := h.waitChan(rm)
+		start := time.Now()
+		msgs, err := h.store.After(ctx, room, since, int(limit))
+		h.metrics.ObserveStore("after", start)
+		if err != nil || len(msgs) > 0 || timeout == nil {
+			h.answerPage(w, r, room, msgs, err)
+			return
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			timeout = nil // one last read, then answer
+		case <-h.drained:
+			timeout = nil
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, room string, msgs []wire.Message, err error) {
+	var head int64
+	if err == nil {
+		head, err = h.store.Head(r.Context(), room)
+	}
+	if err != nil {
+		if r.Context().Err() == nil {
+			h.log.Error("failed to read messages", "room", room, "err", err)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to read the room's messages")
+		}
+		return
+	}
+	if msgs == nil {
+		msgs = []wire.Message{}
+	}
+	writeJSON(w, http.StatusOK, wire.MessagesPage{Messages: msgs, Head: head})
+}
+
+// ServePost answers POST /api/rooms/{room}/messages: 201 with the ack, or
+// 200 with the first ack when the client_id was seen before.
+func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
+	claims, room := h.authorize(w, r)
+	if room == "" {
+		return
+	}
+	var post wire.PostMessage
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPostBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, h.metrics, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "the body is over 64 KiB")
+			return
+		}
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "failed to read the body")
+		return
+	}
+	if err := json.Unmarshal(body, &post); err != nil {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "the body must be a JSON object with client_id and body")
+		return
+	}
+	if !wire.ValidClientID(post.ClientID) {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "invalid client_id")
+		return
+	}
+	if err := wire.ValidateBody(post.Body); err != nil {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeInvalidBody, err.Error())
+		return
+	}
+	if ok, wait := h.allowSend(claims.Subject); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many messages; wait before sending again")
+		return
+	}
+	msg, created, err := h.appendMessage(r.Context(), claims.User(), room, post.ClientID, post.Body)
+	switch {
+	case errors.Is(err, errConflict):
+		writeError(w, h.metrics, http.StatusConflict, wire.CodeConflict, err.Error())
+		return
+	case errors.Is(err, errDraining):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(h.cfg.DrainWindow.Seconds()))))
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is restarting")
+		return
+	case err != nil:
+		if r.Context().Err() == nil {
+			h.log.Error("failed to store a message", "room", room, "err", err)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "the message was not stored; send it again")
+		}
+		return
+	}
+	h.metrics.Acks.Inc()
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+}

@@ -1,0 +1,292 @@
+//go:build !wasm
+
+// Package chat is tether's chat backend: the hub that fans stored messages
+// out to subscribers, the WebSocket endpoint of protocol v1 and the HTTP
+// fallback (long-poll, history, post).
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+	"tether/server/faults"
+	"tether/server/metrics"
+	"tether/server/store"
+)
+
+// Config tunes a Hub; zero values take the defaults.
+type Config struct {
+	// Heartbeat is announced in welcome: the client expects a frame at least
+	// this often and pings to keep it so.
+	Heartbeat time.Duration
+	// HelloTimeout closes a socket that sends no hello in time (1008).
+	HelloTimeout time.Duration
+	// SendQueue is how many frames may wait for a slow reader before its
+	// socket is closed (1008).
+	SendQueue int
+	// WriteTimeout closes a socket whose peer stops reading mid-frame.
+	WriteTimeout time.Duration
+	// SendRate and SendBurst limit the messages each user sends.
+	SendRate  rate.Limit
+	SendBurst int
+	// MaxBadFrames is how many malformed frames a socket may send before
+	// it is closed with 1007.
+	MaxBadFrames int
+	// DrainWindow is the window announced to clients on shutdown (4001):
+	// they come back at a random moment within it.
+	DrainWindow time.Duration
+	// AllowedOrigins are extra Origin host patterns for WebSocket upgrades;
+	// the server's own host is always allowed.
+	AllowedOrigins []string
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Heartbeat, 15*time.Second)
+	def(&c.HelloTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.DrainWindow, 5*time.Second)
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.SendRate <= 0 {
+		c.SendRate = 10
+	}
+	if c.SendBurst <= 0 {
+		c.SendBurst = 30
+	}
+	if c.MaxBadFrames <= 0 {
+		c.MaxBadFrames = 10
+	}
+}
+
+// Hub joins the store, the sockets and the long-polls of one server.
+type Hub struct {
+	cfg     Config
+	store   store.Store
+	auth    *auth.Auth
+	faults  *faults.Faults
+	metrics *metrics.Metrics
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	conns    map[*wsConn]struct{}
+	limiters map[string]*rate.Limiter
+
+	draining atomic.Bool
+	drained  chan struct{} // closed when draining starts: long-polls return
+}
+
+// room is the live state of one room: its subscribers and a channel closed
+// (and replaced) at each new message, which wakes its long-polls.
+type room struct {
+	subs  map[*subscription]struct{}
+	wake  chan struct{}
+	users int // subscribers and long-polls holding the room
+}
+
+// NewHub returns a hub. Hand its Publish to the store as the commit hook
+// before the first Append.
+func NewHub(cfg Config, st store.Store, a *auth.Auth, f *faults.Faults, m *metrics.Metrics, log *slog.Logger) *Hub {
+	cfg.setDefaults()
+	return &Hub{
+		cfg: cfg, store: st, auth: a, faults: f, metrics: m, log: log,
+		rooms:    map[string]*room{},
+		conns:    map[*wsConn]struct{}{},
+		limiters: map[string]*rate.Limiter{},
+		drained:  make(chan struct{}),
+	}
+}
+
+// SetStore sets the store when it is opened after the hub (the store takes
+// the hub's Publish as its commit hook).
+func (h *Hub) SetStore(st store.Store) { h.store = st }
+
+// Publish hands committed messages to the subscribers of their rooms and
+// wakes the room's long-polls. The store calls it from its writer goroutine,
+// in commit order; it never blocks: a subscriber too slow to take a message
+// is disconnected instead.
+func (h *Hub) Publish(msgs []wire.Message) {
+	h.metrics.MessagesStored.Add(float64(len(msgs)))
+	for i := range msgs {
+		m := &msgs[i]
+		frame, err := wire.Encode(m)
+		if err != nil {
+			h.log.Error("failed to encode a message", "room", m.Room, "seq", m.Seq, "err", err)
+			continue
+		}
+		h.mu.Lock()
+		r := h.rooms[m.Room]
+		var subs []*subscription
+		if r != nil {
+			subs = make([]*subscription, 0, len(r.subs))
+			for s := range r.subs {
+				subs = append(subs, s)
+			}
+			close(r.wake)
+			r.wake = make(chan struct{})
+		}
+		h.mu.Unlock()
+		for _, s := range subs {
+			s.deliver(m.Seq, frame)
+		}
+	}
+}
+
+// acquire returns the room's live state, creating it; release gives it back.
+func (h *Hub) acquire(name string) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[name]
+	if r == nil {
+		r = &room{subs: map[*subscription]struct{}{}, wake: make(chan struct{})}
+		h.rooms[name] = r
+	}
+	r.users++
+	return r
+}
+
+func (h *Hub) release(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.rooms[name]; r != nil {
+		r.users--
+		if r.users <= 0 {
+			delete(h.rooms, name)
+		}
+	}
+}
+
+// waitChan returns the channel closed at the room's next message.
+func (h *Hub) waitChan(r *room) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return r.wake
+}
+
+func (h *Hub) addSub(s *subscription) {
+	r := h.acquire(s.room)
+	h.mu.Lock()
+	r.subs[s] = struct{}{}
+	h.mu.Unlock()
+}
+
+func (h *Hub) removeSub(s *subscription) {
+	h.mu.Lock()
+	if r := h.rooms[s.room]; r != nil {
+		delete(r.subs, s)
+	}
+	h.mu.Unlock()
+	h.release(s.room)
+}
+
+// allowSend takes one message from the user's send budget; when it is spent
+// it says how long to wait.
+func (h *Hub) allowSend(userID string) (ok bool, retryAfter time.Duration) {
+	h.mu.Lock()
+	l := h.limiters[userID]
+	if l == nil {
+		l = rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst)
+		h.limiters[userID] = l
+	}
+	h.mu.Unlock()
+	r := l.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return false, d
+	}
+	return true, 0
+}
+
+// errDraining refuses work while the server shuts down.
+var errDraining = errors.New("server is shutting down")
+
+// appendMessage stores a message for sender. A repeat of a client_id by its
+// own sender returns the first message; by anyone else it is a conflict.
+func (h *Hub) appendMessage(ctx context.Context, sender wire.User, room, clientID, body string) (wire.Message, bool, error) {
+	if h.draining.Load() {
+		return wire.Message{}, false, errDraining
+	}
+	start := time.Now()
+	msg, created, err := h.store.Append(ctx, store.NewMessage{
+		Room: room, ID: newID(), ClientID: clientID, Sender: sender, Body: body, SentAt: time.Now().UnixMilli(),
+	})
+	h.metrics.ObserveStore("append", start)
+	if err != nil {
+		return wire.Message{}, false, err
+	}
+	if !created && msg.Sender.ID != sender.ID {
+		return wire.Message{}, false, errConflict
+	}
+	return msg, created, nil
+}
+
+var errConflict = errors.New("client_id already used by another sender in this room")
+
+// Drain starts the shutdown: every socket is closed with 4001 and the drain
+// window, long-polls return, and new work is refused. It returns when every
+// socket has been told or ctx ends.
+func (h *Hub) Drain(ctx context.Context) {
+	if !h.draining.CompareAndSwap(false, true) {
+		return
+	}
+	close(h.drained)
+	reason := wire.RetryAfter{RetryAfterMS: h.cfg.DrainWindow.Milliseconds()}.Reason()
+	h.mu.Lock()
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.close(wire.CloseDraining, reason) })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// DropAll cuts every socket without a close frame (the "drop" fault).
+func (h *Hub) DropAll() {
+	h.mu.Lock()
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.drop()
+	}
+}
+
+// Sockets is the number of WebSocket connections open now.
+func (h *Hub) Sockets() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,469 @@
+//go:build !wasm
+
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+)
+
+// wsConn is one WebSocket session. Its handler goroutine reads; one writer
+// goroutine writes everything queued in out, so no other goroutine ever
+// waits on the peer.
+type wsConn struct {
+	hub     *Hub
+	ws      *websocket.Conn
+	session string
+	out     chan []byte
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	claims *auth.Claims // set once by hello, read by the reader only
+	subs   map[string]*subscription
+
+	closeOnce sync.Once
+	badFrames int
+	limited   int
+}
+
+// subscription is one room of one connection. While its replay is read it
+// keeps live messages in pending, so the subscriber sees the replay and the
+// live messages in seq order, without a gap or a repeat.
+type subscription struct {
+	conn *wsConn
+	room string
+
+	mu        sync.Mutex
+	replaying bool
+	pending   []pendingMessage
+	last      int64 // the last seq queued to the connection
+}
+
+type pendingMessage struct {
+	seq   int64
+	frame []byte
+}
+
+// deliver queues one live message; it runs on the store's writer goroutine
+// and never blocks.
+func (s *subscription) deliver(seq int64, frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replaying {
+		if len(s.pending) >= cap(s.conn.out) {
+			s.conn.slow()
+			return
+		}
+		s.pending = append(s.pending, pendingMessage{seq, frame})
+		return
+	}
+	if seq <= s.last {
+		return
+	}
+	if s.conn.enqueue(frame) {
+		s.last = seq
+	}
+}
+
+// ServeWS upgrades GET /api/ws to a protocol v1 session.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
+	if h.draining.Load() {
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.DrainWindow.Seconds()+0.5)))
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is restarting")
+		return
+	}
+	if h.faults.RefuseWebSocket() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "WebSocket is refused (test fault)")
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{wire.Subprotocol},
+		OriginPatterns: h.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		// Accept has answered (403 for a foreign Origin, 400 for a bad upgrade).
+		h.log.Info("websocket upgrade refused", "err", err, "origin", r.Header.Get("Origin"))
+		return
+	}
+	if ws.Subprotocol() != wire.Subprotocol {
+		ws.Close(websocket.StatusCode(wire.ClosePolicy), "subprotocol "+wire.Subprotocol+" required")
+		return
+	}
+	ws.SetReadLimit(wire.MaxFrameBytes)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &wsConn{
+		hub: h, ws: ws, session: newID(), out: make(chan []byte, h.cfg.SendQueue),
+		ctx: ctx, cancel: cancel, subs: map[string]*subscription{},
+	}
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	h.mu.Unlock()
+	h.metrics.OpenSockets.Inc()
+	defer func() {
+		for _, s := range c.subs {
+			h.removeSub(s)
+		}
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+		h.metrics.OpenSockets.Dec()
+		cancel()
+	}()
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	c.readLoop()
+	cancel()
+	<-writerDone
+}
+
+// writeLoop writes queued frames until the connection ends.
+func (c *wsConn) writeLoop() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case frame := <-c.out:
+			c.hub.faults.Delay(c.ctx)
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, frame)
+			cancel()
+			if err != nil {
+				c.drop()
+				return
+			}
+		}
+	}
+}
+
+// enqueue queues a frame for the writer. A full queue means the peer reads
+// too slowly: it is closed (1008) rather than allowed to hold anyone up.
+func (c *wsConn) enqueue(frame []byte) bool {
+	select {
+	case c.out <- frame:
+		return true
+	default:
+		c.slow()
+		return false
+	}
+}
+
+func (c *wsConn) slow() {
+	c.hub.metrics.SlowDisconnects.Inc()
+	go c.close(wire.ClosePolicy, "too slow to read its messages")
+}
+
+// send queues a frame from the connection's own reader. The reader may
+// wait for room in the queue (a long replay on a slow link), up to
+// WriteTimeout; the hub's Publish never waits and uses enqueue instead.
+func (c *wsConn) send(f wire.Frame) bool {
+	b, err := wire.Encode(f)
+	if err != nil {
+		c.hub.log.Error("failed to encode a frame", "type", f.FrameType(), "err", err)
+		return false
+	}
+	return c.enqueueWait(b)
+}
+
+func (c *wsConn) enqueueWait(frame []byte) bool {
+	select {
+	case c.out <- frame:
+		return true
+	default:
+	}
+	t := time.NewTimer(c.hub.cfg.WriteTimeout)
+	defer t.Stop()
+	select {
+	case c.out <- frame:
+		return true
+	case <-c.ctx.Done():
+		return false
+	case <-t.C:
+		c.slow()
+		return false
+	}
+}
+
+func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) {
+	c.hub.metrics.Errors.WithLabelValues(code).Inc()
+	c.send(&wire.ErrorFrame{Code: code, Message: message, Ref: ref, RetryAfterMS: retryAfter.Milliseconds()})
+}
+
+// close ends the session with a close frame; it may wait for the peer's
+// answer, so callers that must not block run it in a goroutine.
+func (c *wsConn) close(code wire.CloseCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
+		c.ws.Close(websocket.StatusCode(code), reason)
+	})
+}
+
+// drop cuts the connection without a close frame.
+func (c *wsConn) drop() {
+	c.closeOnce.Do(func() {
+		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(wire.CloseAbnormal))).Inc()
+		c.ws.CloseNow()
+	})
+}
+
+// readLoop reads frames until the connection ends: first the hello, then
+// everything else.
+func (c *wsConn) readLoop() {
+	h := c.hub
+	// A timer, not a deadline on the read: the library drops the socket
+	// without a close frame when a read's context ends, and the client must
+	// see 1008.
+	helloTimer := time.AfterFunc(h.cfg.HelloTimeout, func() {
+		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
+	})
+	defer helloTimer.Stop()
+	for c.claims == nil {
+		f, ok := c.readFrame(c.ctx)
+		if !ok {
+			return
+		}
+		hello, isHello := f.(*wire.Hello)
+		if !isHello {
+			c.sendError(wire.CodeHelloRequired, "the first frame must be hello", "", 0)
+			continue
+		}
+		if !c.onHello(hello) {
+			return
+		}
+	}
+	helloTimer.Stop()
+	for {
+		f, ok := c.readFrame(c.ctx)
+		if !ok {
+			return
+		}
+		switch f := f.(type) {
+		case *wire.Subscribe:
+			c.subscribe(f.Room, f.Since)
+		case *wire.Unsubscribe:
+			if s := c.subs[f.Room]; s != nil {
+				delete(c.subs, f.Room)
+				h.removeSub(s)
+			}
+		case *wire.Send:
+			c.onSend(f)
+		case *wire.Ping:
+			if !h.faults.MutePongs() {
+				c.send(&wire.Pong{ID: f.ID, ServerTime: time.Now().UnixMilli()})
+			}
+		case *wire.Hello:
+			c.sendError(wire.CodeBadFrame, "hello was already received", "", 0)
+		default:
+			c.sendError(wire.CodeBadFrame, f.FrameType()+" is not a client frame", "", 0)
+		}
+	}
+}
+
+// readFrame reads and decodes one frame. Malformed frames are answered with
+// an error frame and counted; ok is false when the connection is over.
+func (c *wsConn) readFrame(ctx context.Context) (wire.Frame, bool) {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return nil, false
+		}
+		if typ != websocket.MessageText {
+			c.badFrame(&wire.DecodeError{Code: wire.CodeBadFrame, Reason: "frames are JSON text, not binary"})
+			continue
+		}
+		f, err := wire.Decode(data)
+		if err != nil {
+			var de *wire.DecodeError
+			if !errors.As(err, &de) {
+				de = &wire.DecodeError{Code: wire.CodeBadFrame, Reason: err.Error()}
+			}
+			if !c.badFrame(de) {
+				return nil, false
+			}
+			continue
+		}
+		return f, true
+	}
+}
+
+// badFrame answers a refused frame. Bodies out of range are the user's
+// mistake; malformed frames count towards a 1007 close.
+func (c *wsConn) badFrame(de *wire.DecodeError) bool {
+	c.sendError(de.Code, de.Reason, de.Ref, 0)
+	if de.Code != wire.CodeBadFrame {
+		return true
+	}
+	c.badFrames++
+	if c.badFrames >= c.hub.cfg.MaxBadFrames {
+		c.close(wire.CloseBadData, fmt.Sprintf("%d malformed frames", c.badFrames))
+		return false
+	}
+	return true
+}
+
+// onHello checks the token, welcomes the user and resumes their rooms.
+func (c *wsConn) onHello(hello *wire.Hello) bool {
+	h := c.hub
+	claims, err := h.auth.Verify(hello.Token)
+	if err != nil {
+		reason := "invalid token"
+		if errors.Is(err, auth.ErrExpiredToken) {
+			reason = "token expired"
+		}
+		h.metrics.Errors.WithLabelValues(wire.CodeUnauthorized).Inc()
+		c.close(wire.CloseUnauthorized, reason)
+		return false
+	}
+	c.claims = claims
+	c.send(&wire.Welcome{
+		Session:     c.session,
+		HeartbeatMS: h.cfg.Heartbeat.Milliseconds(),
+		ServerTime:  time.Now().UnixMilli(),
+		User:        claims.User(),
+	})
+	// The session ends with the token: the client renews it and comes back.
+	if exp := claims.Expiry(); !exp.IsZero() {
+		t := time.AfterFunc(time.Until(exp), func() { c.close(wire.CloseUnauthorized, "token expired") })
+		context.AfterFunc(c.ctx, func() { t.Stop() })
+	}
+	rooms := make([]string, 0, len(hello.Resume))
+	for room := range hello.Resume {
+		rooms = append(rooms, room)
+	}
+	slices.Sort(rooms)
+	for _, room := range rooms {
+		c.subscribe(room, hello.Resume[room])
+	}
+	return true
+}
+
+// subscribe replays what the client missed in room, then keeps it live.
+func (c *wsConn) subscribe(room string, since int64) {
+	h := c.hub
+	if !h.auth.CanAccess(c.claims, room) {
+		c.sendError(wire.CodeForbidden, "you are not a participant of "+room, room, 0)
+		return
+	}
+	if old := c.subs[room]; old != nil {
+		delete(c.subs, room)
+		h.removeSub(old)
+	}
+	s := &subscription{conn: c, room: room, replaying: true}
+	h.addSub(s)
+	c.subs[room] = s
+
+	start := time.Now()
+	replay, err := h.store.After(c.ctx, room, since, wire.ReplayLimit+1)
+	var head int64
+	if err == nil {
+		head, err = h.store.Head(c.ctx, room)
+	}
+	h.metrics.ObserveStore("replay", start)
+	if err != nil {
+		delete(c.subs, room)
+		h.removeSub(s)
+		if c.ctx.Err() == nil {
+			h.log.Error("failed to read a replay", "room", room, "err", err)
+			c.sendError(wire.CodeInternal, "failed to read the room's messages", room, 0)
+		}
+		return
+	}
+	recovered := len(replay) <= wire.ReplayLimit
+	if !recovered {
+		replay = replay[:wire.ReplayLimit]
+	}
+
+	// Live messages wait in s.pending meanwhile, so the replay is queued
+	// without holding s.mu: Publish never waits for this reader.
+	last := since
+	if !c.send(&wire.Subscribed{Room: room, Head: head, Recovered: recovered}) {
+		return
+	}
+	for i := range replay {
+		if !c.send(&replay[i]) {
+			return
+		}
+		last = replay[i].Seq
+	}
+	h.metrics.Replayed.Add(float64(len(replay)))
+	if !recovered {
+		// The client pages (last, head] over HTTP; live messages start
+		// after head.
+		last = max(last, head)
+	}
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 {
+			s.last = last
+			s.replaying = false
+			s.mu.Unlock()
+			return
+		}
+		pending := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		for _, p := range pending {
+			if p.seq <= last {
+				continue
+			}
+			if !c.enqueueWait(p.frame) {
+				return
+			}
+			last = p.seq
+		}
+	}
+}
+
+// onSend stores a message and acks it.
+func (c *wsConn) onSend(f *wire.Send) {
+	h := c.hub
+	if !h.auth.CanAccess(c.claims, f.Room) {
+		c.sendError(wire.CodeForbidden, "you are not a participant of "+f.Room, f.Room, 0)
+		return
+	}
+	if ok, wait := h.allowSend(c.claims.Subject); !ok {
+		c.limited++
+		if c.limited >= 10 {
+			c.close(wire.CloseRateLimited, wire.RetryAfter{RetryAfterMS: max(wait.Milliseconds(), 1000)}.Reason())
+			return
+		}
+		c.sendError(wire.CodeRateLimited, "too many messages; wait before sending again", f.ClientID, wait)
+		return
+	}
+	c.limited = 0
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	msg, _, err := h.appendMessage(ctx, c.claims.User(), f.Room, f.ClientID, f.Body)
+	switch {
+	case errors.Is(err, errConflict):
+		c.sendError(wire.CodeConflict, err.Error(), f.ClientID, 0)
+		return
+	case errors.Is(err, errDraining):
+		c.sendError(wire.CodeUnavailable, "the server is restarting; send again after reconnecting", f.ClientID, h.cfg.DrainWindow)
+		return
+	case err != nil:
+		if c.ctx.Err() == nil {
+			h.log.Error("failed to store a message", "room", f.Room, "err", err)
+			c.sendError(wire.CodeInternal, "the message was not stored; send it again", f.ClientID, time.Second)
+		}
+		return
+	}
+	h.metrics.Acks.Inc()
+	c.send(&wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+}

@@ -1,0 +1,138 @@
+//go:build !wasm
+
+// Package faults is tether's test backend: faults a test switches on through
+// GET|POST /api/test/faults to break the server on purpose. The server only
+// mounts it with -faults; never in production.
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Settings are the faults in force, as the API shows them.
+type Settings struct {
+	// RefuseWebSocket answers every upgrade with 503.
+	RefuseWebSocket bool `json:"refuse_websocket"`
+	// LatencyMS delays every frame the server sends and every HTTP response.
+	LatencyMS int `json:"latency_ms"`
+	// MutePongs stops answering pings: a half-open link.
+	MutePongs bool `json:"mute_pongs"`
+}
+
+// update is a POST body: only the fields present change. Drop "all" cuts
+// every socket without a close frame, once.
+type update struct {
+	RefuseWebSocket *bool   `json:"refuse_websocket"`
+	LatencyMS       *int    `json:"latency_ms"`
+	MutePongs       *bool   `json:"mute_pongs"`
+	Drop            *string `json:"drop"`
+}
+
+// MaxLatency bounds the latency a test may add.
+const MaxLatency = 60 * time.Second
+
+// Faults holds the faults in force. A nil *Faults means no fault ever.
+type Faults struct {
+	mu     sync.Mutex
+	s      Settings
+	onDrop func()
+}
+
+// New returns a Faults with every fault off. onDrop is called for
+// "drop":"all": it must cut every socket without a close frame.
+func New(onDrop func()) *Faults { return &Faults{onDrop: onDrop} }
+
+// Settings returns the faults in force.
+func (f *Faults) Settings() Settings {
+	if f == nil {
+		return Settings{}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.s
+}
+
+// Latency is the delay to add before each frame and HTTP response.
+func (f *Faults) Latency() time.Duration {
+	return time.Duration(f.Settings().LatencyMS) * time.Millisecond
+}
+
+// RefuseWebSocket reports whether upgrades are refused.
+func (f *Faults) RefuseWebSocket() bool { return f.Settings().RefuseWebSocket }
+
+// MutePongs reports whether pings go unanswered.
+func (f *Faults) MutePongs() bool { return f.Settings().MutePongs }
+
+// Delay waits for the latency in force, or until ctx ends.
+func (f *Faults) Delay(ctx context.Context) {
+	d := f.Latency()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// ServeHTTP serves GET and POST /api/test/faults.
+func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		var u update
+		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+		if err := dec.Decode(&u); err != nil && !errors.Is(err, io.EOF) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": "faults body: " + err.Error()})
+			return
+		}
+		if err := f.apply(u); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": err.Error()})
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed", "message": r.Method + " is not allowed"})
+		return
+	}
+	writeJSON(w, http.StatusOK, f.Settings())
+}
+
+func (f *Faults) apply(u update) error {
+	if u.LatencyMS != nil && (*u.LatencyMS < 0 || time.Duration(*u.LatencyMS)*time.Millisecond > MaxLatency) {
+		return errors.New("latency_ms must be between 0 and 60000")
+	}
+	if u.Drop != nil && *u.Drop != "all" && *u.Drop != "" {
+		return errors.New(`drop must be "all"`)
+	}
+	f.mu.Lock()
+	if u.RefuseWebSocket != nil {
+		f.s.RefuseWebSocket = *u.RefuseWebSocket
+	}
+	if u.LatencyMS != nil {
+		f.s.LatencyMS = *u.LatencyMS
+	}
+	if u.MutePongs != nil {
+		f.s.MutePongs = *u.MutePongs
+	}
+	f.mu.Unlock()
+	if u.Drop != nil && *u.Drop == "all" && f.onDrop != nil {
+		f.onDrop()
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

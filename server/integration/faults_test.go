@@ -1,0 +1,105 @@
+//go:build !wasm
+
+package integration_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/native"
+	"tether/conn/wire"
+	"tether/server/node"
+)
+
+// The subtests share one server and run in order: each turns its fault on,
+// checks it, and turns it off again; drop comes last as it cuts everyone.
+func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
+	t.Parallel()
+	m := startNode(t)
+	const room = "booking-1"
+	casey := join(t, m, room, "casey", wire.RoleCustomer)
+	ctx := testContext(t)
+
+	t.Run("refuse_websocket fails dials with 503 while HTTP works", func(t *testing.T) {
+		setFaults(t, m, `{"refuse_websocket":true}`)
+		_, err := native.Dial(ctx, m.URL(), casey.tok)
+		he := requireHTTPError(t, err, http.StatusServiceUnavailable, wire.CodeUnavailable)
+		assert.Positive(t, he.RetryAfter)
+		_, created, err := casey.http.Post(ctx, room, "h1", "over HTTP")
+		require.NoError(t, err)
+		assert.True(t, created)
+		page, err := casey.http.Messages(ctx, room, 0, 0)
+		require.NoError(t, err)
+		assert.Len(t, page.Messages, 1)
+
+		setFaults(t, m, `{"refuse_websocket":false}`)
+		c := dial(t, m, casey.tok)
+		require.NoError(t, c.Close())
+	})
+
+	t.Run("latency_ms delays pongs and HTTP answers", func(t *testing.T) {
+		setFaults(t, m, `{"latency_ms":300}`)
+		start := time.Now()
+		_, err := casey.ws.PingPong(ctx, 1)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "ping round trip")
+		start = time.Now()
+		require.NoError(t, casey.http.Ping(ctx))
+		assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "HTTP ping")
+
+		setFaults(t, m, `{"latency_ms":0}`)
+		_, err = casey.ws.PingPong(ctx, 2)
+		require.NoError(t, err)
+	})
+
+	t.Run("mute_pongs leaves pings unanswered while sends are acked", func(t *testing.T) {
+		setFaults(t, m, `{"mute_pongs":true}`)
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := casey.ws.PingPong(short, 3)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		ack, err := casey.ws.SendAndAck(ctx, room, "m1", "sent while muted")
+		require.NoError(t, err)
+		assert.Positive(t, ack.Seq)
+
+		setFaults(t, m, `{"mute_pongs":false}`)
+		_, err = casey.ws.PingPong(ctx, 4)
+		require.NoError(t, err)
+	})
+
+	t.Run("drop all cuts sockets without a close frame and a new dial works", func(t *testing.T) {
+		setFaults(t, m, `{"drop":"all"}`)
+		var err error
+		for err == nil {
+			_, err = casey.ws.Next(ctx)
+		}
+		assert.Equal(t, wire.CloseAbnormal, native.CloseStatus(err), "err: %v", err)
+		assert.Equal(t, websocket.StatusCode(-1), websocket.CloseStatus(err), "no close frame came")
+
+		c := dial(t, m, casey.tok)
+		ack, err := c.SendAndAck(ctx, room, "d1", "after the drop")
+		require.NoError(t, err)
+		assert.Positive(t, ack.Seq)
+	})
+
+	var settings map[string]any
+	_, err := httpClient(m, "").Do(ctx, http.MethodGet, "/api/test/faults", nil, &settings)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"refuse_websocket": false, "latency_ms": 0.0, "mute_pongs": false}, settings)
+}
+
+func TestTheTestBackendIsAbsentWithoutFaults(t *testing.T) {
+	t.Parallel()
+	m := startNode(t, func(m *node.Main) { m.Faults = false })
+	h := httpClient(m, "")
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		_, err := h.Do(testContext(t), method, "/api/test/faults", []byte(`{"drop":"all"}`), nil)
+		requireHTTPError(t, err, http.StatusNotFound, wire.CodeNotFound)
+	}
+}

@@ -1,0 +1,101 @@
+//go:build !wasm
+
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+	"tether/server/store/sqlite"
+)
+
+// BenchmarkAppend measures appends with their fsync. "sequential" is one
+// caller waiting for each ack, so one commit per message; "parallel" has many
+// callers, whose appends share commits: msgs/commit shows the batching.
+func BenchmarkAppend(b *testing.B) {
+	b.Run("sequential", func(b *testing.B) {
+		s, commits := benchStore(b)
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			i++
+			if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", i), i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b, b.N, commits)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		s, commits := benchStore(b)
+		ctx := context.Background()
+		var n atomic.Int64
+		// 16 callers per CPU: a server has many connections sending at once.
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(n.Add(1))
+				if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", i), i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		report(b, b.N, commits)
+	})
+}
+
+// BenchmarkAfter measures the replay of 100 messages, what a reconnecting
+// client that missed them costs.
+func BenchmarkAfter(b *testing.B) {
+	s, _ := benchStore(b)
+	ctx := context.Background()
+	const stored, replay = 1000, 100
+	var wg sync.WaitGroup
+	for w := range 10 { // concurrent, so filling shares commits
+		wg.Go(func() {
+			for i := range stored / 10 {
+				n := w*stored + i
+				if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", n), n)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for b.Loop() { // the first call resets the timer
+		msgs, err := s.After(ctx, "bench", stored-replay, replay)
+		if err != nil || len(msgs) != replay {
+			b.Fatalf("after: %d messages, %v", len(msgs), err)
+		}
+	}
+	b.ReportMetric(float64(b.N*replay)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// benchStore opens a store whose commits are counted.
+func benchStore(b *testing.B) (*sqlite.Store, *atomic.Int64) {
+	b.Helper()
+	commits := new(atomic.Int64)
+	s, err := sqlite.Open(filepath.Join(b.TempDir(), "tether.db"), sqlite.Options{
+		Logger:   quiet,
+		OnCommit: func([]wire.Message) { commits.Add(1) },
+	})
+	require.NoError(b, err)
+	b.Cleanup(func() { require.NoError(b, s.Close()) })
+	return s, commits
+}
+
+func report(b *testing.B, n int, commits *atomic.Int64) {
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+	if c := commits.Load(); c > 0 {
+		b.ReportMetric(float64(n)/float64(c), "msgs/commit")
+	}
+}

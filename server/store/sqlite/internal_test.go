@@ -1,0 +1,205 @@
+//go:build !wasm
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+	"tether/server/store"
+)
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	one := []string{"CREATE TABLE t1 (x INTEGER)"}
+	two := append(one[:1:1], "CREATE TABLE t2 (y INTEGER)")
+	broken := append(two[:2:2], "CREATE TABLE t3 (z INTEGER)", "THIS IS NOT SQL")
+	tests := []struct {
+		name string
+		// runs are the step lists migrate is called with, in order; a step
+		// run twice would fail with "table already exists".
+		runs     [][]string
+		wantFrom []int
+		wantErr  string // of the last run
+		want     int    // user_version at the end
+	}{
+		{name: "a new database runs every step", runs: [][]string{two}, wantFrom: []int{0}, want: 2},
+		{name: "an up-to-date database runs nothing", runs: [][]string{two, two}, wantFrom: []int{0, 2}, want: 2},
+		{name: "a new step runs alone", runs: [][]string{one, two}, wantFrom: []int{0, 1}, want: 2},
+		{name: "a failing step rolls back the whole migration", runs: [][]string{one, broken}, wantFrom: []int{0, 1}, wantErr: "migration 4", want: 1},
+		{name: "a database newer than the steps is refused", runs: [][]string{two, one}, wantFrom: []int{0, 2}, wantErr: "schema version 2 is newer than this build (version 1)", want: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, err := openDB(filepath.Join(t.TempDir(), "m.db"), nil)
+			require.NoError(t, err)
+			defer db.Close()
+			for i, steps := range tt.runs {
+				from, err := migrate(context.Background(), db, steps)
+				if i == len(tt.runs)-1 && tt.wantErr != "" {
+					require.ErrorContains(t, err, tt.wantErr)
+				} else {
+					require.NoError(t, err)
+				}
+				assert.Equal(t, tt.wantFrom[i], from, "run %d", i)
+			}
+			var version int
+			require.NoError(t, db.QueryRow("PRAGMA user_version").Scan(&version))
+			assert.Equal(t, tt.want, version)
+			if tt.wantErr == "migration 4" {
+				// t2 and t3 went with the failed transaction.
+				var n int
+				require.NoError(t, db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN ('t2', 't3')").Scan(&n))
+				assert.Zero(t, n)
+			}
+		})
+	}
+}
+
+func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	tests := []struct {
+		name   string
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{name: "the file is in WAL mode", db: s.writer, pragma: "journal_mode", want: "wal"},
+		{name: "the writer syncs FULL", db: s.writer, pragma: "synchronous", want: "2"},
+		{name: "the writer checks foreign keys", db: s.writer, pragma: "foreign_keys", want: "1"},
+		{name: "the writer waits for locks", db: s.writer, pragma: "busy_timeout", want: "5000"},
+		{name: "the readers wait for locks", db: s.reader, pragma: "busy_timeout", want: "5000"},
+		{name: "the readers cannot write", db: s.reader, pragma: "query_only", want: "1"},
+		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			require.NoError(t, tt.db.QueryRow("PRAGMA "+tt.pragma).Scan(&got))
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	require.Len(t, migrations, 1, "update the user_version row above")
+}
+
+// openInternal opens a store whose writer goroutine does not run, so a test
+// can hand batches to commit itself.
+func openInternal(t *testing.T, opts Options) *Store {
+	t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := Open(filepath.Join(t.TempDir(), "tether.db"), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func req(room, clientID, id, body string) *appendReq {
+	return &appendReq{
+		m: store.NewMessage{
+			Room: room, ID: id, ClientID: clientID, Body: body, SentAt: 1,
+			Sender: wire.User{ID: "u1", Name: "Ada", Role: wire.RoleCustomer},
+		},
+		reply: make(chan appendResult, 1),
+	}
+}
+
+func TestCommit(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		seq     int64
+		body    string
+		created bool
+		err     bool
+	}
+	tests := []struct {
+		name          string
+		batch         []*appendReq
+		want          []want
+		wantCommitted []int64 // seqs OnCommit received, in order; nil if not called
+		wantHead      int64
+	}{
+		{
+			name: "a client_id repeated within one batch is found like a committed one",
+			batch: []*appendReq{
+				req("r", "c1", "id1", "first"),
+				req("r", "c1", "id2", "retry"),
+				req("r", "c2", "id3", "second"),
+			},
+			want:          []want{{seq: 1, body: "first", created: true}, {seq: 1, body: "first"}, {seq: 2, body: "second", created: true}},
+			wantCommitted: []int64{1, 2},
+			wantHead:      2,
+		},
+		{
+			name: "a single append is a batch of one",
+			batch: []*appendReq{
+				req("r", "c1", "id1", "first"),
+			},
+			want:          []want{{seq: 1, body: "first", created: true}},
+			wantCommitted: []int64{1},
+			wantHead:      1,
+		},
+		{
+			name: "a failing batch fails every request and stores none",
+			batch: []*appendReq{
+				req("r", "c1", "dup", "fine"),
+				req("r", "c2", "dup", "same id: violates UNIQUE(id)"),
+			},
+			want:     []want{{err: true}, {err: true}},
+			wantHead: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var committed []int64
+			called := false
+			s := openInternal(t, Options{OnCommit: func(msgs []wire.Message) {
+				called = true
+				for _, m := range msgs {
+					committed = append(committed, m.Seq)
+				}
+			}})
+			// The writer goroutine is idle on an empty channel: calling
+			// commit here is the only use of the writer connection.
+			s.commit(tt.batch)
+			for i, r := range tt.batch {
+				res := <-r.reply
+				if tt.want[i].err {
+					assert.Error(t, res.err, "request %d", i)
+					continue
+				}
+				require.NoError(t, res.err, "request %d", i)
+				assert.Equal(t, tt.want[i].seq, res.msg.Seq, "request %d", i)
+				assert.Equal(t, tt.want[i].body, res.msg.Body, "request %d", i)
+				assert.Equal(t, tt.want[i].created, res.created, "request %d", i)
+			}
+			assert.Equal(t, tt.wantCommitted, committed)
+			assert.Equal(t, tt.wantCommitted != nil, called)
+			head, err := s.Head(context.Background(), "r")
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantHead, head)
+
+			// A batch of only repeats finds them and does not call OnCommit.
+			if tt.wantHead > 0 {
+				called = false
+				again := []*appendReq{req("r", "c1", "id9", "again")}
+				s.commit(again)
+				res := <-again[0].reply
+				require.NoError(t, res.err)
+				assert.False(t, res.created)
+				assert.Equal(t, "first", res.msg.Body)
+				assert.False(t, called, "OnCommit called for a batch that created nothing")
+			}
+		})
+	}
+}

@@ -1,0 +1,75 @@
+//go:build !wasm
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema steps in order: migrations[i] takes a database
+// from PRAGMA user_version i to i+1. A released step is never edited, only
+// followed by a new one, since databases in the field already ran it.
+var migrations = []string{
+	// 1: rooms and messages. STRICT makes SQLite refuse a value of the wrong
+	// type instead of converting it. rooms rows are tiny, so WITHOUT ROWID
+	// saves the hidden rowid index; messages keeps a rowid because bodies of
+	// up to 16 KB make poor keys in the interior pages of a WITHOUT ROWID
+	// b-tree.
+	`CREATE TABLE rooms (
+		room TEXT    NOT NULL PRIMARY KEY,
+		head INTEGER NOT NULL CHECK (head > 0)
+	) STRICT, WITHOUT ROWID;
+
+	CREATE TABLE messages (
+		room        TEXT    NOT NULL REFERENCES rooms (room),
+		seq         INTEGER NOT NULL CHECK (seq > 0),
+		id          TEXT    NOT NULL UNIQUE,
+		client_id   TEXT    NOT NULL,
+		sender_id   TEXT    NOT NULL,
+		sender_name TEXT    NOT NULL,
+		sender_role TEXT    NOT NULL,
+		body        TEXT    NOT NULL,
+		sent_at     INTEGER NOT NULL,
+		PRIMARY KEY (room, seq),
+		UNIQUE (room, client_id)
+	) STRICT;`,
+}
+
+// migrate brings db up to len(steps) in one transaction and returns the
+// version it found. It refuses a database newer than steps: this code would
+// not know what the missing steps changed.
+func migrate(ctx context.Context, db *sql.DB, steps []string) (from int, err error) {
+	// The writer's DSN begins transactions IMMEDIATE, so two processes
+	// opening one file at once migrate one after the other.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case from > len(steps):
+		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
+	case from == len(steps):
+		return from, nil
+	}
+	for v := from; v < len(steps); v++ {
+		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
+			return from, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	// user_version lives in the database header, which the transaction
+	// covers: a failed step leaves the old version along with the old schema.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
+		return from, fmt.Errorf("write schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return from, fmt.Errorf("commit migration: %w", err)
+	}
+	return from, nil
+}

@@ -1,0 +1,352 @@
+//go:build !wasm
+
+// Package sqlite is tether's default store: one SQLite file, written by a
+// single goroutine that commits appends in batches, read by a pool of
+// connections.
+//
+// An Append returns only after its batch is committed with synchronous=FULL
+// in WAL mode, so an acknowledged message survives a crash of the process and
+// a power loss; batching shares that fsync among the appends that queued
+// during the previous one.
+//
+// The package does not build for wasm: modernc.org/sqlite does not, and the
+// browser never opens the store.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"tether/conn/wire"
+	"tether/server/store"
+)
+
+// DefaultMaxBatch is the most appends one transaction commits when
+// Options.MaxBatch is not set.
+const DefaultMaxBatch = 256
+
+// busyTimeoutMS is how long a connection waits for a lock another process
+// holds (a backup, a second server by mistake) before failing.
+const busyTimeoutMS = 5000
+
+// Options tunes a Store; the zero value is ready to use.
+type Options struct {
+	// OnCommit, when set, is told of the messages each transaction created.
+	OnCommit store.CommitFunc
+	// MaxBatch is the most appends one transaction commits; 0 or less means
+	// DefaultMaxBatch.
+	MaxBatch int
+	// Logger receives failures and migrations; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a store.Store kept in one SQLite file.
+type Store struct {
+	writer   *sql.DB // one connection, used only by the writer goroutine
+	reader   *sql.DB
+	onCommit store.CommitFunc
+	maxBatch int
+	log      *slog.Logger
+
+	// Writer statements, run inside each batch's transaction.
+	findStmt, bumpStmt, insertStmt *sql.Stmt
+	// Reader statements.
+	afterStmt, beforeStmt, headStmt *sql.Stmt
+
+	// reqs is unbuffered so that "taken by the writer" is one well-defined
+	// moment: before it an Append may still give up and store nothing.
+	reqs       chan *appendReq
+	writerDone chan struct{}
+
+	// mu guards closed. Calls hold it shared for their whole duration, so
+	// Close, which takes it exclusively, waits for the calls in flight and
+	// no call starts once it is set.
+	mu     sync.RWMutex
+	closed bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the database at path, creating it if needed, and brings its
+// schema up to date. The folder must exist. A database written by a newer
+// tether, with a schema this code does not know, is refused.
+func Open(path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: no database path")
+	}
+	s := &Store{
+		onCommit:   opts.OnCommit,
+		maxBatch:   opts.MaxBatch,
+		log:        opts.Logger,
+		reqs:       make(chan *appendReq),
+		writerDone: make(chan struct{}),
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = DefaultMaxBatch
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := s.open(path); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	go s.runWriter()
+	return s, nil
+}
+
+func (s *Store) open(path string) error {
+	ctx := context.Background()
+	var err error
+	// IMMEDIATE takes the write lock when a transaction begins rather than
+	// at its first write, so a second process waits at BEGIN (busy_timeout)
+	// instead of failing with SQLITE_BUSY halfway through a batch.
+	s.writer, err = openDB(path, url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeoutMS)},
+		"_foreign_keys": {"1"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+		"_txlock":       {"immediate"},
+	})
+	if err != nil {
+		return err
+	}
+	s.writer.SetMaxOpenConns(1)
+	s.writer.SetMaxIdleConns(1)
+	if err := checkDurable(ctx, s.writer); err != nil {
+		return err
+	}
+	from, err := migrate(ctx, s.writer, migrations)
+	if err != nil {
+		return err
+	}
+	if from != len(migrations) {
+		s.log.Info("sqlite: migrated the schema", "path", path, "from", from, "to", len(migrations))
+	}
+
+	// Readers never write; query_only turns a bug that tries into an error.
+	// journal_mode is left out: WAL is a property of the file, set above.
+	s.reader, err = openDB(path, url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeoutMS)},
+		"_query_only":   {"1"},
+	})
+	if err != nil {
+		return err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.reader.SetMaxOpenConns(n)
+	// As many idle as open: a closed connection loses its prepared statements.
+	s.reader.SetMaxIdleConns(n)
+
+	const cols = "seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at"
+	stmts := []struct {
+		db   *sql.DB
+		dst  **sql.Stmt
+		text string
+	}{
+		{s.writer, &s.findStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND client_id = ?"},
+		{s.writer, &s.bumpStmt, "INSERT INTO rooms (room, head) VALUES (?, 1) ON CONFLICT (room) DO UPDATE SET head = head + 1 RETURNING head"},
+		{s.writer, &s.insertStmt, "INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+		{s.reader, &s.afterStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?"},
+		// Newest first so LIMIT keeps the newest; Before puts them back in order.
+		{s.reader, &s.beforeStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"},
+		{s.reader, &s.headStmt, "SELECT head FROM rooms WHERE room = ?"},
+	}
+	for _, st := range stmts {
+		if *st.dst, err = st.db.PrepareContext(ctx, st.text); err != nil {
+			return fmt.Errorf("prepare %q: %w", st.text, err)
+		}
+	}
+	return nil
+}
+
+// openDB opens a pool on path with the driver parameters params. The path
+// goes in a file: URI, escaped, so that a '?' or '%' in a folder name stays
+// part of the name.
+func openDB(path string, params url.Values) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") { // a Windows drive letter: file:///C:/...
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: params.Encode()}
+	return sql.Open("sqlite", u.String())
+}
+
+// checkDurable makes sure the pragmas took: SQLite answers a journal_mode it
+// cannot set (on some network file systems) by keeping the old one, without
+// an error.
+func checkDurable(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal_mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %q, not wal", mode)
+	}
+	var sync int
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("read synchronous: %w", err)
+	}
+	if sync < 2 { // 2 is FULL
+		return fmt.Errorf("synchronous is %d, not FULL (2)", sync)
+	}
+	return nil
+}
+
+// After returns up to limit messages of room with seq > since, in seq order.
+// A limit of 0 or less returns no message.
+func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	if limit <= 0 {
+		return []wire.Message{}, nil
+	}
+	rows, err := s.afterStmt.QueryContext(ctx, room, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: after: %w", err)
+	}
+	msgs, err := scanMessages(rows, room, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: after: %w", err)
+	}
+	return msgs, nil
+}
+
+// Before returns up to limit messages of room with seq < before, the newest
+// of them, in seq order. A before of 0 or less means from the newest message,
+// so a client pages back from the end without knowing the head; a limit of 0
+// or less returns no message.
+func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	if limit <= 0 {
+		return []wire.Message{}, nil
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := s.beforeStmt.QueryContext(ctx, room, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: before: %w", err)
+	}
+	msgs, err := scanMessages(rows, room, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: before: %w", err)
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}
+
+// Head returns the last seq of room, 0 for a room with no message.
+func (s *Store) Head(ctx context.Context, room string) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	var head int64
+	err := s.headStmt.QueryRowContext(ctx, room).Scan(&head)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: head: %w", err)
+	}
+	return head, nil
+}
+
+// Ping checks that the database answers a read.
+func (s *Store) Ping(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	var one int
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops taking appends, waits for those already started to be
+// committed and answered, then closes the database. Every later call returns
+// store.ErrClosed; closing again returns what the first Close returned.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		// No Append holds mu any more, so none can be sending on reqs.
+		close(s.reqs)
+		s.mu.Unlock()
+		<-s.writerDone
+		s.closeErr = s.closeDBs()
+	})
+	return s.closeErr
+}
+
+// closeDBs releases the statements and pools that were opened; Open calls it
+// too after a partial failure.
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.findStmt, s.bumpStmt, s.insertStmt, s.afterStmt, s.beforeStmt, s.headStmt} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	// Readers first, so that the writer is the last connection: the last
+	// one to close checkpoints the WAL into the database.
+	for _, db := range []*sql.DB{s.reader, s.writer} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// scanMessages reads every row of rows into messages of room.
+func scanMessages(rows *sql.Rows, room string, limit int) ([]wire.Message, error) {
+	defer rows.Close()
+	// limit comes from the caller; only trust it as a size hint up to a page.
+	msgs := make([]wire.Message, 0, min(limit, wire.MaxPageLimit))
+	for rows.Next() {
+		m := wire.Message{Room: room}
+		if err := rows.Scan(&m.Seq, &m.ID, &m.ClientID, &m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt); err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}

@@ -1,0 +1,306 @@
+//go:build !wasm
+
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+	"tether/server/store"
+	"tether/server/store/sqlite"
+	"tether/server/store/storetest"
+)
+
+// quiet keeps the migration log out of the test output.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func open(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
+	s, err := sqlite.Open(path, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func newMessage(room, clientID string, n int) store.NewMessage {
+	return store.NewMessage{
+		Room:     room,
+		ID:       fmt.Sprintf("%s-%s-%d", room, clientID, n),
+		ClientID: clientID,
+		Sender:   wire.User{ID: "u1", Name: "Ada", Role: wire.RoleCustomer},
+		Body:     fmt.Sprintf("message %d", n),
+		SentAt:   1_700_000_000_000 + int64(n),
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{})
+	})
+}
+
+func TestOnCommitGetsExactlyTheCreatedMessagesInSeqOrder(t *testing.T) {
+	t.Parallel()
+	var (
+		mu        sync.Mutex
+		committed []wire.Message
+		inFlight  atomic.Int32
+		overlap   atomic.Bool
+	)
+	s := open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{
+		OnCommit: func(msgs []wire.Message) {
+			if inFlight.Add(1) > 1 {
+				overlap.Store(true)
+			}
+			defer inFlight.Add(-1)
+			mu.Lock()
+			committed = append(committed, msgs...)
+			mu.Unlock()
+		},
+	})
+
+	// Each client_id is sent twice, by two goroutines, into three rooms.
+	rooms := []string{"a", "b", "c"}
+	const perRoom = 40
+	var createdMu sync.Mutex
+	created := map[string]wire.Message{} // room/client_id -> the created message
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range perRoom {
+				room := rooms[(w+i)%len(rooms)]
+				m, isNew, err := s.Append(context.Background(), newMessage(room, fmt.Sprintf("c%d", i), w))
+				if !assert.NoError(t, err) {
+					return
+				}
+				if isNew {
+					createdMu.Lock()
+					created[room+"/"+m.ClientID] = m
+					createdMu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, s.Close()) // the last OnCommit has run when Close returns
+
+	assert.False(t, overlap.Load(), "OnCommit ran on two goroutines at once")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, committed, len(created), "OnCommit saw a message twice or missed one")
+	last := map[string]int64{}
+	for _, m := range committed {
+		assert.Equal(t, last[m.Room]+1, m.Seq, "room %s out of order", m.Room)
+		last[m.Room] = m.Seq
+		assert.Equal(t, created[m.Room+"/"+m.ClientID], m)
+	}
+}
+
+func TestABatchHoldsAtMostMaxBatchAppends(t *testing.T) {
+	t.Parallel()
+	const maxBatch = 4
+	var largest atomic.Int64
+	s := open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{
+		MaxBatch: maxBatch,
+		OnCommit: func(msgs []wire.Message) {
+			if n := int64(len(msgs)); n > largest.Load() {
+				largest.Store(n) // OnCommit runs on one goroutine at a time
+			}
+		},
+	})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 10 {
+				_, _, err := s.Append(context.Background(), newMessage("r", fmt.Sprintf("w%d-%d", w, i), i))
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	head, err := s.Head(context.Background(), "r")
+	require.NoError(t, err)
+	assert.Equal(t, int64(160), head)
+	assert.LessOrEqual(t, largest.Load(), int64(maxBatch))
+	t.Logf("largest batch: %d", largest.Load())
+}
+
+func TestAppendAndContext(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// cancelAfterTaken cancels once the writer has committed the
+		// request, else while it still waits to be taken.
+		cancelAfterTaken bool
+		wantStored       bool
+	}{
+		{name: "a request cancelled before the writer takes it is not stored", cancelAfterTaken: false, wantStored: false},
+		{name: "a request cancelled after the writer took it is stored anyway", cancelAfterTaken: true, wantStored: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// OnCommit holds the writer on demand, so the test knows where
+			// the request is.
+			committing := make(chan string)
+			release := make(chan struct{})
+			s := open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{
+				OnCommit: func(msgs []wire.Message) {
+					committing <- msgs[0].ClientID
+					<-release
+				},
+			})
+			first := make(chan error, 1)
+			go func() {
+				_, _, err := s.Append(context.Background(), newMessage("r", "first", 1))
+				first <- err
+			}()
+			require.Equal(t, "first", <-committing) // the writer is now busy
+
+			ctx, cancel := context.WithCancel(context.Background())
+			second := make(chan error, 1)
+			go func() {
+				_, _, err := s.Append(ctx, newMessage("r", "second", 2))
+				second <- err
+			}()
+			if tt.cancelAfterTaken {
+				release <- struct{}{} // first is answered; the writer takes second
+				require.Equal(t, "second", <-committing)
+				cancel()
+				require.ErrorIs(t, <-second, context.Canceled)
+				release <- struct{}{}
+			} else {
+				time.Sleep(20 * time.Millisecond) // let second block on the busy writer
+				cancel()
+				require.ErrorIs(t, <-second, context.Canceled)
+				release <- struct{}{}
+			}
+			require.NoError(t, <-first)
+
+			msgs, err := s.After(context.Background(), "r", 0, 10)
+			require.NoError(t, err)
+			var ids []string
+			for _, m := range msgs {
+				ids = append(ids, m.ClientID)
+			}
+			if tt.wantStored {
+				assert.Equal(t, []string{"first", "second"}, ids)
+			} else {
+				assert.Equal(t, []string{"first"}, ids)
+			}
+		})
+	}
+}
+
+func TestReopenKeepsEveryMessageAndContinuesTheSeqs(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tether.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(path, sqlite.Options{Logger: quiet})
+	require.NoError(t, err)
+	var before []wire.Message
+	for i := range 20 {
+		m, _, err := s.Append(ctx, newMessage([]string{"a", "b"}[i%2], fmt.Sprintf("c%d", i), i))
+		require.NoError(t, err)
+		before = append(before, m)
+	}
+	require.NoError(t, s.Close())
+
+	s = open(t, path, sqlite.Options{})
+	for _, room := range []string{"a", "b"} {
+		got, err := s.After(ctx, room, 0, 100)
+		require.NoError(t, err)
+		var want []wire.Message
+		for _, m := range before {
+			if m.Room == room {
+				want = append(want, m)
+			}
+		}
+		assert.Equal(t, want, got, "room %s", room)
+	}
+	// Idempotency survives the restart: a retry still finds its message.
+	again, created, err := s.Append(ctx, newMessage("a", "c0", 99))
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, before[0], again)
+	next, created, err := s.Append(ctx, newMessage("a", "new", 100))
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.Equal(t, int64(11), next.Seq)
+}
+
+func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+		wantErr string
+	}{
+		{
+			name: "a database newer than this code is refused",
+			prepare: func(t *testing.T, path string) {
+				s, err := sqlite.Open(path, sqlite.Options{Logger: quiet})
+				require.NoError(t, err)
+				require.NoError(t, s.Close())
+				db, err := sql.Open("sqlite", path)
+				require.NoError(t, err)
+				defer db.Close()
+				_, err = db.Exec("PRAGMA user_version = 99")
+				require.NoError(t, err)
+			},
+			wantErr: "schema version 99 is newer than this build",
+		},
+		{
+			name: "a file that is not a database is refused",
+			prepare: func(t *testing.T, path string) {
+				require.NoError(t, os.WriteFile(path, []byte("definitely not a database, just long enough to have a header"), 0o600))
+			},
+			wantErr: "not a database",
+		},
+		{
+			name:    "a path in a missing folder is refused",
+			prepare: func(t *testing.T, path string) { require.NoError(t, os.Remove(filepath.Dir(path))) },
+			wantErr: "unable to open",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "sub", "tether.db")
+			require.NoError(t, os.Mkdir(filepath.Dir(path), 0o700))
+			tt.prepare(t, path)
+			s, err := sqlite.Open(path, sqlite.Options{Logger: quiet})
+			require.ErrorContains(t, err, tt.wantErr)
+			assert.Nil(t, s)
+		})
+	}
+}
+
+func TestOpenTakesAPathWithURICharacters(t *testing.T) {
+	t.Parallel()
+	// A folder name with URI syntax must not turn into query parameters.
+	dir := filepath.Join(t.TempDir(), "a?b=c#d%20e")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	path := filepath.Join(dir, "tether.db")
+	s := open(t, path, sqlite.Options{})
+	_, _, err := s.Append(context.Background(), newMessage("r", "c", 1))
+	require.NoError(t, err)
+	assert.FileExists(t, path)
+}

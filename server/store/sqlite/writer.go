@@ -1,0 +1,160 @@
+//go:build !wasm
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"tether/conn/wire"
+	"tether/server/store"
+)
+
+// appendReq is one Append waiting for the writer.
+type appendReq struct {
+	m store.NewMessage
+	// reply has room for the answer so that the writer never waits for a
+	// caller that stopped waiting.
+	reply chan appendResult
+}
+
+type appendResult struct {
+	msg     wire.Message
+	created bool
+	err     error
+}
+
+// Append stores m with the next seq of its room, or returns the message the
+// room already holds with m.ClientID. It returns once the batch holding m is
+// committed. If ctx ends before the writer takes m, nothing is stored; once
+// taken, m is committed even if Append returns ctx.Err() first.
+func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
+	// select picks at random among ready cases: check first, so an ended
+	// context never lets a request through.
+	if err := ctx.Err(); err != nil {
+		return wire.Message{}, false, err
+	}
+	req := &appendReq{m: m, reply: make(chan appendResult, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return wire.Message{}, false, store.ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return wire.Message{}, false, ctx.Err()
+	}
+	select {
+	case res := <-req.reply:
+		return res.msg, res.created, res.err
+	case <-ctx.Done():
+		// An answer that is already there is worth more than the error.
+		select {
+		case res := <-req.reply:
+			return res.msg, res.created, res.err
+		default:
+			return wire.Message{}, false, ctx.Err()
+		}
+	}
+}
+
+// runWriter commits the appends until Close closes reqs. It takes one
+// request, then whatever others already wait, up to maxBatch: under load the
+// appends that queue during one commit share the next one's fsync, and a lone
+// append is never delayed to wait for company.
+func (s *Store) runWriter() {
+	defer close(s.writerDone)
+	batch := make([]*appendReq, 0, s.maxBatch)
+	for first := range s.reqs {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < s.maxBatch {
+			select {
+			case req, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+		clear(batch) // let the answered requests be collected
+	}
+}
+
+// commit runs batch in one transaction, tells OnCommit of the messages it
+// created, then answers every request. When the transaction fails, every
+// request of the batch gets the error and nothing of it is stored.
+func (s *Store) commit(batch []*appendReq) {
+	results := make([]appendResult, len(batch))
+	created, err := s.apply(batch, results)
+	if err != nil {
+		s.log.Error("sqlite: append batch failed", "appends", len(batch), "err", err)
+		err = fmt.Errorf("sqlite: append: %w", err)
+		for i := range results {
+			results[i] = appendResult{err: err}
+		}
+	} else if len(created) > 0 && s.onCommit != nil {
+		// Before the replies, so that a subscriber learns of a message no
+		// later than its sender's ack.
+		s.onCommit(created)
+	}
+	for i, req := range batch {
+		req.reply <- results[i]
+	}
+}
+
+// apply runs batch in one transaction, filling results, and returns the
+// messages it created in seq order.
+func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
+	// Not the callers' contexts: once taken, a request is written whatever
+	// its caller does, and one caller must not abort the others' batch.
+	ctx := context.Background()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	find := tx.StmtContext(ctx, s.findStmt)
+	bump := tx.StmtContext(ctx, s.bumpStmt)
+	insert := tx.StmtContext(ctx, s.insertStmt)
+
+	var created []wire.Message
+	for i, req := range batch {
+		m := req.m
+		// The transaction sees its own inserts, so a client_id repeated
+		// within the batch is found here like one committed earlier.
+		msg := wire.Message{Room: m.Room}
+		err := find.QueryRowContext(ctx, m.Room, m.ClientID).Scan(
+			&msg.Seq, &msg.ID, &msg.ClientID, &msg.Sender.ID, &msg.Sender.Name, &msg.Sender.Role, &msg.Body, &msg.SentAt)
+		if err == nil {
+			results[i] = appendResult{msg: msg}
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
+		}
+		var seq int64
+		if err := bump.QueryRowContext(ctx, m.Room).Scan(&seq); err != nil {
+			return nil, fmt.Errorf("next seq of %q: %w", m.Room, err)
+		}
+		if _, err := insert.ExecContext(ctx, m.Room, seq, m.ID, m.ClientID,
+			m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt); err != nil {
+			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
+		}
+		msg = wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
+		results[i] = appendResult{msg: msg, created: true}
+		created = append(created, msg)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return created, nil
+}
