@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io"
 	"io/fs"
@@ -324,4 +325,40 @@ func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("a second Close blocked")
 	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
+	m, _, _ := start(t, true)
+	res, body := get(t, m.URL()+"/healthz")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "ok\n", string(body))
+
+	// One message posted over HTTP shows in the counters an operator reads.
+	res, body = get(t, m.URL()+"/api/dev/token?room=metrics-room&user=casey")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var tok struct{ Token string }
+	require.NoError(t, json.Unmarshal(body, &tok))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, m.URL()+"/api/rooms/metrics-room/messages",
+		strings.NewReader(`{"client_id":"c1","body":"hello"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	posted, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	posted.Body.Close()
+	require.Equal(t, http.StatusCreated, posted.StatusCode)
+
+	res, body = get(t, m.URL()+"/metrics")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	text := string(body)
+	for _, want := range []string{
+		"tether_ws_connections 0",
+		"tether_messages_stored_total 1",
+		"tether_acks_total 1",
+		`tether_store_seconds_count{op="append"} 1`,
+		"go_goroutines",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, tok.Token, "tokens never reach the metrics")
 }

@@ -1,0 +1,169 @@
+//go:build !wasm
+
+package auth_test
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+func newAuth(t *testing.T, now time.Time, allowAll bool) *auth.Auth {
+	t.Helper()
+	a, err := auth.New(secret, auth.Options{AllowAllRooms: allowAll, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	return a
+}
+
+func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	require.NoError(t, err)
+	return s
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	a := newAuth(t, now, false)
+	valid := func() jwt.MapClaims {
+		return jwt.MapClaims{"sub": "casey", "name": "Casey", "role": "customer", "rooms": []string{"r1"}, "exp": now.Add(time.Hour).Unix()}
+	}
+	with := func(k string, v any) jwt.MapClaims {
+		c := valid()
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return c
+	}
+	tests := []struct {
+		name    string
+		token   string
+		wantErr error
+	}{
+		{"a well-formed token is accepted", sign(t, jwt.SigningMethodHS256, secret, valid()), nil},
+		{"a token signed with another secret is refused", sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid()), auth.ErrInvalidToken},
+		{"HS512 is refused: the algorithm is pinned", sign(t, jwt.SigningMethodHS512, secret, valid()), auth.ErrInvalidToken},
+		{"an unsigned token (alg none) is refused", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid()), auth.ErrInvalidToken},
+		{"an expired token is refused as expired", sign(t, jwt.SigningMethodHS256, secret, with("exp", now.Add(-time.Minute).Unix())), auth.ErrExpiredToken},
+		{"a token without exp is refused", sign(t, jwt.SigningMethodHS256, secret, with("exp", nil)), auth.ErrInvalidToken},
+		{"a token without sub is refused", sign(t, jwt.SigningMethodHS256, secret, with("sub", nil)), auth.ErrInvalidToken},
+		{"an unknown role is refused", sign(t, jwt.SigningMethodHS256, secret, with("role", "admin")), auth.ErrInvalidToken},
+		{"rooms of the wrong type are refused", sign(t, jwt.SigningMethodHS256, secret, with("rooms", "r1")), auth.ErrInvalidToken},
+		{"garbage is refused", "not.a.token", auth.ErrInvalidToken},
+		{"an empty token is refused", "", auth.ErrInvalidToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := a.Verify(tt.token)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.Nil(t, c)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, wire.User{ID: "casey", Name: "Casey", Role: "customer"}, c.User())
+			assert.Equal(t, now.Add(time.Hour), c.Expiry())
+		})
+	}
+}
+
+func TestIssueThenVerify(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	a := newAuth(t, now, false)
+	token, err := a.Issue(wire.User{ID: "taylor", Name: "Taylor", Role: "therapist"}, []string{"r1", "r2"}, time.Minute)
+	require.NoError(t, err)
+	c, err := a.Verify(token)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r1", "r2"}, c.Rooms)
+	assert.True(t, a.CanAccess(c, "r2"))
+	assert.False(t, a.CanAccess(c, "r3"))
+
+	later := newAuth(t, now.Add(2*time.Minute), false)
+	_, err = later.Verify(token)
+	assert.ErrorIs(t, err, auth.ErrExpiredToken)
+}
+
+func TestAllRoomsOnlyInDevMode(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	c := &auth.Claims{Rooms: []string{auth.AllRooms}}
+	assert.False(t, newAuth(t, now, false).CanAccess(c, "any"), `"*" must mean nothing in production`)
+	assert.True(t, newAuth(t, now, true).CanAccess(c, "any"))
+}
+
+func TestNewRefusesAShortSecret(t *testing.T) {
+	t.Parallel()
+	_, err := auth.New([]byte("short"), auth.Options{})
+	assert.ErrorContains(t, err, "at least 32")
+}
+
+func TestBearerToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		header string
+		want   string
+		ok     bool
+	}{
+		{"Bearer abc", "abc", true},
+		{"bearer abc", "abc", true},
+		{"Basic abc", "", false},
+		{"Bearer ", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/api/ping?token=leaked", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		got, ok := auth.BearerToken(r)
+		assert.Equal(t, tt.ok, ok, tt.header)
+		assert.Equal(t, tt.want, got, tt.header)
+	}
+}
+
+func TestDevSecretIsStableAndPrivate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, err := auth.DevSecret(dir)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(first), auth.MinSecretBytes)
+	again, err := auth.DevSecret(dir)
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "dev tokens must survive a restart")
+	info, err := os.Stat(filepath.Join(dir, "dev-secret"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	other, err := auth.DevSecret(t.TempDir())
+	require.NoError(t, err)
+	assert.NotEqual(t, first, other, "two data folders share no secret")
+}
+
+func TestSecretFromEnv(t *testing.T) {
+	t.Setenv(auth.EnvSecret, "")
+	_, err := auth.SecretFromEnv()
+	assert.ErrorContains(t, err, "TETHER_SECRET is not set")
+	t.Setenv(auth.EnvSecret, "short")
+	_, err = auth.SecretFromEnv()
+	assert.ErrorContains(t, err, "at least 32")
+	t.Setenv(auth.EnvSecret, strings.Repeat("s", 40))
+	s, err := auth.SecretFromEnv()
+	require.NoError(t, err)
+	assert.Len(t, s, 40)
+}
