@@ -6,9 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,14 +69,7 @@ func (b *lineBuffer) waitForLine(t *testing.T, prefix string, exited <-chan stru
 // the service manager.
 func TestBinaryServesFromAnyFolderAndStopsOnSignal(t *testing.T) {
 	t.Parallel()
-	requireWasm(t)
-	pkgDir, err := os.Getwd()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "tether")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = pkgDir
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := serverBinary(t)
 
 	tests := []struct {
 		name   string
