@@ -124,6 +124,8 @@ type OutboxEntry struct {
 	Body     string    `json:"body"`
 	Created  time.Time `json:"created"`
 	Failed   bool      `json:"failed,omitempty"`
+	// LastError says why a failed message failed, for the UI.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Storage persists the snapshot (localStorage in the browser).

@@ -1,0 +1,218 @@
+package conn
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"tether/conn/wire"
+)
+
+// The heartbeat: a ping every QualityCheckInterval while the page is
+// visible; silence for HeartbeatInterval means the link is dead (found
+// within HeartbeatInterval + QualityCheckInterval, 20 s by default). A link
+// in doubt (offline or online hint, the page shown again, a frozen tab, a
+// wall-clock jump) is verified with a ping of its own: no pong within
+// verifyTimeout and it is dropped and replaced at once.
+
+// maxPendingPings bounds the pings remembered for their round trip.
+const maxPendingPings = 8
+
+// VerifyTimeoutBase is the least a verify ping waits for its pong; the
+// wait is VerifyTimeoutBase plus twice the smoothed RTT, capped at the
+// heartbeat interval.
+const VerifyTimeoutBase = 2 * time.Second
+
+func (m *Machine) verifyTimeout() time.Duration {
+	return min(VerifyTimeoutBase+2*m.quality.latency(), m.cfg.HeartbeatInterval)
+}
+
+func (m *Machine) onTick() {
+	if m.ws != wsOpen && !m.polling {
+		return
+	}
+	m.startTimer(TimerTick, m.cfg.QualityCheckInterval)
+	gap := m.now.Sub(m.lastTick)
+	jumped := !m.lastTick.IsZero() && gap > 2*m.cfg.QualityCheckInterval
+	m.lastTick = m.now
+	m.watchdogs()
+	if !m.visible {
+		// Hidden: no pings, and silence does not count. Browsers throttle
+		// a hidden page's timers, so late ticks are no jump either; the
+		// page is checked when it shows again.
+		return
+	}
+	if jumped {
+		m.logAttrs(slog.LevelInfo, "Clock jumped: checking the connection", "gap", gap.String())
+		m.lastInbound = m.now
+		m.verify()
+		return
+	}
+	if m.polling {
+		m.probe(probeHealth)
+		return
+	}
+	if m.now.Sub(m.lastInbound) >= m.cfg.HeartbeatInterval {
+		m.logf(slog.LevelWarn, "Heartbeat timeout detected")
+		m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
+		m.connectionLost(loss{reason: "no frame for " + m.cfg.HeartbeatInterval.String()})
+		return
+	}
+	m.sendPing()
+}
+
+// sendPing writes a ping and remembers when, for its round trip.
+func (m *Machine) sendPing() int64 {
+	id := int64(m.newID())
+	if len(m.pings) >= maxPendingPings {
+		m.pings = m.pings[1:]
+	}
+	m.pings = append(m.pings, pendingPing{id: id, at: m.now})
+	m.emit(SendFrame{Gen: m.gen, Frame: &wire.Ping{ID: id}})
+	return id
+}
+
+func (m *Machine) onPong(p *wire.Pong) {
+	for i, pp := range m.pings {
+		if pp.id == p.ID {
+			m.quality.add(m.now.Sub(pp.at))
+			m.pings = m.pings[i+1:]
+			break
+		}
+	}
+	if m.verifyPing != 0 && p.ID >= m.verifyPing {
+		m.verifyPing = 0
+		m.stopTimer(TimerVerify)
+		if !m.online {
+			m.logf(slog.LevelInfo, "Network works: the socket answered")
+		}
+		m.online = true
+	}
+}
+
+// verify checks a link in doubt: a ping on a socket, a probe while polling.
+func (m *Machine) verify() {
+	switch {
+	case m.ws == wsOpen:
+		if m.verifyPing != 0 {
+			return // one check at a time
+		}
+		m.verifyPing = m.sendPing()
+		m.startTimer(TimerVerify, m.verifyTimeout())
+	case m.polling:
+		m.probe(probeHealth)
+	}
+}
+
+func (m *Machine) onVerifyTimeout() {
+	if m.ws != wsOpen || m.verifyPing == 0 {
+		return
+	}
+	m.logf(slog.LevelWarn, "Heartbeat timeout detected")
+	m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
+	m.connectionLost(loss{reason: "no pong within " + m.verifyTimeout().String(), now: true})
+}
+
+// onEnv handles the browser's hints. Offline is only a hint: the status
+// shows it at once and a check confirms or corrects it. Online, a page shown
+// again, a page that runs again after a freeze: check now and reconnect at
+// once rather than wait out a backoff.
+func (m *Machine) onEnv(ev EnvEvent) {
+	switch ev {
+	case EnvOffline:
+		if m.cfg.DisableNetworkDetection {
+			return
+		}
+		m.online = false
+		m.logf(slog.LevelInfo, "Network offline (browser) - checking")
+		if m.ws == wsOpen || m.polling {
+			m.verify()
+		} else {
+			m.probe(probeOffline)
+		}
+	case EnvOnline:
+		if m.cfg.DisableNetworkDetection {
+			return
+		}
+		m.online = true
+		m.logf(slog.LevelInfo, "Network online - checking the connection")
+		m.wake()
+	case EnvHidden:
+		m.visible = false
+	case EnvVisible, EnvPageShow:
+		m.visible = true
+		m.wake()
+	case EnvResume:
+		m.wake()
+	}
+}
+
+// wake checks the link now, and connects now if there is none.
+func (m *Machine) wake() {
+	m.lastInbound = m.now
+	switch {
+	case m.ws == wsOpen:
+		m.verify()
+	case m.polling:
+		m.verify()
+		if m.ws == wsNone {
+			m.logf(slog.LevelInfo, "Trying WebSocket again")
+			m.connect()
+		}
+	case m.ws == wsNone:
+		m.connect()
+	}
+}
+
+// probe pings the server over HTTP; reasons pile up on one probe.
+func (m *Machine) probe(why probeReason) {
+	m.probeWhy |= why
+	if m.probeReq != 0 {
+		return
+	}
+	m.probeReq = m.newID()
+	m.probeAt = m.now
+	m.emit(Probe{Req: m.probeReq})
+	m.startTimer(TimerProbe, m.cfg.ConnectionTimeout)
+}
+
+var errProbeTimeout = errors.New("probe timed out")
+
+func (m *Machine) onProbeTimeout() {
+	if m.probeReq == 0 {
+		return
+	}
+	m.emit(Cancel{Req: m.probeReq})
+	m.onProbe(ProbeDone{Req: m.probeReq, Err: errProbeTimeout})
+}
+
+func (m *Machine) onProbe(ev ProbeDone) {
+	if ev.Req == 0 || ev.Req != m.probeReq {
+		return
+	}
+	m.stopTimer(TimerProbe)
+	why, rtt := m.probeWhy, m.now.Sub(m.probeAt)
+	m.probeReq, m.probeWhy = 0, 0
+	if ev.Err != nil {
+		m.logAttrs(slog.LevelDebug, "Probe failed", "err", ev.Err.Error())
+		if why&probeExhausted != 0 && !m.polling && m.ws != wsOpen {
+			m.suspend()
+		}
+		if why&probeHealth != 0 && m.polling {
+			m.pollingFailed("probe failed: " + ev.Err.Error())
+		}
+		return
+	}
+	if !m.online {
+		m.logf(slog.LevelInfo, "Network works: the server answered")
+		m.online = true
+	}
+	switch {
+	case m.polling:
+		m.quality.add(rtt)
+	case why&(probeFallback|probeExhausted) != 0 && m.ws != wsOpen:
+		m.startPolling(rtt)
+	case why&probeOffline != 0 && m.ws == wsNone:
+		m.connect()
+	}
+}

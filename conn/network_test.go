@@ -1,0 +1,133 @@
+package conn_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn"
+	"tether/conn/wire"
+)
+
+func TestNetworkHints(t *testing.T) {
+	t.Parallel()
+
+	t.Run("offline shows at once and a pong on the socket corrects it", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(h *harness) { h.srv.Latency(100 * ms) })
+		h.advance(100 * ms)
+		require.Equal(t, conn.StateConnected, h.state())
+
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		st := h.status()
+		assert.Equal(t, conn.StateOffline, st.State)
+		assert.False(t, st.IsConnected)
+		assert.Equal(t, conn.TransportNone, st.ConnectionType)
+
+		h.advance(100 * ms)
+		assert.Equal(t, conn.StateConnected, h.state(), "the pong proved the network")
+		assert.Equal(t, 1, h.srv.Stats().Dials, "the socket was kept")
+	})
+
+	t.Run("offline with a dead socket drops it when no pong comes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Unplug()
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		assert.Equal(t, conn.StateOffline, h.state())
+		h.advance(conn.VerifyTimeoutBase + 10*ms)
+		assert.Equal(t, conn.StateOffline, h.state())
+		assert.Greater(t, h.srv.Stats().Dials, 1, "it tried a new socket")
+		assert.Greater(t, h.status().ReconnectAttempts, 0)
+		assert.False(t, h.status().NextRetryAt.IsZero(), "the backoff goes on while offline")
+	})
+
+	t.Run("online cancels the backoff and reconnects now", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withConfig(noJitter))
+		h.srv.Unplug()
+		h.env.Fire(conn.EnvOffline)
+		h.srv.Break(wire.CloseAbnormal, "")
+		h.settle()
+		for h.retryIn() < 8*time.Second {
+			h.advance(h.retryIn())
+		}
+		h.srv.Plug()
+		before := h.clock.Now()
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, conn.StateConnected, h.state())
+		assert.Equal(t, before, h.clock.Now())
+		assert.True(t, h.logs.has("ConnectionStability: Network online - checking the connection"))
+	})
+
+	t.Run("online with an open socket pings it and replaces it when no pong comes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.socket().Blackhole()
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, 1, h.srv.Stats().Dials)
+		h.advance(conn.VerifyTimeoutBase + 10*ms)
+		assert.Equal(t, 2, h.srv.Stats().Dials, "replaced at once, no backoff")
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+
+	t.Run("online with a live socket keeps it", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		pings := countFrames(h.srv, wire.TypePing)
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, pings+1, countFrames(h.srv, wire.TypePing))
+		h.advance(5 * time.Second)
+		assert.Equal(t, 1, h.srv.Stats().Dials)
+	})
+
+	t.Run("offline at start is corrected by a probe that answers", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(h *harness) { h.env.SetStart(false, true) })
+		assert.Equal(t, conn.StateConnected, h.state())
+		assert.Equal(t, 1, h.srv.Stats().Pings)
+	})
+
+	t.Run("offline with no socket and a probe that fails stays offline", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, unplugged)
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		h.advance(time.Minute)
+		assert.Equal(t, conn.StateOffline, h.state())
+		assert.Contains(t, h.states(), conn.StateOffline)
+	})
+
+	t.Run("offline with no socket and a probe that answers reconnects", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withConfig(noJitter))
+		h.srv.Break(wire.CloseAbnormal, "")
+		h.srv.HangDial(true)
+		h.settle()
+		h.advance(h.retryIn())
+		h.advance(10 * time.Second) // the hanging dial times out
+		h.srv.HangDial(false)
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+
+	t.Run("with network detection disabled the hints are ignored", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withConfig(func(c *conn.Config) { c.DisableNetworkDetection = true }), func(h *harness) { h.env.SetStart(false, true) })
+		assert.Equal(t, conn.StateConnected, h.state())
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		assert.Equal(t, conn.StateConnected, h.state())
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, 0, h.srv.Stats().Pings)
+	})
+}

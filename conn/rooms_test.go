@@ -1,0 +1,201 @@
+package conn_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn"
+	"tether/conn/wire"
+)
+
+func TestSubscriptions(t *testing.T) {
+	t.Parallel()
+
+	t.Run("a room subscribed later is asked since its last seq", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Seed("room-1", 3)
+		h.subscribe("room-1")
+		assert.Equal(t, []int64{1, 2, 3}, h.seqs("room-1"))
+		subs := h.srv.Received(wire.TypeSubscribe)
+		require.Len(t, subs, 1)
+		assert.Equal(t, &wire.Subscribe{Room: "room-1", Since: 0}, subs[0])
+	})
+
+	t.Run("hello resumes every room from its last seq after a drop", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-a")
+		h.subscribe("room-b")
+		for range 3 {
+			h.srv.Publish("room-a", "a")
+		}
+		h.srv.Publish("room-b", "b")
+		h.settle()
+		h.srv.Break(wire.CloseGoingAway, "")
+		h.srv.Publish("room-a", "missed while away")
+		h.settle()
+		h.advance(h.retryIn())
+		require.Equal(t, conn.StateConnected, h.state())
+		hs := hellos(h.srv)
+		require.Len(t, hs, 2)
+		assert.Equal(t, map[string]int64{"room-a": 3, "room-b": 1}, hs[1].Resume)
+		assert.Equal(t, seqRange(1, 4), h.seqs("room-a"), "the replay brought the missed one, once")
+		assert.Len(t, h.srv.Received(wire.TypeSubscribe), 2, "no subscribe needed after the resume")
+	})
+
+	t.Run("a gap is read over HTTP and delivered in order", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		h.srv.Publish("room-1", "one")
+		h.settle()
+		h.srv.Seed("room-1", 3) // 2, 3, 4 stored but never sent
+		msgs := h.srv.Messages("room-1")
+		h.socket().Inject(&msgs[3])
+		h.settle()
+		assert.Equal(t, seqRange(1, 4), h.seqs("room-1"))
+		assert.Equal(t, 1, h.srv.Stats().Polls)
+	})
+
+	t.Run("duplicates are dropped by seq", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		msg := h.srv.Publish("room-1", "once")
+		h.settle()
+		h.socket().Inject(&msg)
+		h.socket().Inject(&msg)
+		h.settle()
+		assert.Equal(t, []int64{1}, h.seqs("room-1"))
+	})
+
+	t.Run("a replay that did not recover is paged up to its head", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Seed("room-1", 1234)
+		h.subscribe("room-1")
+		assert.Equal(t, seqRange(1, 1234), h.seqs("room-1"))
+		assert.Equal(t, 2, h.srv.Stats().Polls, "two pages of 500 after the replay")
+	})
+
+	t.Run("pages that come before the replay ends wait their turn", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
+		h.advance(50 * ms)
+		h.srv.Seed("room-1", 700)
+		h.subscribe("room-1")
+		h.advance(50 * ms)
+		h.advance(50 * ms)
+		assert.Equal(t, seqRange(1, 700), h.seqs("room-1"))
+	})
+
+	t.Run("seqs missing on the server are skipped rather than waited for", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		h.socket().Inject(&wire.Message{Room: "room-1", Seq: 5, ID: "x", Body: "from nowhere"})
+		h.settle()
+		assert.Equal(t, []int64{5}, h.seqs("room-1"))
+	})
+
+	t.Run("a gap whose page fails is read again at the next tick", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		h.srv.Seed("room-1", 2)
+		h.srv.FailHTTP("messages", &conn.HTTPError{Status: 503, Code: wire.CodeInternal})
+		msgs := h.srv.Messages("room-1")
+		h.socket().Inject(&msgs[1])
+		h.settle()
+		assert.Empty(t, h.seqs("room-1"))
+		h.advance(5 * time.Second)
+		assert.Equal(t, []int64{1, 2}, h.seqs("room-1"))
+	})
+
+	t.Run("unsubscribing stops the room and tells the server", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		stop := h.subscribe("room-1")
+		h.srv.Publish("room-1", "one")
+		h.settle()
+		stop()
+		stop()
+		h.settle()
+		h.srv.Publish("room-1", "two")
+		h.settle()
+		assert.Equal(t, []int64{1}, h.seqs("room-1"))
+		assert.Len(t, h.srv.Received(wire.TypeUnsubscribe), 1)
+	})
+
+	t.Run("a second subscriber shares the room and the last one out unsubscribes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		stop1 := h.subscribe("room-1")
+		var second []int64
+		stop2 := h.svc.SubscribeToMessages("room-1", func(m wire.Message) { second = append(second, m.Seq) }, nil)
+		h.settle()
+		h.srv.Publish("room-1", "both")
+		h.settle()
+		stop1()
+		h.settle()
+		assert.Empty(t, h.srv.Received(wire.TypeUnsubscribe))
+		h.srv.Publish("room-1", "second only")
+		h.settle()
+		stop2()
+		h.settle()
+		assert.Equal(t, []int64{1}, h.seqs("room-1"))
+		assert.Equal(t, []int64{1, 2}, second)
+		assert.Len(t, h.srv.Received(wire.TypeSubscribe), 1)
+		assert.Len(t, h.srv.Received(wire.TypeUnsubscribe), 1)
+	})
+
+	t.Run("a forbidden error frame fails that room only", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(h *harness) { h.srv.Forbid("secret") })
+		h.subscribe("room-1")
+		h.subscribe("secret")
+		errs := h.roomErrors("secret")
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], conn.ErrForbidden)
+		h.srv.Publish("room-1", "others go on")
+		h.settle()
+		assert.Equal(t, []int64{1}, h.seqs("room-1"))
+		h.srv.Break(wire.CloseAbnormal, "")
+		h.settle()
+		h.advance(h.retryIn())
+		assert.Equal(t, map[string]int64{"room-1": 1}, hellos(h.srv)[1].Resume, "the failed room is not resumed")
+	})
+
+	t.Run("an invalid room is refused through onError", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("not a room!")
+		errs := h.roomErrors("not a room!")
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], conn.ErrInvalidRoom)
+	})
+
+	t.Run("messages arrive in seq order exactly once through many drops", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		for i := range 30 {
+			h.srv.Publish("room-1", "m")
+			if i%4 == 0 {
+				h.srv.Break(wire.CloseAbnormal, "")
+			}
+			h.settle()
+			if h.state() != conn.StateConnected {
+				h.srv.Publish("room-1", "while away")
+				h.advance(h.retryIn())
+			}
+		}
+		h.settle()
+		n := int64(len(h.srv.Messages("room-1")))
+		assert.Equal(t, seqRange(1, n), h.seqs("room-1"))
+	})
+}

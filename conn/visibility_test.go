@@ -1,0 +1,121 @@
+package conn_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn"
+	"tether/conn/wire"
+)
+
+func TestVisibility(t *testing.T) {
+	t.Parallel()
+
+	t.Run("a hidden page sends no pings and counts no silence", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.env.Fire(conn.EnvHidden)
+		h.settle()
+		pings := countFrames(h.srv, wire.TypePing)
+		h.srv.MutePongs(true)
+		h.advance(5 * time.Minute)
+		assert.Equal(t, pings, countFrames(h.srv, wire.TypePing))
+		assert.Equal(t, 1, h.srv.Stats().Dials)
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+
+	for _, ev := range []conn.EnvEvent{conn.EnvVisible, conn.EnvPageShow} {
+		name := map[conn.EnvEvent]string{conn.EnvVisible: "becoming visible", conn.EnvPageShow: "pageshow"}[ev]
+		t.Run(name+" probes at once and reconnects at once when the link died", func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.env.Fire(conn.EnvHidden)
+			h.advance(time.Minute)
+			h.socket().Blackhole()
+			h.advance(time.Minute)
+			h.env.Fire(ev)
+			took := h.until(5*time.Second, func() bool { return h.srv.Stats().Dials == 2 })
+			assert.LessOrEqual(t, took, conn.VerifyTimeoutBase+100*ms)
+			assert.Equal(t, conn.StateConnected, h.state())
+		})
+
+		t.Run(name+" keeps a link that answers", func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.env.Fire(conn.EnvHidden)
+			h.advance(time.Minute)
+			pings := countFrames(h.srv, wire.TypePing)
+			h.env.Fire(ev)
+			h.settle()
+			assert.Equal(t, pings+1, countFrames(h.srv, wire.TypePing), "probed at once")
+			h.advance(time.Minute)
+			assert.Equal(t, 1, h.srv.Stats().Dials)
+		})
+	}
+
+	t.Run("becoming visible while waiting for a retry connects now", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withConfig(noJitter))
+		h.srv.Unplug()
+		h.srv.Break(wire.CloseAbnormal, "")
+		h.settle()
+		h.advance(h.retryIn())
+		require.Greater(t, h.retryIn(), time.Second)
+		h.srv.Plug()
+		h.env.Fire(conn.EnvHidden)
+		h.env.Fire(conn.EnvVisible)
+		h.settle()
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+
+	t.Run("a frozen page that runs again is checked like a visible one", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.env.Fire(conn.EnvFreeze)
+		h.socket().Blackhole()
+		h.env.Fire(conn.EnvResume)
+		h.advance(conn.VerifyTimeoutBase + 10*ms)
+		assert.Equal(t, 2, h.srv.Stats().Dials)
+	})
+
+	t.Run("a wall-clock jump triggers the same probe", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.advance(5 * time.Second)
+		h.socket().Blackhole()
+		h.clock.Jump(10 * time.Minute)
+		h.settle()
+		assert.Equal(t, 1, h.srv.Stats().Dials, "a jump alone is no proof of death")
+		took := h.until(5*time.Second, func() bool { return h.srv.Stats().Dials == 2 })
+		assert.LessOrEqual(t, took, conn.VerifyTimeoutBase+100*ms)
+		assert.True(t, h.logs.has("ConnectionStability: Clock jumped: checking the connection"))
+	})
+
+	t.Run("a wall-clock jump keeps a link that answers", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.advance(5 * time.Second)
+		h.clock.Jump(10 * time.Minute)
+		h.settle()
+		h.advance(time.Minute)
+		assert.Equal(t, 1, h.srv.Stats().Dials)
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+}
+
+func TestAHiddenPageWithThrottledTimersSendsNoPings(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env.Fire(conn.EnvHidden)
+	h.settle()
+	pings := countFrames(h.srv, wire.TypePing)
+	for range 5 {
+		h.clock.Jump(time.Minute) // a throttled tick, a minute late
+		h.settle()
+	}
+	assert.Equal(t, pings, countFrames(h.srv, wire.TypePing))
+	assert.False(t, h.logs.has("ConnectionStability: Clock jumped: checking the connection"))
+}

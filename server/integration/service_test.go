@@ -1,0 +1,225 @@
+//go:build !wasm
+
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn"
+	"tether/conn/native"
+	"tether/conn/wire"
+	"tether/internal/servertest"
+)
+
+// These tests run the stability service with its native ports against the
+// real server process, and break the server for real: kill -9 and restart,
+// WebSocket refused, pongs muted. Messages must flow again, none lost and
+// none repeated.
+
+// fastConfig shortens the service's timings so a test sees several
+// recoveries in seconds; the logic is the production one.
+var fastConfig = conn.Config{
+	BaseReconnectDelay:       100 * time.Millisecond,
+	MaxReconnectDelay:        time.Second,
+	HeartbeatInterval:        3 * time.Second,
+	QualityCheckInterval:     time.Second,
+	ConnectionTimeout:        2 * time.Second,
+	WebSocketRestoreInterval: 2 * time.Second,
+	PollInterval:             500 * time.Millisecond,
+	LongPollWait:             2 * time.Second,
+	StableAfter:              time.Second,
+	AckTimeout:               2 * time.Second,
+}
+
+// participant is one side of a booking chat, through the service.
+type participant struct {
+	name string
+	svc  *conn.Service
+	mu   sync.Mutex
+	got  []wire.Message
+	errs []error
+}
+
+func newParticipant(t *testing.T, baseURL, room, user, role string) *participant {
+	t.Helper()
+	ctx := testContext(t)
+	tok, err := native.DevToken(ctx, baseURL, room, user, user, role)
+	require.NoError(t, err)
+	tokens := native.NewStaticTokens(tok)
+	tokens.RefreshFunc = func(ctx context.Context) (string, error) {
+		return native.DevToken(ctx, baseURL, room, user, user, role)
+	}
+	p := &participant{name: user}
+	p.svc = conn.New(fastConfig, native.Ports(baseURL, tokens))
+	t.Cleanup(p.svc.Close)
+	p.svc.SubscribeToMessages(room, func(m wire.Message) {
+		p.mu.Lock()
+		p.got = append(p.got, m)
+		p.mu.Unlock()
+	}, func(err error) {
+		p.mu.Lock()
+		p.errs = append(p.errs, err)
+		p.mu.Unlock()
+	})
+	return p
+}
+
+func (p *participant) messages() []wire.Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.got)
+}
+
+func (p *participant) send(t *testing.T, room, body string) {
+	t.Helper()
+	_, err := p.svc.Send(room, body)
+	require.NoError(t, err)
+}
+
+// waitFor waits until the participant holds n messages.
+func (p *participant) waitFor(t *testing.T, n int, within time.Duration) {
+	t.Helper()
+	eventually(t, within, func() bool { return len(p.messages()) >= n },
+		fmt.Sprintf("%s to hold %d messages", p.name, n))
+}
+
+func (p *participant) waitState(t *testing.T, within time.Duration, states ...conn.State) {
+	t.Helper()
+	eventually(t, within, func() bool { return slices.Contains(states, p.svc.Status().State) },
+		fmt.Sprintf("%s to be %v (is %v)", p.name, states, p.svc.Status().State))
+}
+
+// requireExactlyOnce checks that got is the room's whole history: seqs 1..n
+// in order, each once, with the bodies that were sent.
+func requireExactlyOnce(t *testing.T, who string, got []wire.Message, bodies []string) {
+	t.Helper()
+	require.Len(t, got, len(bodies), "%s: %v", who, bodiesOf(got))
+	for i, m := range got {
+		assert.Equal(t, int64(i+1), m.Seq, "%s: seq order", who)
+	}
+	assert.ElementsMatch(t, bodies, bodiesOf(got), who)
+}
+
+func bodiesOf(msgs []wire.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	return out
+}
+
+func setProcessFaults(t *testing.T, baseURL, body string) {
+	t.Helper()
+	res, err := http.Post(baseURL+"/api/test/faults", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+func TestServiceSurvivesAServerCrash(t *testing.T) {
+	t.Parallel()
+	const room = "svc-crash"
+	addr, data := servertest.FreeAddr(t), t.TempDir()
+	srv := servertest.Start(t, servertest.Options{Addr: addr, DataDir: data, Args: []string{"-dev"}})
+	casey := newParticipant(t, srv.URL, room, "casey", wire.RoleCustomer)
+	taylor := newParticipant(t, srv.URL, room, "taylor", wire.RoleTherapist)
+	casey.waitState(t, 10*time.Second, conn.StateConnected)
+	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+
+	var sent []string
+	for i := range 3 {
+		sent = append(sent, fmt.Sprintf("casey before %d", i), fmt.Sprintf("taylor before %d", i))
+		casey.send(t, room, sent[len(sent)-2])
+		taylor.send(t, room, sent[len(sent)-1])
+	}
+	casey.waitFor(t, 6, 10*time.Second)
+	taylor.waitFor(t, 6, 10*time.Second)
+
+	srv.Kill()
+	casey.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
+	taylor.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
+	sent = append(sent, "casey while down", "taylor while down")
+	casey.send(t, room, "casey while down")
+	taylor.send(t, room, "taylor while down")
+
+	servertest.Start(t, servertest.Options{Addr: addr, DataDir: data, Args: []string{"-dev"}})
+	casey.waitFor(t, 8, 20*time.Second)
+	taylor.waitFor(t, 8, 20*time.Second)
+	casey.waitState(t, 20*time.Second, conn.StateConnected)
+	time.Sleep(500 * time.Millisecond) // a repeat would arrive now
+	requireExactlyOnce(t, "casey", casey.messages(), sent)
+	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+}
+
+func TestServiceFallsBackToPollingAndReturns(t *testing.T) {
+	t.Parallel()
+	const room = "svc-polling"
+	srv := servertest.Start(t, servertest.Options{Args: []string{"-dev", "-faults"}})
+	taylor := newParticipant(t, srv.URL, room, "taylor", wire.RoleTherapist)
+	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+
+	setProcessFaults(t, srv.URL, `{"refuse_websocket":true}`)
+	casey := newParticipant(t, srv.URL, room, "casey", wire.RoleCustomer)
+	casey.waitState(t, 20*time.Second, conn.StatePolling)
+	assert.Equal(t, conn.TransportPolling, casey.svc.Status().ConnectionType)
+
+	var sent []string
+	for i := range 3 {
+		sent = append(sent, fmt.Sprintf("casey polling %d", i), fmt.Sprintf("taylor to poller %d", i))
+		casey.send(t, room, sent[len(sent)-2])
+		taylor.send(t, room, sent[len(sent)-1])
+	}
+	casey.waitFor(t, 6, 15*time.Second)
+	taylor.waitFor(t, 6, 15*time.Second)
+
+	setProcessFaults(t, srv.URL, `{"refuse_websocket":false}`)
+	casey.waitState(t, 20*time.Second, conn.StateConnected)
+	assert.Equal(t, conn.TransportWebSocket, casey.svc.Status().ConnectionType)
+	sent = append(sent, "casey back on websocket", "taylor after the switch")
+	casey.send(t, room, "casey back on websocket")
+	taylor.send(t, room, "taylor after the switch")
+	casey.waitFor(t, 8, 15*time.Second)
+	taylor.waitFor(t, 8, 15*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	requireExactlyOnce(t, "casey", casey.messages(), sent)
+	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+}
+
+func TestServiceDetectsAHalfOpenLink(t *testing.T) {
+	t.Parallel()
+	const room = "svc-halfopen"
+	srv := servertest.Start(t, servertest.Options{Args: []string{"-dev", "-faults"}})
+	casey := newParticipant(t, srv.URL, room, "casey", wire.RoleCustomer)
+	taylor := newParticipant(t, srv.URL, room, "taylor", wire.RoleTherapist)
+	casey.waitState(t, 10*time.Second, conn.StateConnected)
+	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+	casey.send(t, room, "before the silence")
+	taylor.waitFor(t, 1, 10*time.Second)
+
+	// With pongs muted and nothing else to say, the link looks dead: the
+	// heartbeat must notice within its budget and reconnect.
+	setProcessFaults(t, srv.URL, `{"mute_pongs":true}`)
+	casey.waitState(t, 3*fastConfig.HeartbeatInterval+5*time.Second,
+		conn.StateReconnecting, conn.StatePolling, conn.StateConnecting, conn.StateSuspended)
+	setProcessFaults(t, srv.URL, `{"mute_pongs":false}`)
+	casey.waitState(t, 20*time.Second, conn.StateConnected)
+
+	sent := []string{"before the silence", "after the silence", "reply"}
+	casey.send(t, room, "after the silence")
+	taylor.send(t, room, "reply")
+	casey.waitFor(t, 3, 15*time.Second)
+	taylor.waitFor(t, 3, 15*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	requireExactlyOnce(t, "casey", casey.messages(), sent)
+	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+}
