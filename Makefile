@@ -14,7 +14,7 @@ WASM_TEST_PKGS := ./components/... ./conn/...
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: run build wasm test lint test-go test-wasm e2e chromium node clean
+.PHONY: run build wasm test lint test-go test-wasm e2e bench chromium node postgresql clean
 
 ## run: build everything and start the server in dev mode on $(ADDR)
 run: build
@@ -47,7 +47,8 @@ lint:
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 
 ## test-go: native Go tests with the race detector (the server tests embed the built wasm)
-test-go: wasm
+# The PostgreSQL store's tests start a throwaway server of their own.
+test-go: wasm postgresql
 	$(GO) test -race -count=1 ./...
 
 ## test-wasm: Go tests compiled to wasm, run in headless Chromium
@@ -64,9 +65,20 @@ $(BIN)/wasmbrowsertest:
 e2e: chromium node build
 	cd playwright && npx playwright test
 
+## bench: the stores' benchmarks, and the fan-out between two nodes through PostgreSQL
+bench: wasm postgresql
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./server/...
+
 chromium:
 	@command -v chromium >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+# The PostgreSQL server binaries, for the tests of the PostgreSQL store (the
+# tests run them as a throwaway cluster). Debian keeps them out of the PATH,
+# in /usr/lib/postgresql/<version>/bin.
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
 node: playwright/node_modules/.package-lock.json
 

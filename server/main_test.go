@@ -27,7 +27,7 @@ import (
 
 // requireWasm fails rather than skips: without the embedded app.wasm the
 // server cannot start, and a skipped test would hide a broken build.
-func requireWasm(t *testing.T) {
+func requireWasm(t testing.TB) {
 	t.Helper()
 	if _, err := fs.Stat(web.Files, web.Wasm); err != nil {
 		t.Fatalf("web/app.wasm is not embedded (%v): run `make wasm` before `go test`", err)
@@ -278,6 +278,8 @@ func TestParseFlags(t *testing.T) {
 			want: Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", Dev: true}},
 		{name: "the double-dash form with = is read", args: []string{"--addr=:9000", "--data=d", "--dev=false"},
 			want: Config{Addr: ":9000", DataDir: "d", Dev: false}},
+		{name: "-store takes the URL of a shared PostgreSQL database", args: []string{"-store", "postgres://db.internal/tether"},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", Store: "postgres://db.internal/tether"}},
 		{name: "an unknown flag is an error", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
 		{name: "stray arguments are an error", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments: [serve]"},
 		{name: "-h asks for help", args: []string{"-h"}, is: flag.ErrHelp},

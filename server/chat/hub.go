@@ -118,11 +118,22 @@ func NewHub(cfg Config, st store.Store, a *auth.Auth, f *faults.Faults, m *metri
 func (h *Hub) SetStore(st store.Store) { h.store = st }
 
 // Publish hands committed messages to the subscribers of their rooms and
-// wakes the room's long-polls. The store calls it from its writer goroutine,
-// in commit order; it never blocks: a subscriber too slow to take a message
-// is disconnected instead.
+// wakes the room's long-polls. The store calls it one call at a time (from
+// its writer goroutine, or its listener's for a PostgreSQL store), in seq
+// order per room without a gap; it never blocks: a subscriber too slow to
+// take a message is disconnected instead.
 func (h *Hub) Publish(msgs []wire.Message) {
 	h.metrics.MessagesStored.Add(float64(len(msgs)))
+	h.fanOut(msgs)
+}
+
+// PublishFromPeer is Publish for messages that another node stored (nodes
+// that share a PostgreSQL store): they reach the local subscribers the same
+// way, but are not counted as stored here. The same rules hold: one call at
+// a time, in seq order per room without a gap.
+func (h *Hub) PublishFromPeer(msgs []wire.Message) { h.fanOut(msgs) }
+
+func (h *Hub) fanOut(msgs []wire.Message) {
 	for i := range msgs {
 		m := &msgs[i]
 		frame, err := wire.Encode(m)

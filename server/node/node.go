@@ -29,6 +29,7 @@ import (
 	"tether/server/faults"
 	"tether/server/metrics"
 	"tether/server/store"
+	"tether/server/store/postgres"
 	"tether/server/store/sqlite"
 	"tether/wasm_exec"
 	"tether/web"
@@ -50,6 +51,9 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns for WebSocket, comma
 	// separated.
 	AllowedOrigins string
+	// Store is a postgres:// URL when several nodes share a PostgreSQL
+	// database; empty keeps the messages in SQLite in DataDir.
+	Store string
 }
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
@@ -172,13 +176,13 @@ func (m *Main) handler() (http.Handler, error) {
 		m.Logger.Warn("the test backend is on (-faults): never run it in production")
 	}
 	hub = chat.NewHub(chatCfg, nil, a, f, met, m.Logger)
-	st, err := sqlite.Open(filepath.Join(m.DataDir, "tether.db"), sqlite.Options{OnCommit: hub.Publish, Logger: m.Logger})
+	st, kind, err := m.openStore(hub)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the store: %w", err)
 	}
 	hub.SetStore(st)
 	m.hub, m.store = hub, st
-	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir)
+	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir, "store", kind)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f}))
@@ -195,6 +199,42 @@ func (m *Main) handler() (http.Handler, error) {
 	})
 	mux.Handle("/", b)
 	return mux, nil
+}
+
+// storeOpenTimeout bounds connecting to PostgreSQL and migrating it.
+const storeOpenTimeout = 30 * time.Second
+
+// openStore opens the store Config.Store names, with the hub's Publish as
+// its commit hook, and says which kind it is.
+func (m *Main) openStore(hub *chat.Hub) (store.Store, string, error) {
+	if m.Store == "" {
+		st, err := sqlite.Open(filepath.Join(m.DataDir, "tether.db"), sqlite.Options{OnCommit: hub.Publish, Logger: m.Logger})
+		if err != nil {
+			return nil, "", err
+		}
+		return st, "sqlite", nil
+	}
+	// The error names the scheme at most: the rest may hold a password.
+	scheme, _, found := strings.Cut(m.Store, "://")
+	if !found {
+		return nil, "", errors.New("-store wants a postgres:// URL")
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return nil, "", fmt.Errorf("-store wants a postgres:// URL, not %s://…", scheme)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	st, err := postgres.Open(ctx, m.Store, postgres.Options{
+		OnCommit:     hub.Publish,
+		OnPeerCommit: hub.PublishFromPeer,
+		// The messages missed cannot be told: the clients resume by seq.
+		OnResync: hub.DropAll,
+		Logger:   m.Logger,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return st, "postgres", nil
 }
 
 // secret is TETHER_SECRET, or in dev mode a secret kept in the data folder.

@@ -1,0 +1,314 @@
+//go:build !wasm
+
+// Package postgres is tether's store for several nodes: they share one
+// PostgreSQL database, and a message stored through one node reaches the
+// subscribers of every other.
+//
+// It keeps the semantics of server/store/sqlite and passes the same
+// conformance suite: one writer goroutine per node commits appends in
+// batches (one round trip per batch: the appends are pipelined in one
+// implicit transaction), the seq of a room is taken from its row in rooms,
+// locked until the commit, so seqs stay dense across nodes, and
+// (room, client_id) is unique.
+//
+// Cross-node delivery is in fanout.go: each message's transaction also
+// writes an outbox row; a relay moves the outbox into a log ordered by
+// commit and sends a NOTIFY as a wake-up; every node's listener reads the
+// log from its cursor and then the messages, and hands them to the hub in
+// seq order per room.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tether/conn/wire"
+	"tether/server/store"
+)
+
+// DefaultMaxBatch is the most appends one transaction commits when
+// Options.MaxBatch is not set.
+const DefaultMaxBatch = 256
+
+// Defaults of the fan-out's timings; see Options.
+const (
+	DefaultPollInterval  = 2 * time.Second
+	DefaultSweepInterval = time.Second
+	DefaultLogRetention  = time.Hour
+)
+
+// batchTimeout bounds one batch's round trip, so that a database that stops
+// answering fails the appends instead of holding the writer forever.
+const batchTimeout = 30 * time.Second
+
+// Options tunes a Store; the zero value is ready to use.
+type Options struct {
+	// OnCommit is told of the messages this node stored, and OnPeerCommit
+	// of those other nodes stored (nil: OnCommit is told of both). Both
+	// are called one at a time, never at once, and for each room in seq
+	// order without a gap: together they tell every message once, from a
+	// point after Open returned on.
+	OnCommit     store.CommitFunc
+	OnPeerCommit store.CommitFunc
+	// OnResync is called when the listener was away so long that the
+	// messages it missed can no longer be told (the log was pruned): the
+	// local subscribers must read them from the store again. The server
+	// drops its sockets; the clients resume by seq.
+	OnResync func()
+	// MaxBatch is the most appends one transaction commits; 0 or less means
+	// DefaultMaxBatch.
+	MaxBatch int
+	// PollInterval is how often the listener reads the log without a
+	// notification, in case one was lost. 0 means DefaultPollInterval.
+	PollInterval time.Duration
+	// SweepInterval is how often the relay looks for outbox rows that a
+	// node left behind when it died between its commit and its relay. 0
+	// means DefaultSweepInterval.
+	SweepInterval time.Duration
+	// LogRetention is how long the fan-out log keeps an entry: a listener
+	// away for longer resyncs. 0 means DefaultLogRetention.
+	LogRetention time.Duration
+	// Logger receives failures and migrations; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.PollInterval, DefaultPollInterval)
+	def(&o.SweepInterval, DefaultSweepInterval)
+	def(&o.LogRetention, DefaultLogRetention)
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.OnPeerCommit == nil {
+		o.OnPeerCommit = o.OnCommit
+	}
+}
+
+// Store is a store.Store kept in a PostgreSQL database shared by the nodes.
+type Store struct {
+	pool *pgxpool.Pool
+	opts Options
+	log  *slog.Logger
+	// node names this Store in messages.node: random, so a restarted node
+	// is a new one.
+	node   string
+	fanout *fanout
+
+	// reqs is unbuffered so that "taken by the writer" is one well-defined
+	// moment: before it an Append may still give up and store nothing.
+	reqs       chan *appendReq
+	writerDone chan struct{}
+
+	// mu guards closed. Calls hold it shared for their whole duration, so
+	// Close, which takes it exclusively, waits for the calls in flight and
+	// no call starts once it is set.
+	mu     sync.RWMutex
+	closed bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres://…; pool_max_conns and
+// the other pgx parameters apply), brings its schema up to date, and starts
+// listening to the other nodes. From when it returns on, OnCommit and
+// OnPeerCommit are told of every new message. A database written by a newer
+// tether is refused.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	opts.setDefaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the URL, password included: keep it out.
+		return nil, errors.New("postgres: the store URL is not a valid connection string")
+	}
+	s := &Store{
+		opts:       opts,
+		log:        opts.Logger,
+		node:       newNodeID(),
+		reqs:       make(chan *appendReq),
+		writerDone: make(chan struct{}),
+	}
+	if err := s.open(ctx, cfg); err != nil {
+		if s.pool != nil {
+			s.pool.Close()
+		}
+		return nil, fmt.Errorf("postgres: open %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	go s.runWriter()
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, cfg *pgxpool.Config) error {
+	var err error
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	from, err := migrate(ctx, conn.Conn(), migrations)
+	conn.Release()
+	if err != nil {
+		return err
+	}
+	if from != len(migrations) {
+		s.log.Info("postgres: migrated the schema", "database", cfg.ConnConfig.Database, "from", from, "to", len(migrations))
+	}
+	s.fanout, err = startFanout(ctx, s, cfg.ConnConfig)
+	return err
+}
+
+func newNodeID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// columns are what a read returns, in scanMessage's order.
+const columns = "seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at"
+
+// After returns up to limit messages of room with seq > since, in seq order.
+// A limit of 0 or less returns no message.
+func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
+	return s.read(ctx, "after", room, limit,
+		"SELECT "+columns+" FROM messages WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3", room, since, limit)
+}
+
+// Before returns up to limit messages of room with seq < before, the newest
+// of them, in seq order. A before of 0 or less means from the newest message;
+// a limit of 0 or less returns no message.
+func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	// Newest first so LIMIT keeps the newest; then back in order.
+	msgs, err := s.read(ctx, "before", room, limit,
+		"SELECT "+columns+" FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", room, before, limit)
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, err
+}
+
+func (s *Store) read(ctx context.Context, op, room string, limit int, sql string, args ...any) ([]wire.Message, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	// Checked here: the pool may answer an ended context with an error of
+	// its own, and callers match context.Canceled.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if limit <= 0 {
+		return []wire.Message{}, nil
+	}
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	// limit comes from the caller; only trust it as a size hint up to a page.
+	msgs := make([]wire.Message, 0, min(limit, wire.MaxPageLimit))
+	for rows.Next() {
+		m, err := scanMessage(rows, room)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return msgs, nil
+}
+
+// scanMessage reads one row of the columns, plus any extra destinations.
+func scanMessage(rows pgx.Rows, room string, extra ...any) (wire.Message, error) {
+	m := wire.Message{Room: room}
+	var senderID, senderName, body []byte
+	dst := append([]any{&m.Seq, &m.ID, &m.ClientID, &senderID, &senderName, &m.Sender.Role, &body, &m.SentAt}, extra...)
+	if err := rows.Scan(dst...); err != nil {
+		return wire.Message{}, err
+	}
+	m.Sender.ID, m.Sender.Name, m.Body = string(senderID), string(senderName), string(body)
+	return m, nil
+}
+
+// Head returns the last seq of room, 0 for a room with no message.
+func (s *Store) Head(ctx context.Context, room string) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("postgres: head: %w", err)
+	}
+	var head int64
+	err := s.pool.QueryRow(ctx, "SELECT head FROM rooms WHERE room = $1", room).Scan(&head)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: head: %w", err)
+	}
+	return head, nil
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	var one int
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops taking appends, waits for those already started to be
+// committed and answered, relays what this node committed last, stops
+// listening and closes the pool. Every later call returns store.ErrClosed;
+// closing again returns what the first Close returned.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		// No Append holds mu any more, so none can be sending on reqs.
+		close(s.reqs)
+		s.mu.Unlock()
+		<-s.writerDone
+		s.closeErr = s.fanout.stop()
+		s.pool.Close()
+	})
+	return s.closeErr
+}

@@ -1,0 +1,161 @@
+//go:build !wasm
+
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// migrateLockKey is the advisory lock that makes the nodes started at once
+// migrate one after the other ("tether" in ASCII, plus 1).
+const migrateLockKey = 0x746574686572_01
+
+// migrations are the schema steps in order: migrations[i] takes a database
+// from tether_schema.version i to i+1. A released step is never edited,
+// only followed by a new one, since databases in the field already ran it.
+var migrations = []string{
+	// 1: rooms, messages, the outbox and the fan-out log.
+	//
+	// Text a user typed (body, sender id and name) is bytea: PostgreSQL text
+	// refuses a NUL character, which a body may hold, and the store returns
+	// every body byte for byte. rooms.head is 0 only inside the transaction
+	// that creates a room (tether_append locks the row before it counts).
+	// messages.node names the server that stored the message, so that a
+	// node tells its own messages from its peers'.
+	//
+	// outbox gets one row per message in the message's transaction; the
+	// relay moves them into fanout, one row per room, in one transaction at
+	// a time, so that fanout.id follows commit order (see fanout.go).
+	`CREATE TABLE rooms (
+		room text   NOT NULL PRIMARY KEY,
+		head bigint NOT NULL CHECK (head >= 0)
+	);
+
+	CREATE TABLE messages (
+		room        text   NOT NULL REFERENCES rooms (room),
+		seq         bigint NOT NULL CHECK (seq > 0),
+		id          text   NOT NULL UNIQUE,
+		client_id   text   NOT NULL,
+		sender_id   bytea  NOT NULL,
+		sender_name bytea  NOT NULL,
+		sender_role text   NOT NULL,
+		body        bytea  NOT NULL,
+		sent_at     bigint NOT NULL,
+		node        text   NOT NULL,
+		PRIMARY KEY (room, seq),
+		UNIQUE (room, client_id)
+	);
+
+	CREATE TABLE outbox (
+		room text   NOT NULL,
+		seq  bigint NOT NULL
+	);
+	-- A queue: every row is deleted within moments, and each relay scans
+	-- it whole. Vacuumed every thousand dead rows, not at a fifth of the
+	-- table's size, so that it stays a few pages under load.
+	ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+
+	CREATE TABLE fanout (
+		id        bigserial   PRIMARY KEY,
+		room      text        NOT NULL,
+		first_seq bigint      NOT NULL,
+		last_seq  bigint      NOT NULL,
+		logged_at timestamptz NOT NULL DEFAULT now()
+	);
+
+	-- horizon is the last fanout id pruned: a listener whose cursor is below
+	-- it has missed entries it can no longer read.
+	CREATE TABLE fanout_horizon (
+		one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+		horizon bigint  NOT NULL
+	);
+	INSERT INTO fanout_horizon (horizon) VALUES (0);
+
+	-- tether_append stores one message, or finds the room's message with the
+	-- same client_id. It locks the room's row before it looks: a node that
+	-- appends the same client_id at the same moment waits here, then finds
+	-- the other's message instead of failing on the unique key. Each
+	-- statement of a volatile function sees what committed before it began,
+	-- so the look after the lock sees a message committed while it waited.
+	CREATE FUNCTION tether_append(
+		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
+		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
+		body bytea, sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
+		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
+		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+			FROM messages m WHERE m.room = p_room AND m.client_id = p_client_id;
+		IF FOUND THEN
+			RETURN;
+		END IF;
+		UPDATE rooms r SET head = v_seq WHERE r.room = p_room;
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
+		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
+		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
+	END
+	$$;`,
+}
+
+// migrate brings the database up to len(steps) in one transaction and
+// returns the version it found. It refuses a database newer than steps: this
+// code would not know what the missing steps changed.
+func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+
+	// Nodes started together: one migrates, the others wait here and then
+	// find the schema up to date. Held until the transaction ends.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
+		return 0, fmt.Errorf("lock for migration: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS tether_schema (version integer NOT NULL)"); err != nil {
+		return 0, fmt.Errorf("create tether_schema: %w", err)
+	}
+	err = tx.QueryRow(ctx, "SELECT version FROM tether_schema").Scan(&from)
+	if errors.Is(err, pgx.ErrNoRows) {
+		from = 0
+		_, err = tx.Exec(ctx, "INSERT INTO tether_schema (version) VALUES (0)")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case from > len(steps):
+		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
+	case from == len(steps):
+		return from, nil
+	}
+	for v := from; v < len(steps); v++ {
+		// The simple protocol runs a step of several statements at once.
+		if _, err := tx.Exec(ctx, steps[v], pgx.QueryExecModeSimpleProtocol); err != nil {
+			return from, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE tether_schema SET version = $1", len(steps)); err != nil {
+		return from, fmt.Errorf("write schema version: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return from, fmt.Errorf("commit migration: %w", err)
+	}
+	return from, nil
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
