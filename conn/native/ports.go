@@ -33,10 +33,59 @@ func (Clock) Now() time.Time { return time.Now() }
 // AfterFunc calls f after d on its own goroutine.
 func (Clock) AfterFunc(d time.Duration, f func()) conn.Timer { return time.AfterFunc(d, f) }
 
-// Dialer opens sockets to BaseURL's /api/ws.
+// Endpoints are the addresses of several nodes of one deployment (nodes
+// that share PostgreSQL), tried in turn: a client goes on with the next node
+// when one does not answer, and stays with the one that did.
+type Endpoints struct {
+	mu      sync.Mutex
+	urls    []string
+	current int
+}
+
+// NewEndpoints returns the endpoints, the first preferred.
+func NewEndpoints(urls ...string) *Endpoints { return &Endpoints{urls: urls} }
+
+// try calls f with each endpoint, from the last that worked, until one
+// succeeds or retry says the error is not the endpoint's fault.
+func (e *Endpoints) try(ctx context.Context, f func(baseURL string) error, retry func(error) bool) error {
+	e.mu.Lock()
+	start, n := e.current, len(e.urls)
+	e.mu.Unlock()
+	var err error
+	for i := range n {
+		idx := (start + i) % n
+		if err = f(e.urls[idx]); err == nil || !retry(err) {
+			if err == nil {
+				e.mu.Lock()
+				e.current = idx
+				e.mu.Unlock()
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// endpointDown reports whether an HTTP call failed because the node is
+// unreachable or refusing, so another node may answer.
+func endpointDown(err error) bool {
+	var he *conn.HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusServiceUnavailable || he.Status == http.StatusBadGateway
+	}
+	return true
+}
+
+// Dialer opens sockets to BaseURL's /api/ws, or to the first of Endpoints
+// that answers.
 type Dialer struct {
 	// BaseURL is the server, e.g. http://127.0.0.1:8080.
 	BaseURL string
+	// Endpoints, when set, replaces BaseURL with several nodes.
+	Endpoints *Endpoints
 	// Client makes the upgrade request; nil means http.DefaultClient.
 	Client *http.Client
 }
@@ -48,7 +97,20 @@ const sendQueue = 256
 
 // Dial opens a socket and starts its reader and writer.
 func (d *Dialer) Dial(ctx context.Context, events conn.SocketEvents) (conn.Socket, error) {
-	u, err := wsURL(d.BaseURL)
+	if d.Endpoints == nil {
+		return d.dial(ctx, d.BaseURL, events)
+	}
+	var sock conn.Socket
+	err := d.Endpoints.try(ctx, func(base string) error {
+		var err error
+		sock, err = d.dial(ctx, base, events)
+		return err
+	}, func(error) bool { return true })
+	return sock, err
+}
+
+func (d *Dialer) dial(ctx context.Context, baseURL string, events conn.SocketEvents) (conn.Socket, error) {
+	u, err := wsURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -148,20 +210,31 @@ func (s *socket) Close(code wire.CloseCode, reason string) error {
 	return nil
 }
 
-// HTTP is the service's HTTP port over net/http.
+// HTTP is the service's HTTP port over net/http, to BaseURL or to the first
+// of Endpoints that answers.
 type HTTP struct {
-	BaseURL string
-	Client  *http.Client
+	BaseURL   string
+	Endpoints *Endpoints
+	Client    *http.Client
 }
 
 var _ conn.HTTP = (*HTTP)(nil)
 
-func (h *HTTP) client(token string) *HTTPClient {
-	return &HTTPClient{BaseURL: h.BaseURL, Token: token, Client: h.Client}
+// do runs f against the server, moving on to the next endpoint when one
+// is down.
+func (h *HTTP) do(ctx context.Context, token string, f func(*HTTPClient) error) error {
+	if h.Endpoints == nil {
+		return portError(f(&HTTPClient{BaseURL: h.BaseURL, Token: token, Client: h.Client}))
+	}
+	return h.Endpoints.try(ctx, func(base string) error {
+		return portError(f(&HTTPClient{BaseURL: base, Token: token, Client: h.Client}))
+	}, endpointDown)
 }
 
 // Ping probes GET /api/ping.
-func (h *HTTP) Ping(ctx context.Context) error { return portError(h.client("").Ping(ctx)) }
+func (h *HTTP) Ping(ctx context.Context) error {
+	return h.do(ctx, "", func(c *HTTPClient) error { return c.Ping(ctx) })
+}
 
 // Messages long-polls a room.
 func (h *HTTP) Messages(ctx context.Context, token, room string, since int64, wait time.Duration, limit int) (wire.MessagesPage, error) {
@@ -173,14 +246,23 @@ func (h *HTTP) Messages(ctx context.Context, token, room string, since int64, wa
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	var page wire.MessagesPage
-	_, err := h.client(token).Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page)
-	return page, portError(err)
+	err := h.do(ctx, token, func(c *HTTPClient) error {
+		page = wire.MessagesPage{}
+		_, err := c.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page)
+		return err
+	})
+	return page, err
 }
 
 // Post sends a message.
 func (h *HTTP) Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error) {
-	posted, _, err := h.client(token).Post(ctx, room, clientID, body)
-	return posted, portError(err)
+	var posted wire.Posted
+	err := h.do(ctx, token, func(c *HTTPClient) error {
+		var err error
+		posted, _, err = c.Post(ctx, room, clientID, body)
+		return err
+	})
+	return posted, err
 }
 
 // portError turns this package's *HTTPError into the port's.
@@ -269,4 +351,13 @@ func Ports(baseURL string, tokens conn.TokenSource) conn.Ports {
 		Env:     AlwaysOnline{},
 		Storage: &MemoryStorage{},
 	}
+}
+
+// PortsFor is Ports for several nodes of one deployment: the socket and the
+// HTTP calls go to the first node that answers.
+func PortsFor(endpoints *Endpoints, tokens conn.TokenSource) conn.Ports {
+	p := Ports("", tokens)
+	p.Dialer = &Dialer{Endpoints: endpoints}
+	p.HTTP = &HTTP{Endpoints: endpoints}
+	return p
 }
