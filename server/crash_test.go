@@ -3,16 +3,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,59 +17,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/wire"
+	"tether/internal/servertest"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// serverBinary builds the server once for the tests that run it as a
+// serverBinary is the server built once for the tests that run it as a
 // process of its own.
 func serverBinary(t *testing.T) string {
 	t.Helper()
 	requireWasm(t)
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tether-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "tether")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return builtBin
-}
-
-type process struct {
-	cmd    *exec.Cmd
-	url    string
-	exited chan struct{}
-	stderr *bytes.Buffer
+	return servertest.Binary(t)
 }
 
 // startServer runs the binary on a free port and waits for its URL.
-func startServer(t *testing.T, dataDir string, args ...string) *process {
+func startServer(t *testing.T, dataDir string, args ...string) *servertest.Process {
 	t.Helper()
-	bin := serverBinary(t)
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", dataDir}, args...)...)
-	stdout := newLineBuffer()
-	p := &process{cmd: cmd, exited: make(chan struct{}), stderr: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = stdout, p.stderr
-	require.NoError(t, cmd.Start())
-	go func() { cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.exited
-	})
-	line := stdout.waitForLine(t, "tether serving ", p.exited, 30*time.Second)
-	p.url = strings.TrimSuffix(strings.TrimPrefix(line, "tether serving "), "/")
-	return p
+	requireWasm(t)
+	return servertest.Start(t, servertest.Options{DataDir: dataDir, Args: args})
 }
 
 func devToken(t *testing.T, base, room, user string) string {
@@ -93,7 +53,7 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 	dataDir := t.TempDir()
 	p := startServer(t, dataDir, "-dev")
 	const room = "crash-room"
-	token := devToken(t, p.url, room, "casey")
+	token := devToken(t, p.URL, room, "casey")
 
 	type acked struct {
 		clientID string
@@ -119,7 +79,7 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 				}
 				id := fmt.Sprintf("w%d-%d", w, i)
 				body := strings.NewReader(fmt.Sprintf(`{"client_id":%q,"body":"message %s"}`, id, id))
-				req, _ := http.NewRequest(http.MethodPost, p.url+"/api/rooms/"+room+"/messages", body)
+				req, _ := http.NewRequest(http.MethodPost, p.URL+"/api/rooms/"+room+"/messages", body)
 				req.Header.Set("Authorization", "Bearer "+token)
 				res, err := client.Do(req)
 				if err != nil {
@@ -150,14 +110,13 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no 20 acks within 20 s")
 	}
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-	<-p.exited
+	p.Kill()
 	close(stop)
 	wg.Wait()
 
 	p2 := startServer(t, dataDir, "-dev")
-	req, _ := http.NewRequest(http.MethodGet, p2.url+"/api/rooms/"+room+"/messages?since=0&limit=500", nil)
-	req.Header.Set("Authorization", "Bearer "+devToken(t, p2.url, room, "casey"))
+	req, _ := http.NewRequest(http.MethodGet, p2.URL+"/api/rooms/"+room+"/messages?since=0&limit=500", nil)
+	req.Header.Set("Authorization", "Bearer "+devToken(t, p2.URL, room, "casey"))
 	res, err := client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()

@@ -61,7 +61,7 @@ func TestTheServiceFailsOverToAnotherNode(t *testing.T) {
 		ConnectionTimeout: 2 * time.Second, StableAfter: time.Second, AckTimeout: 2 * time.Second,
 	}
 	start := func(user, role string, endpoints *native.Endpoints) (*conn.Service, *recorder) {
-		tok, err := native.DevToken(ctx, b.url, room, user, user, role)
+		tok, err := native.DevToken(ctx, b.URL, room, user, user, role)
 		require.NoError(t, err)
 		svc := conn.New(cfg, native.PortsFor(endpoints, native.NewStaticTokens(tok)))
 		t.Cleanup(svc.Close)
@@ -70,8 +70,8 @@ func TestTheServiceFailsOverToAnotherNode(t *testing.T) {
 		waitUntil(t, 15*time.Second, func() bool { return svc.Status().State == conn.StateConnected }, user+" connected")
 		return svc, rec
 	}
-	casey, caseyGot := start("casey", wire.RoleCustomer, native.NewEndpoints(a.url, b.url))
-	taylor, taylorGot := start("taylor", wire.RoleTherapist, native.NewEndpoints(b.url))
+	casey, caseyGot := start("casey", wire.RoleCustomer, native.NewEndpoints(a.URL, b.URL))
+	taylor, taylorGot := start("taylor", wire.RoleTherapist, native.NewEndpoints(b.URL))
 
 	var sent []string
 	say := func(svc *conn.Service, body string) {
@@ -85,8 +85,7 @@ func TestTheServiceFailsOverToAnotherNode(t *testing.T) {
 	}
 	waitUntil(t, 15*time.Second, func() bool { return len(caseyGot.messages()) == 6 && len(taylorGot.messages()) == 6 }, "six messages each")
 
-	require.NoError(t, a.cmd.Process.Kill())
-	<-a.exited
+	a.Kill()
 	say(casey, "casey after A died")
 	say(taylor, "taylor while casey moves")
 	waitUntil(t, 20*time.Second, func() bool { return len(caseyGot.messages()) >= 8 && len(taylorGot.messages()) >= 8 }, "eight messages each")

@@ -3,13 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +13,7 @@ import (
 
 	"tether/conn/native"
 	"tether/conn/wire"
+	"tether/internal/servertest"
 	"tether/server/store/postgres/pgtest"
 )
 
@@ -27,25 +23,18 @@ const sharedSecret = "a-secret-shared-by-every-node-of-the-test"
 
 // startNode runs the binary as one node on the PostgreSQL database at
 // store, in dev mode with the shared secret, and waits for its URL.
-func startNode(t *testing.T, store string) *process {
+func startNode(t *testing.T, store string) *servertest.Process {
 	t.Helper()
-	bin := serverBinary(t)
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-dev", "-store", store)
-	cmd.Env = append(os.Environ(), "TETHER_SECRET="+sharedSecret)
-	stdout := newLineBuffer()
-	p := &process{cmd: cmd, exited: make(chan struct{}), stderr: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = stdout, p.stderr
-	require.NoError(t, cmd.Start())
-	go func() { cmd.Wait(); close(p.exited) }()
+	requireWasm(t)
+	p := servertest.Start(t, servertest.Options{
+		Args: []string{"-dev", "-store", store},
+		Env:  []string{"TETHER_SECRET=" + sharedSecret},
+	})
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.exited
 		if t.Failed() {
-			t.Logf("node %s stderr:\n%s", p.url, p.stderr.String())
+			t.Logf("node %s output:\n%s", p.URL, p.Output())
 		}
 	})
-	line := stdout.waitForLine(t, "tether serving ", p.exited, 30*time.Second)
-	p.url = strings.TrimSuffix(strings.TrimPrefix(line, "tether serving "), "/")
 	return p
 }
 
@@ -59,9 +48,9 @@ type participant struct {
 	acks map[string]int64 // client_id -> seq
 }
 
-func join(t *testing.T, node *process, room, user, role string) *participant {
+func join(t *testing.T, node *servertest.Process, room, user, role string) *participant {
 	t.Helper()
-	tok, err := native.DevToken(t.Context(), node.url, room, user, user, role)
+	tok, err := native.DevToken(t.Context(), node.URL, room, user, user, role)
 	require.NoError(t, err)
 	p := &participant{name: user, tok: tok, acks: map[string]int64{}}
 	p.dial(t, node, room, 0)
@@ -69,11 +58,11 @@ func join(t *testing.T, node *process, room, user, role string) *participant {
 }
 
 // dial opens a session on node that resumes room after since.
-func (p *participant) dial(t *testing.T, node *process, room string, since int64) {
+func (p *participant) dial(t *testing.T, node *servertest.Process, room string, since int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	ws, err := native.Dial(ctx, node.url, p.tok, native.WithResume(map[string]int64{room: since}))
+	ws, err := native.Dial(ctx, node.URL, p.tok, native.WithResume(map[string]int64{room: since}))
 	require.NoError(t, err)
 	t.Cleanup(func() { ws.Close() })
 	p.ws = ws
@@ -185,8 +174,7 @@ func TestTwoNodesShareARoomAndSurviveTheLossOfOne(t *testing.T) {
 	// Node A dies with the customer on it. The therapist goes on writing;
 	// the customer, given both nodes, comes back through B from its last
 	// seq.
-	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
-	<-a.exited
+	a.Kill()
 	for i := range 5 {
 		send(therapist, fmt.Sprintf("t-alone-%d", i), fmt.Sprintf("are you there? %d", i))
 	}
