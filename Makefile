@@ -52,11 +52,18 @@ test-go: wasm postgresql
 	$(GO) test -race -count=1 ./...
 
 ## test-wasm: Go tests compiled to wasm, run in headless Chromium
-# wasmbrowsertest's protocol library predates a Chromium event field and logs
-# each one it skips ("unknown IPAddressSpace value"): noise, filtered out.
-test-wasm: chromium $(BIN)/wasmbrowsertest
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 5m -exec $(BIN)/wasmbrowsertest $(WASM_TEST_PKGS) 2>&1 \
+# The browser ports' tests talk to a real server: withserver starts one
+# (dev tokens, the test backend, the test page's origin allowed) and names
+# it in TETHER_TEST_URL. wasmbrowsertest's protocol library predates a
+# Chromium event field and logs each one it skips ("unknown IPAddressSpace
+# value"): noise, filtered out.
+test-wasm: chromium build $(BIN)/wasmbrowsertest $(BIN)/withserver
+	$(BIN)/withserver -server $(BIN)/tether -dev -faults -allowed-origins 'localhost:*,127.0.0.1:*' -- \
+		env GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 5m -exec $(BIN)/wasmbrowsertest $(WASM_TEST_PKGS) 2>&1 \
 		| { grep -v 'could not unmarshal event: unknown IPAddressSpace value' || true; }
+
+$(BIN)/withserver: tools/withserver/main.go
+	$(GO) build -o $@ ./tools/withserver
 
 $(BIN)/wasmbrowsertest:
 	GOBIN=$(BIN) $(GO) install github.com/agnivade/wasmbrowsertest@$(WASMBROWSERTEST_VERSION)

@@ -7,6 +7,8 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,10 @@ type Config struct {
 	// Faults, when not nil, serves the test backend at /api/test/faults and
 	// applies its latency to every response.
 	Faults *faults.Faults
+	// AllowedOrigins are Origin host patterns (path.Match syntax, as for
+	// WebSocket upgrades) whose pages may also call the HTTP API from
+	// another origin: the CORS headers are sent to them alone.
+	AllowedOrigins []string
 }
 
 // New returns the handler for every path under /api/.
@@ -62,17 +68,62 @@ func New(c Config) http.Handler {
 		}
 		WriteError(w, http.StatusNotFound, wire.CodeNotFound, "no such API path: "+r.URL.Path)
 	})
-	if c.Faults == nil {
-		return mux
+	var h http.Handler = mux
+	if c.Faults != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Frames of /api/ws are delayed one by one; the fault switch itself
+			// must answer at once so a test can turn the latency off.
+			if r.URL.Path != "/api/ws" && !strings.HasPrefix(r.URL.Path, "/api/test/") {
+				c.Faults.Delay(r.Context())
+			}
+			mux.ServeHTTP(w, r)
+		})
 	}
+	if len(c.AllowedOrigins) == 0 {
+		return h
+	}
+	return cors(c.AllowedOrigins, h)
+}
+
+// cors lets pages of the allowed origins call the API: it answers their
+// preflight requests and marks their answers readable, with Retry-After
+// exposed so a client there honours it. Other origins get no CORS header,
+// and the browser keeps the answer from them.
+func cors(patterns []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Frames of /api/ws are delayed one by one; the fault switch itself
-		// must answer at once so a test can turn the latency off.
-		if r.URL.Path != "/api/ws" && !strings.HasPrefix(r.URL.Path, "/api/test/") {
-			c.Faults.Delay(r.Context())
+		origin := r.Header.Get("Origin")
+		if origin == "" || !originAllowed(origin, patterns) {
+			next.ServeHTTP(w, r)
+			return
 		}
-		mux.ServeHTTP(w, r)
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Retry-After")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// originAllowed matches the host of origin (host:port) against patterns the
+// way WebSocket upgrades are matched.
+func originAllowed(origin string, patterns []string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	for _, p := range patterns {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func withMethod(r *http.Request, method string) *http.Request {

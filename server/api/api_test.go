@@ -84,3 +84,43 @@ func TestWriteError(t *testing.T) {
 		})
 	}
 }
+
+func TestCORSForAllowedOrigins(t *testing.T) {
+	t.Parallel()
+	h := api.New(api.Config{AllowedOrigins: []string{"localhost:*"}})
+
+	t.Run("a preflight from an allowed origin is answered", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodOptions, "/api/rooms/r1/messages", nil)
+		r.Header.Set("Origin", "http://localhost:41234")
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusNoContent, w.Code)
+		assert.Equal(t, "http://localhost:41234", w.Header().Get("Access-Control-Allow-Origin"))
+		assert.Contains(t, w.Header().Get("Access-Control-Allow-Headers"), "Authorization")
+		assert.Contains(t, w.Header().Get("Access-Control-Allow-Methods"), "POST")
+	})
+
+	t.Run("an answer to an allowed origin is readable with its Retry-After", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodGet, "/api/ping", nil)
+		r.Header.Set("Origin", "http://localhost:41234")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusNoContent, w.Code)
+		assert.Equal(t, "http://localhost:41234", w.Header().Get("Access-Control-Allow-Origin"))
+		assert.Equal(t, "Retry-After", w.Header().Get("Access-Control-Expose-Headers"))
+	})
+
+	t.Run("another origin gets no CORS header", func(t *testing.T) {
+		for _, origin := range []string{"http://evil.example", "null", "http://localhost.evil.example:80"} {
+			r := httptest.NewRequest(http.MethodOptions, "/api/ping", nil)
+			r.Header.Set("Origin", origin)
+			r.Header.Set("Access-Control-Request-Method", "GET")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assert.Empty(t, w.Header().Get("Access-Control-Allow-Origin"), origin)
+			assert.NotEqual(t, http.StatusNoContent, w.Code, origin)
+		}
+	})
+}

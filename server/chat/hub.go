@@ -289,6 +289,19 @@ func (h *Hub) DropAll() {
 	}
 }
 
+// CloseAll closes every socket with code and reason (the "close" fault).
+func (h *Hub) CloseAll(code wire.CloseCode, reason string) {
+	h.mu.Lock()
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		go c.close(code, reason)
+	}
+}
+
 // Sockets is the number of WebSocket connections open now.
 func (h *Hub) Sockets() int {
 	h.mu.Lock()

@@ -26,12 +26,30 @@ type Settings struct {
 }
 
 // update is a POST body: only the fields present change. Drop "all" cuts
-// every socket without a close frame, once.
+// every socket without a close frame, once; Close closes every socket once
+// with the code and reason given, so a test sees how the client takes each
+// close code.
 type update struct {
-	RefuseWebSocket *bool   `json:"refuse_websocket"`
-	LatencyMS       *int    `json:"latency_ms"`
-	MutePongs       *bool   `json:"mute_pongs"`
-	Drop            *string `json:"drop"`
+	RefuseWebSocket *bool      `json:"refuse_websocket"`
+	LatencyMS       *int       `json:"latency_ms"`
+	MutePongs       *bool      `json:"mute_pongs"`
+	Drop            *string    `json:"drop"`
+	Close           *CloseCall `json:"close"`
+}
+
+// CloseCall is the "close" fault: the code and reason every open socket is
+// closed with.
+type CloseCall struct {
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// Hooks are what the faults do to the sockets of the server.
+type Hooks struct {
+	// Drop cuts every socket without a close frame.
+	Drop func()
+	// Close closes every socket with a close frame of code and reason.
+	Close func(code int, reason string)
 }
 
 // MaxLatency bounds the latency a test may add.
@@ -39,14 +57,14 @@ const MaxLatency = 60 * time.Second
 
 // Faults holds the faults in force. A nil *Faults means no fault ever.
 type Faults struct {
-	mu     sync.Mutex
-	s      Settings
-	onDrop func()
+	mu    sync.Mutex
+	s     Settings
+	hooks Hooks
 }
 
-// New returns a Faults with every fault off. onDrop is called for
-// "drop":"all": it must cut every socket without a close frame.
-func New(onDrop func()) *Faults { return &Faults{onDrop: onDrop} }
+// New returns a Faults with every fault off; hooks act on the sockets for
+// "drop" and "close".
+func New(hooks Hooks) *Faults { return &Faults{hooks: hooks} }
 
 // Settings returns the faults in force.
 func (f *Faults) Settings() Settings {
@@ -113,6 +131,18 @@ func (f *Faults) apply(u update) error {
 	if u.Drop != nil && *u.Drop != "all" && *u.Drop != "" {
 		return errors.New(`drop must be "all"`)
 	}
+	// A close frame's code must be one a server may send: 1000-1014 but not
+	// the reserved 1004-1006, or an application code 4000-4999. The reason
+	// fits a control frame (123 bytes).
+	if c := u.Close; c != nil {
+		valid := (c.Code >= 1000 && c.Code <= 1014 && (c.Code < 1004 || c.Code > 1006)) || (c.Code >= 4000 && c.Code <= 4999)
+		if !valid {
+			return errors.New("close.code must be 1000-1003, 1007-1014 or 4000-4999")
+		}
+		if len(c.Reason) > 123 {
+			return errors.New("close.reason must be at most 123 bytes")
+		}
+	}
 	f.mu.Lock()
 	if u.RefuseWebSocket != nil {
 		f.s.RefuseWebSocket = *u.RefuseWebSocket
@@ -124,8 +154,11 @@ func (f *Faults) apply(u update) error {
 		f.s.MutePongs = *u.MutePongs
 	}
 	f.mu.Unlock()
-	if u.Drop != nil && *u.Drop == "all" && f.onDrop != nil {
-		f.onDrop()
+	if u.Drop != nil && *u.Drop == "all" && f.hooks.Drop != nil {
+		f.hooks.Drop()
+	}
+	if u.Close != nil && f.hooks.Close != nil {
+		f.hooks.Close(u.Close.Code, u.Close.Reason)
 	}
 	return nil
 }

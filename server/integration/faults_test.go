@@ -88,6 +88,26 @@ func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
 		assert.Positive(t, ack.Seq)
 	})
 
+	t.Run("close closes every socket with the code and reason given", func(t *testing.T) {
+		c := dial(t, m, casey.tok)
+		setFaults(t, m, `{"close":{"code":4001,"reason":"{\"retry_after_ms\":1500}"}}`)
+		var err error
+		for err == nil {
+			_, err = c.Next(ctx)
+		}
+		assert.Equal(t, wire.CloseDraining, native.CloseStatus(err), "err: %v", err)
+		var ce websocket.CloseError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, `{"retry_after_ms":1500}`, ce.Reason)
+	})
+
+	t.Run("close refuses codes a server may not send", func(t *testing.T) {
+		for _, body := range []string{`{"close":{"code":1006}}`, `{"close":{"code":999}}`, `{"close":{"code":5000}}`} {
+			_, err := httpClient(m, "").Do(ctx, http.MethodPost, "/api/test/faults", []byte(body), nil)
+			requireHTTPError(t, err, http.StatusBadRequest, "bad_request")
+		}
+	})
+
 	var settings map[string]any
 	_, err := httpClient(m, "").Do(ctx, http.MethodGet, "/api/test/faults", nil, &settings)
 	require.NoError(t, err)

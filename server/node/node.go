@@ -22,6 +22,7 @@ import (
 	"tether/app"
 	"tether/components"
 	"tether/conn"
+	"tether/conn/wire"
 	"tether/server/api"
 	"tether/server/auth"
 	"tether/server/bundle"
@@ -172,7 +173,11 @@ func (m *Main) handler() (http.Handler, error) {
 	var hub *chat.Hub
 	var f *faults.Faults
 	if m.Faults {
-		f = faults.New(func() { hub.DropAll() })
+		f = faults.New(faults.Hooks{
+			// Closures, not method values: hub is created below.
+			Drop:  func() { hub.DropAll() },
+			Close: func(code int, reason string) { hub.CloseAll(wire.CloseCode(code), reason) },
+		})
 		m.Logger.Warn("the test backend is on (-faults): never run it in production")
 	}
 	hub = chat.NewHub(chatCfg, nil, a, f, met, m.Logger)
@@ -185,7 +190,7 @@ func (m *Main) handler() (http.Handler, error) {
 	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir, "store", kind)
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f}))
+	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f, AllowedOrigins: chatCfg.AllowedOrigins}))
 	mux.Handle("GET /metrics", met.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

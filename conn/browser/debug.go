@@ -1,0 +1,95 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/hack-pad/safejs"
+
+	"tether/conn"
+)
+
+// Debuggable is what window.tether reaches: the service.
+type Debuggable interface {
+	Status() conn.Status
+	ForceReconnect()
+}
+
+// Expose sets window.tether for people debugging in the console:
+// status() returns the status (the original's getStatus()) as a plain
+// object that also turns into its JSON text wherever a string is expected
+// (JSON.parse(tether.status()) works as well as tether.status().quality),
+// and reconnect() reconnects now. The returned func removes it and
+// releases its callbacks.
+func Expose(svc Debuggable) (remove func(), err error) {
+	win, err := global("window")
+	if err != nil {
+		return nil, err
+	}
+	jsonObj, err := global("JSON")
+	if err != nil {
+		return nil, err
+	}
+	objectCtor, err := global("Object")
+	if err != nil {
+		return nil, err
+	}
+	releaseToString, toString, err := funcOf("tether.status().toString", func([]safejs.Value) any {
+		data, _ := json.Marshal(svc.Status().Report())
+		return string(data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	releaseStatus, status, err := funcOf("tether.status", func([]safejs.Value) any {
+		data, err := json.Marshal(svc.Status().Report())
+		if err != nil {
+			return nil
+		}
+		obj, err := jsonObj.Call("parse", string(data))
+		if err != nil {
+			return nil
+		}
+		desc, err := safejs.ValueOf(map[string]any{"value": safejs.Unsafe(toString), "enumerable": false})
+		if err == nil {
+			objectCtor.Call("defineProperty", obj, "toString", desc)
+		}
+		return safejs.Unsafe(obj)
+	})
+	if err != nil {
+		releaseToString()
+		return nil, err
+	}
+	releaseReconnect, reconnect, err := funcOf("tether.reconnect", func([]safejs.Value) any {
+		// The service does the work on its own goroutine; the console gets
+		// its answer at once.
+		svc.ForceReconnect()
+		return nil
+	})
+	if err != nil {
+		releaseToString()
+		releaseStatus()
+		return nil, err
+	}
+	api, err := safejs.ValueOf(map[string]any{
+		"status":    safejs.Unsafe(status),
+		"reconnect": safejs.Unsafe(reconnect),
+	})
+	if err == nil {
+		err = win.Set("tether", api)
+	}
+	if err != nil {
+		releaseToString()
+		releaseStatus()
+		releaseReconnect()
+		return nil, errors.Join(errors.New("failed to set window.tether"), err)
+	}
+	return func() {
+		win.Delete("tether")
+		releaseToString()
+		releaseStatus()
+		releaseReconnect()
+	}, nil
+}

@@ -1,0 +1,82 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"tether/conn"
+)
+
+// Clock is the page's clock. Its timers run on setTimeout, which background
+// tabs throttle; the service checks the wall clock whenever one fires.
+type Clock struct{}
+
+var _ conn.Clock = Clock{}
+
+// Now returns the current time.
+func (Clock) Now() time.Time { return time.Now() }
+
+// AfterFunc calls f after d on its own goroutine.
+func (Clock) AfterFunc(d time.Duration, f func()) conn.Timer { return time.AfterFunc(d, f) }
+
+// Options say where the server is and who the user is.
+type Options struct {
+	// BaseURL is the server (scheme://host[:port]); "" is the page's origin.
+	BaseURL string
+	// Tokens is the token source of the page.
+	Tokens conn.TokenSource
+	// User names the localStorage snapshot, so people sharing a browser
+	// never mix their outboxes.
+	User string
+	// Logger receives the service's log; nil logs to the console.
+	Logger *slog.Logger
+}
+
+// NewPorts returns the service's ports in the browser.
+func NewPorts(o Options) (conn.Ports, *HTTP, error) {
+	base := o.BaseURL
+	if base == "" {
+		origin, err := Origin()
+		if err != nil {
+			return conn.Ports{}, nil, err
+		}
+		base = origin
+	}
+	base = strings.TrimSuffix(base, "/")
+	h := &HTTP{BaseURL: base}
+	return conn.Ports{
+		Clock:   Clock{},
+		Dialer:  &Dialer{URL: WebSocketURL(base)},
+		HTTP:    h,
+		Tokens:  o.Tokens,
+		Env:     Env{},
+		Storage: Storage{Key: StorageKeyFor(o.User)},
+		Logger:  o.Logger,
+		Rand:    rand.Float64,
+	}, h, nil
+}
+
+// Origin is the page's origin, e.g. https://chat.example.
+func Origin() (string, error) {
+	loc, err := global("location")
+	if err != nil {
+		return "", err
+	}
+	return stringProp(loc, "origin")
+}
+
+// WebSocketURL is the WebSocket endpoint of the server at base: ws for
+// http, wss for https.
+func WebSocketURL(base string) string {
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		return "wss://" + strings.TrimPrefix(base, "https://") + "/api/ws"
+	case strings.HasPrefix(base, "http://"):
+		return "ws://" + strings.TrimPrefix(base, "http://") + "/api/ws"
+	}
+	return base + "/api/ws"
+}

@@ -1,0 +1,167 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+
+	"tether/conn"
+	"tether/conn/wire"
+)
+
+// TokenKeyPrefix starts the sessionStorage key of a page's token.
+const TokenKeyPrefix = "tether.v1.token."
+
+// ErrNoToken means the page has no token and no way to get one: the user
+// must open the link from the booking again.
+var ErrNoToken = errors.New("no token: open the chat from your booking link")
+
+// Tokens is the token of the page. The booking site links to
+// /chat/{room}#token=T; the token is moved from the fragment into
+// sessionStorage (so a reload keeps it and the address bar no longer shows
+// it). Fetch, when set, gets a new one (dev mode's /api/dev/token).
+type Tokens struct {
+	// Scope names the token in sessionStorage, e.g. the page's path: one
+	// tab may hold a customer's and a therapist's page one after the other.
+	Scope string
+	// Fetch gets a fresh token; nil means the page's token is all there is.
+	Fetch func(ctx context.Context) (string, error)
+
+	mu    sync.Mutex
+	token string
+}
+
+var _ conn.TokenSource = (*Tokens)(nil)
+
+// Token returns the current token: the one in hand, else the page's, else a
+// fetched one.
+func (t *Tokens) Token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	tok := t.token
+	t.mu.Unlock()
+	if tok != "" {
+		return tok, nil
+	}
+	if tok = t.fromPage(); tok != "" {
+		t.set(tok)
+		return tok, nil
+	}
+	if t.Fetch == nil {
+		return "", ErrNoToken
+	}
+	return t.fetch(ctx)
+}
+
+// Refresh returns a new token after the server refused the current one:
+// one from a newer link in the address bar, or a fetched one.
+func (t *Tokens) Refresh(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	old := t.token
+	t.mu.Unlock()
+	if tok := t.fromPage(); tok != "" && tok != old {
+		t.set(tok)
+		return tok, nil
+	}
+	if t.Fetch == nil {
+		t.forget()
+		return "", ErrNoToken
+	}
+	return t.fetch(ctx)
+}
+
+func (t *Tokens) fetch(ctx context.Context) (string, error) {
+	tok, err := t.Fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	if tok == "" {
+		return "", ErrNoToken
+	}
+	t.set(tok)
+	return tok, nil
+}
+
+func (t *Tokens) key() string { return TokenKeyPrefix + t.Scope }
+
+func (t *Tokens) set(tok string) {
+	t.mu.Lock()
+	t.token = tok
+	t.mu.Unlock()
+	if ss, err := webStorage("sessionStorage"); err == nil {
+		ss.Call("setItem", t.key(), tok)
+	}
+}
+
+func (t *Tokens) forget() {
+	t.mu.Lock()
+	t.token = ""
+	t.mu.Unlock()
+	if ss, err := webStorage("sessionStorage"); err == nil {
+		ss.Call("removeItem", t.key())
+	}
+}
+
+// fromPage takes #token=… out of the address bar (keeping it in
+// sessionStorage), or reads the token kept there earlier.
+func (t *Tokens) fromPage() string {
+	if tok := TakeFragmentToken(); tok != "" {
+		return tok
+	}
+	ss, err := webStorage("sessionStorage")
+	if err != nil {
+		return ""
+	}
+	v, err := ss.Call("getItem", t.key())
+	if err != nil || v.IsNull() || v.IsUndefined() {
+		return ""
+	}
+	s, _ := v.String()
+	return s
+}
+
+// TakeFragmentToken returns the token in the URL fragment (#token=T) and
+// removes it from the address bar, so it is neither bookmarked nor shared
+// by accident. It returns "" when there is none.
+func TakeFragmentToken() string {
+	loc, err := global("location")
+	if err != nil {
+		return ""
+	}
+	hash, _ := stringProp(loc, "hash")
+	values, err := url.ParseQuery(strings.TrimPrefix(hash, "#"))
+	if err != nil {
+		return ""
+	}
+	tok := values.Get("token")
+	if tok == "" {
+		return ""
+	}
+	values.Del("token")
+	rest := ""
+	if len(values) > 0 {
+		rest = "#" + values.Encode()
+	}
+	path, _ := stringProp(loc, "pathname")
+	search, _ := stringProp(loc, "search")
+	if hist, err := global("history"); err == nil {
+		state, _ := hist.Get("state")
+		hist.Call("replaceState", state, "", path+search+rest)
+	}
+	return tok
+}
+
+// DevTokens fetches dev-mode tokens (GET /api/dev/token) with query, e.g.
+// room, user, name and role. The server answers only with -dev.
+func DevTokens(h *HTTP, query url.Values) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		var tok wire.DevToken
+		if _, err := h.do(ctx, "GET", "/api/dev/token?"+query.Encode(), "", nil, &tok); err != nil {
+			return "", err
+		}
+		return tok.Token, nil
+	}
+}
