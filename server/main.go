@@ -62,7 +62,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
 	fs.BoolVar(&c.Faults, "faults", false, "serve the fault-injecting test backend at /api/test/faults; never in production")
 	fs.StringVar(&c.Store, "store", "", "postgres://… URL of a PostgreSQL database shared by several nodes; empty keeps SQLite in -data")
-	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets, comma separated (e.g. app.example.com,*.example.com)")
+	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets and call the API across origins, comma separated (e.g. app.example.com,*.example.com)")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(os.Stderr)
 		fs.Usage()
