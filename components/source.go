@@ -1,5 +1,5 @@
-// Package components holds tether's go-app components: the chat header and
-// the connection status indicator and banner.
+// Package components holds tether's go-app components: the chat header, the
+// connection status indicator and banner, the message list and the composer.
 //
 // Components never touch syscall/js or safejs: they compile natively, where
 // go-app stubs the browser, so the server pre-renders them and tests run them
@@ -34,3 +34,15 @@ func (f FixedStatus) Watch(func(conn.Status)) (stop func()) { return func() {} }
 
 // ForceReconnect does nothing: there is no connection to renew.
 func (f FixedStatus) ForceReconnect() {}
+
+// OutboxSource is what the banner reads to count the messages that went out
+// while the link was down: conn.Service has exactly these methods.
+type OutboxSource interface {
+	// Outbox returns the messages not acked yet, pending or failed.
+	Outbox() []conn.OutboxEntry
+	// WatchOutbox calls fn after each change until stop is called. fn must
+	// not block: components hand the value to ctx.Dispatch and return.
+	WatchOutbox(fn func([]conn.OutboxEntry)) (stop func())
+}
+
+var _ OutboxSource = (*conn.Service)(nil)
