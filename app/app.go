@@ -20,6 +20,9 @@ type Options struct {
 	Status components.StatusSource
 	// Dev shows the demo links on the home page.
 	Dev bool
+	// Connect opens the pages' sessions in the browser; nil on the server,
+	// where pages show Status.
+	Connect Connector
 }
 
 // DemoRoom is the booking room the dev home page links to.
@@ -48,10 +51,12 @@ func Register(o Options) {
 			return &HomePage{Dev: current.Load().Dev}
 		})
 		goapp.RouteWithRegexp(routeChat, func() goapp.Composer {
-			return &ChatPage{Source: current.Load().Status}
+			o := current.Load()
+			return &ChatPage{Source: o.Status, Connect: o.Connect}
 		})
 		goapp.Route(routeTherapist, func() goapp.Composer {
-			return &TherapistPage{Source: current.Load().Status}
+			o := current.Load()
+			return &TherapistPage{Source: o.Status, Connect: o.Connect}
 		})
 	})
 }

@@ -71,3 +71,26 @@ func TestChatPageHasTheHeaderAndIndicator(t *testing.T) {
 func TestRegisterRequiresAStatusSource(t *testing.T) {
 	assert.Panics(t, func() { app.Register(app.Options{}) })
 }
+
+func TestChatPagePreRendersTheWholeChat(t *testing.T) {
+	page := &app.ChatPage{Source: components.FixedStatus(conn.InitialStatus())}
+	e := goapp.NewTestEngine()
+	require.NoError(t, e.Load(page))
+	e.ConsumeAll()
+	html := goapp.HTMLString(page)
+	for _, id := range []string{"chat-header", "message-list", "composer-input", "composer-send"} {
+		assert.Contains(t, html, `data-testid="`+id+`"`)
+	}
+	assert.NotContains(t, html, `data-testid="connection-banner"`, "no banner while merely connecting")
+}
+
+func TestTherapistPagePreRendersTheInboxAndTheChat(t *testing.T) {
+	page := &app.TherapistPage{Source: components.FixedStatus(conn.InitialStatus())}
+	e := goapp.NewTestEngine()
+	require.NoError(t, e.Load(page))
+	e.ConsumeAll()
+	html := goapp.HTMLString(page)
+	for _, id := range []string{"therapist-page", "inbox-empty", "chat-header", "message-list", "composer-input"} {
+		assert.Contains(t, html, `data-testid="`+id+`"`)
+	}
+}

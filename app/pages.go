@@ -57,21 +57,40 @@ func (p *HomePage) Render() goapp.UI {
 type ChatPage struct {
 	goapp.Compo
 
-	// Source feeds the connection indicator.
+	// Source is the status shown until the page's session opens (and the
+	// status the server pre-renders).
 	Source components.StatusSource
+	// Connect opens the page's session; nil on the server.
+	Connect Connector
 
 	room    string
+	status  *lateStatus
+	chat    roomChat
 	mounted bool
 }
+
+// OnInit prepares the status the header and banner keep for their life.
+func (p *ChatPage) OnInit() { p.status = newLateStatus(p.Source) }
 
 // OnPreRender reads the room on the server.
 func (p *ChatPage) OnPreRender(ctx goapp.Context) { p.readRoom(ctx) }
 
-// OnNav reads the room in the browser; it runs on the UI goroutine.
-func (p *ChatPage) OnNav(ctx goapp.Context) { p.readRoom(ctx) }
-
 // OnMount marks the page live; it runs on the UI goroutine.
 func (p *ChatPage) OnMount(goapp.Context) { p.mounted = true }
+
+// OnNav reads the room and opens its session; it runs on the UI goroutine.
+func (p *ChatPage) OnNav(ctx goapp.Context) {
+	p.readRoom(ctx)
+	if p.Connect == nil || p.room == "" || p.chat.room == p.room {
+		return
+	}
+	q := ctx.Page().URL().Query()
+	scope := Scope{Room: p.room, As: q.Get("as"), Name: q.Get("name")}
+	p.chat.open(ctx, p.Connect, scope, p.status, p.room)
+}
+
+// OnDismount stops following the room.
+func (p *ChatPage) OnDismount() { p.chat.close() }
 
 func (p *ChatPage) readRoom(ctx goapp.Context) {
 	p.room = strings.TrimPrefix(ctx.Page().URL().Path, "/chat/")
@@ -86,34 +105,100 @@ func (p *ChatPage) Render() goapp.UI {
 		DataSet("room", p.room).
 		DataSet(pageReady, p.mounted).
 		Body(
-			&components.ChatHeader{
-				Title:    "Booking chat",
-				Subtitle: "Booking " + p.room,
-				Source:   p.Source,
-			},
-			chatBody(),
+			goapp.Section().Class("chat").Body(
+				&components.ChatHeader{
+					Title:    "Booking chat",
+					Subtitle: "Booking " + p.room,
+					Source:   p.status,
+				},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
+				p.chat.render(),
+			),
 		)
 }
 
 // TherapistPage is "/therapist": the inbox of a therapist's booking rooms
-// with the open chat beside it.
+// with the open chat beside it (?room= names the open one).
 type TherapistPage struct {
 	goapp.Compo
 
-	// Source feeds the connection indicator.
+	// Source is the status shown until the page's session opens.
 	Source components.StatusSource
+	// Connect opens the page's session; nil on the server.
+	Connect Connector
 
+	status  *lateStatus
+	session *Session
+	err     string
+	rooms   []RoomSummary
+	stop    func()
+	chat    roomChat
+	room    string
 	mounted bool
 }
+
+// OnInit prepares the status the header and banner keep for their life.
+func (p *TherapistPage) OnInit() { p.status = newLateStatus(p.Source) }
 
 // OnPreRender sets the title on the server.
 func (p *TherapistPage) OnPreRender(ctx goapp.Context) { p.setTitle(ctx) }
 
-// OnNav sets the title in the browser; it runs on the UI goroutine.
-func (p *TherapistPage) OnNav(ctx goapp.Context) { p.setTitle(ctx) }
-
 // OnMount marks the page live; it runs on the UI goroutine.
 func (p *TherapistPage) OnMount(goapp.Context) { p.mounted = true }
+
+// OnNav opens the session once, and the room the address names; it runs on
+// the UI goroutine.
+func (p *TherapistPage) OnNav(ctx goapp.Context) {
+	p.setTitle(ctx)
+	if p.Connect == nil {
+		return
+	}
+	q := ctx.Page().URL().Query()
+	p.room = q.Get("room")
+	if p.session == nil && p.err == "" && p.stop == nil {
+		p.stop = func() {} // opening
+		scope := Scope{As: q.Get("as"), Name: q.Get("name")}
+		p.Connect.Connect(scope, func(s *Session, err error) {
+			ctx.Dispatch(func(ctx goapp.Context) { p.opened(ctx, s, err) })
+		})
+		return
+	}
+	p.openRoom(ctx)
+}
+
+func (p *TherapistPage) opened(ctx goapp.Context, s *Session, err error) {
+	if err != nil {
+		p.err = sessionError(err)
+		return
+	}
+	p.session = s
+	p.status.set(s.Status, s.Outbox)
+	p.stop = s.Store.WatchRooms(func(rooms []RoomSummary) {
+		ctx.Dispatch(func(goapp.Context) { p.rooms = rooms })
+	})
+	if s.Rooms != nil {
+		stopWatch, stopRooms := p.stop, followRooms(s.Rooms, s.Store)
+		p.stop = func() { stopWatch(); stopRooms() }
+	}
+	p.openRoom(ctx)
+}
+
+func (p *TherapistPage) openRoom(ctx goapp.Context) {
+	if p.session == nil || p.room == "" || p.chat.room == p.room {
+		return
+	}
+	p.chat.close()
+	p.chat.show(ctx, p.session, p.room)
+}
+
+// OnDismount stops watching the inbox and the open room.
+func (p *TherapistPage) OnDismount() {
+	if p.stop != nil {
+		p.stop()
+		p.stop = nil
+	}
+	p.chat.close()
+}
 
 func (p *TherapistPage) setTitle(ctx goapp.Context) {
 	ctx.Page().SetTitle("Inbox · tether")
@@ -121,29 +206,66 @@ func (p *TherapistPage) setTitle(ctx goapp.Context) {
 
 // Render draws the page.
 func (p *TherapistPage) Render() goapp.UI {
+	title, subtitle := "Inbox", "Pick a booking to open its chat"
+	if p.room != "" {
+		title, subtitle = "Booking chat", "Booking "+p.room
+	}
 	return goapp.Main().
 		Class("page", "therapist").
 		DataSet("testid", "therapist-page").
+		DataSet("room", p.room).
 		DataSet(pageReady, p.mounted).
 		Body(
 			goapp.Aside().Class("inbox").Aria("label", "Your booking chats").Body(
 				goapp.H2().Class("inbox-title").Text("Bookings"),
-				goapp.P().Class("inbox-empty").Text("No booking chats yet."),
+				p.renderRooms(),
 			),
-			goapp.Section().Class("inbox-chat").Body(
-				&components.ChatHeader{
-					Title:    "Inbox",
-					Subtitle: "Pick a booking to open its chat",
-					Source:   p.Source,
-				},
-				chatBody(),
+			goapp.Section().Class("chat", "inbox-chat").Body(
+				&components.ChatHeader{Title: title, Subtitle: subtitle, Source: p.status},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
+				p.chat.render(),
 			),
 		)
 }
 
-// chatBody is the message area of a chat: empty in this shell.
-func chatBody() goapp.UI {
-	return goapp.Section().Class("chat-body").Aria("label", "Messages").Body(
-		goapp.P().Class("chat-empty").Text("No messages yet."),
+func (p *TherapistPage) renderRooms() goapp.UI {
+	if p.err != "" {
+		return goapp.P().Class("inbox-empty").DataSet("testid", "session-error").Text(p.err)
+	}
+	if len(p.rooms) == 0 {
+		return goapp.P().Class("inbox-empty").DataSet("testid", "inbox-empty").Text("No booking chats yet.")
+	}
+	return goapp.Ul().Class("inbox-rooms").DataSet("testid", "inbox").Body(
+		goapp.Range(p.rooms).Slice(func(i int) goapp.UI {
+			r := p.rooms[i]
+			a := goapp.A().
+				Class("inbox-room").
+				DataSet("testid", "inbox-room").
+				DataSet("room", r.Room).
+				DataSet("unread", r.Unread).
+				Href("/therapist?room=" + r.Room)
+			if r.Room == p.room {
+				a = a.Class("active").Aria("current", "page")
+			}
+			return goapp.Li().Body(a.Body(
+				goapp.Span().Class("inbox-room-text").Body(
+					goapp.Span().Class("inbox-room-title").Text("Booking "+r.Room),
+					goapp.Span().Class("inbox-room-preview").Text(r.Preview),
+				),
+				goapp.If(r.Unread > 0, func() goapp.UI {
+					return goapp.Span().Class("unread").
+						DataSet("testid", "unread").
+						Aria("label", unreadLabel(r.Unread)).
+						Text(r.Unread)
+				}),
+			))
+		}),
 	)
+}
+
+func unreadLabel(n int) string {
+	if n == 1 {
+		return "1 unread message"
+	}
+	return itoa(n) + " unread messages"
 }

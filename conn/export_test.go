@@ -4,20 +4,6 @@ import "time"
 
 // Exports for the tests of package conn_test.
 
-// Settled reports whether the service has nothing left to do until the
-// clock moves or a fake call returns: its queue is empty, its goroutine
-// waits, and each of its port calls is one of the blocked ones the fakes
-// count. It reads the counters twice so a call that ends between the reads
-// is seen.
-func Settled(s *Service, blocked func() int64) bool {
-	r1, b1 := s.running.Load(), blocked()
-	s.mu.Lock()
-	quiet := s.idle && len(s.queue) == 0
-	s.mu.Unlock()
-	r2, b2 := s.running.Load(), blocked()
-	return quiet && r1 == r2 && b1 == b2 && r1 == b1
-}
-
 // BackoffStep is the delay before attempt n without jitter.
 var BackoffStep = backoffStep
 

@@ -50,15 +50,23 @@ type Socket interface {
 	Close(code wire.CloseCode, reason string) error
 }
 
-// HTTP is the server's HTTP API: the probe and the polling fallback. Calls
-// carry the token; they return *HTTPError for an answer that is not a
-// success, and other errors when the server could not be reached.
+// HTTP is the server's HTTP API: the probe, the polling fallback and the
+// history pages. Calls carry the token; they return *HTTPError for an answer
+// that is not a success, and other errors when the server could not be
+// reached.
 type HTTP interface {
 	// Ping probes the server (GET /api/ping).
 	Ping(ctx context.Context) error
 	// Messages long-polls a room: the messages after since, waiting up to
 	// wait for the first (GET /api/rooms/{room}/messages?since&wait&limit).
 	Messages(ctx context.Context, token, room string, since int64, wait time.Duration, limit int) (wire.MessagesPage, error)
+	// History reads a page of older messages: up to limit messages of room
+	// with seq < before, the newest of them, in seq order
+	// (GET /api/rooms/{room}/messages?before&limit). A before of 0 or less
+	// reads the newest page; the server takes before >= 1 only, so a port
+	// sends the largest int64 for it. A limit of 0 or less takes the
+	// server's default.
+	History(ctx context.Context, token, room string, before int64, limit int) (wire.MessagesPage, error)
 	// Post sends a message (POST /api/rooms/{room}/messages); a repeat of
 	// clientID returns the first answer.
 	Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error)

@@ -247,6 +247,65 @@ func (s *Service) Send(room, body string) (clientID string, err error) {
 	return clientID, nil
 }
 
+// History reads up to limit messages of room with seq < before, the newest
+// of them, in seq order: the older pages a chat shows above what
+// SubscribeToMessages delivered. A before of 0 or less reads the newest
+// page; a limit of 0 or less takes the server's default (at most
+// wire.MaxPageLimit either way). It asks the server over HTTP on the
+// caller's goroutine with the session's token and returns when the server
+// answers, ctx ends or the service closes. A 401 asks the token source for
+// a new token once (unless the service renewed it meanwhile) and tries
+// again. A 403 is ErrForbidden.
+//
+// It does not go through the service goroutine: a page of the past changes
+// nothing the service owns, and must not wait behind the connection.
+func (s *Service) History(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+	if s.closing.Load() {
+		return nil, ErrClosed
+	}
+	if !wire.ValidRoom(room) {
+		return nil, fmt.Errorf("failed to read the history of %q: %w", room, ErrInvalidRoom)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	page, err := s.history(ctx, room, max(before, 0), min(max(limit, 0), wire.MaxPageLimit))
+	switch {
+	case err == nil:
+		return page.Messages, nil
+	case s.closing.Load() && ctx.Err() != nil:
+		return nil, fmt.Errorf("failed to read the history of %s: %w", room, ErrClosed)
+	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.Status == 403 {
+		return nil, fmt.Errorf("failed to read the history of %s: %w: %w", room, ErrForbidden, err)
+	}
+	return nil, fmt.Errorf("failed to read the history of %s: %w", room, err)
+}
+
+// history asks for the page with the current token, and once more with a
+// new one when the server refuses it.
+func (s *Service) history(ctx context.Context, room string, before int64, limit int) (wire.MessagesPage, error) {
+	tok, err := s.ports.Tokens.Token(ctx)
+	if err != nil {
+		return wire.MessagesPage{}, fmt.Errorf("failed to get a token: %w", err)
+	}
+	page, err := s.ports.HTTP.History(ctx, tok, room, before, limit)
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != 401 {
+		return page, err
+	}
+	// The service may have renewed the token since it was read: that one
+	// is worth a try before asking for another.
+	fresh, terr := s.ports.Tokens.Token(ctx)
+	if terr != nil || fresh == tok {
+		if fresh, terr = s.ports.Tokens.Refresh(ctx); terr != nil {
+			return page, fmt.Errorf("%w (no new token: %w)", err, terr)
+		}
+	}
+	return s.ports.HTTP.History(ctx, fresh, room, before, limit)
+}
+
 // Retry sends a failed message again.
 func (s *Service) Retry(clientID string) { s.post(RetryRequested{ClientID: clientID}) }
 

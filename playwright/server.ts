@@ -63,6 +63,16 @@ export class TetherServer {
     return new TetherServer(proc, url, dataDir, ownsData, exited, output);
   }
 
+  /** Switches faults of the test backend (the server needs -faults). */
+  async faults(settings: Record<string, unknown>): Promise<void> {
+    const res = await fetch(`${this.url}/api/test/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(settings),
+    });
+    if (res.status !== 200) throw new Error(`faults ${JSON.stringify(settings)}: ${res.status} ${await res.text()}`);
+  }
+
   /** Stops the server gracefully (SIGTERM) and removes its data if it made it. */
   async stop(): Promise<number | null> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');

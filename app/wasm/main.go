@@ -1,7 +1,8 @@
 //go:build js && wasm
 
-// Command wasm is tether's browser entry: it registers the pages and hands
-// the page to go-app. `make build` compiles it to web/app.wasm.
+// Command wasm is tether's browser entry: it registers the pages with a
+// connector that opens each page's connection on the browser ports, and
+// hands the page to go-app. `make build` compiles it to web/app.wasm.
 package main
 
 import (
@@ -13,12 +14,12 @@ import (
 )
 
 func main() {
+	dev := goapp.Getenv(app.EnvDev) == "1"
 	app.Register(app.Options{
-		// The stability service replaces this fixed status once it exists in
-		// the browser; until then the indicator says, truthfully, that no
-		// connection has been made.
-		Status: components.FixedStatus(conn.InitialStatus()),
-		Dev:    goapp.Getenv(app.EnvDev) == "1",
+		// What the server pre-rendered, until the page's session opens.
+		Status:  components.FixedStatus(conn.InitialStatus()),
+		Dev:     dev,
+		Connect: newConnector(dev),
 	})
 	goapp.RunWhenOnBrowser()
 }

@@ -203,3 +203,15 @@ func fetchError(ctx context.Context, path string, err error) error {
 	}
 	return fmt.Errorf("fetch %s: %w", path, err)
 }
+
+// Rooms lists the rooms the token may see that hold messages, newest
+// activity first (GET /api/rooms).
+func (h *HTTP) Rooms(ctx context.Context, token string, limit int) ([]wire.RoomInfo, error) {
+	path := "/api/rooms"
+	if limit > 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	var page wire.RoomsPage
+	_, err := h.do(ctx, "GET", path, token, nil, &page)
+	return page.Rooms, err
+}

@@ -115,6 +115,34 @@ func TestServer(t *testing.T) {
 		assert.Equal(t, (*frames)[1], (*frames)[2])
 	})
 
+	t.Run("history pages backwards before a seq, the newest first", func(t *testing.T) {
+		t.Parallel()
+		srv := conntest.NewServer(conntest.NewClock(time.Time{}))
+		srv.Seed("room-1", 7)
+		seqs := func(page wire.MessagesPage) []int64 {
+			var out []int64
+			for _, m := range page.Messages {
+				out = append(out, m.Seq)
+			}
+			return out
+		}
+		page, err := srv.HTTP().History(ctx, "t", "room-1", 0, 3)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{5, 6, 7}, seqs(page))
+		assert.EqualValues(t, 7, page.Head)
+		page, err = srv.HTTP().History(ctx, "t", "room-1", 5, 3)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{2, 3, 4}, seqs(page))
+		page, err = srv.HTTP().History(ctx, "t", "room-1", 2, 3)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{1}, seqs(page))
+		page, err = srv.HTTP().History(ctx, "t", "room-1", 1, 3)
+		require.NoError(t, err)
+		assert.Empty(t, page.Messages)
+		assert.NotNil(t, page.Messages, "an empty page is [] as the server sends it")
+		assert.Equal(t, 4, srv.Stats().Histories)
+	})
+
 	t.Run("a bad token closes with 4401 and gets 401 over HTTP", func(t *testing.T) {
 		t.Parallel()
 		srv := conntest.NewServer(conntest.NewClock(time.Time{}))

@@ -104,6 +104,37 @@ func (s *Server) pageLocked(room string, since int64, limit int) wire.MessagesPa
 	return page
 }
 
+// History answers with up to limit messages before seq before, the newest
+// of them; before 0 or less means from the newest message, as the port
+// says.
+func (h *HTTP) History(ctx context.Context, token, room string, before int64, limit int) (wire.MessagesPage, error) {
+	if h.hang(ctx) {
+		return wire.MessagesPage{}, ctx.Err()
+	}
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.histories++
+	if err := s.checkLocked("history", token, room); err != nil {
+		return wire.MessagesPage{}, err
+	}
+	if limit <= 0 {
+		limit = DefaultPageLimit
+	}
+	limit = min(limit, wire.MaxPageLimit)
+	r := s.roomLocked(room)
+	end := len(r.msgs) // r.msgs[i] has seq i+1
+	if before > 0 {
+		end = int(min(before-1, int64(end)))
+	}
+	start := max(end-limit, 0)
+	return wire.MessagesPage{Messages: append([]wire.Message{}, r.msgs[start:end]...), Head: int64(len(r.msgs))}, nil
+}
+
+// DefaultPageLimit is the page size of History when the call names none,
+// the real server's default.
+const DefaultPageLimit = 100
+
 // Post stores a message once per client_id.
 func (h *HTTP) Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error) {
 	if h.hang(ctx) {

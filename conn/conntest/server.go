@@ -46,8 +46,8 @@ type Server struct {
 	waiters  map[*waiter]struct{}
 	blocked  atomic.Int64
 
-	dials, pings, polls, posts int
-	received                   []wire.Frame
+	dials, pings, polls, posts, histories int
+	received                              []wire.Frame
 }
 
 type serverRoom struct {
@@ -206,8 +206,8 @@ func (s *Server) AnswerSends(frames ...*wire.ErrorFrame) {
 	s.sendErrors = append(s.sendErrors, frames...)
 }
 
-// FailHTTP makes the next calls of op ("ping", "messages" or "post") fail
-// with errs, one each.
+// FailHTTP makes the next calls of op ("ping", "messages", "history" or
+// "post") fail with errs, one each.
 func (s *Server) FailHTTP(op string, errs ...error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -282,14 +282,14 @@ func (s *Server) Received(types ...string) []wire.Frame {
 
 // Stats counts what the server was asked.
 type Stats struct {
-	Dials, Pings, Polls, Posts int
+	Dials, Pings, Polls, Posts, Histories int
 }
 
 // Stats returns the counts so far.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Dials: s.dials, Pings: s.pings, Polls: s.polls, Posts: s.posts}
+	return Stats{Dials: s.dials, Pings: s.pings, Polls: s.polls, Posts: s.posts, Histories: s.histories}
 }
 
 func (s *Server) roomLocked(name string) *serverRoom {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn"
 	"tether/conn/wire"
 )
 
@@ -297,4 +298,42 @@ func TestHTTPClientTurnsAnswersIntoResultsAndErrors(t *testing.T) {
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusUnauthorized, he.Status)
 	assert.Equal(t, wire.CodeUnauthorized, he.Code)
+}
+
+func TestHTTPPortReadsHistoryPages(t *testing.T) {
+	t.Parallel()
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Header.Get("Authorization") != "Bearer tok":
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"unauthorized","message":"token expired"}`))
+		case r.URL.Path == "/api/rooms/r1/messages":
+			queries = append(queries, r.URL.RawQuery)
+			w.Write([]byte(`{"messages":[{"room":"r1","seq":4,"body":"x"},{"room":"r1","seq":5,"body":"y"}],"head":9}`))
+		default:
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":"forbidden","message":"not yours"}`))
+		}
+	}))
+	defer srv.Close()
+	h := &HTTP{BaseURL: srv.URL}
+	ctx := t.Context()
+
+	page, err := h.History(ctx, "tok", "r1", 6, 2)
+	require.NoError(t, err)
+	assert.Equal(t, wire.MessagesPage{Messages: []wire.Message{{Room: "r1", Seq: 4, Body: "x"}, {Room: "r1", Seq: 5, Body: "y"}}, Head: 9}, page)
+	_, err = h.History(ctx, "tok", "r1", 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"before=6&limit=2", "before=9223372036854775807"}, queries,
+		"before 0 asks for the newest page with the largest seq; limit 0 leaves the server's default")
+
+	_, err = h.History(ctx, "old", "r1", 6, 2)
+	var he *conn.HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, conn.HTTPError{Status: 401, Code: wire.CodeUnauthorized, Message: "token expired"}, *he)
+	_, err = h.History(ctx, "tok", "r2", 6, 2)
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, 403, he.Status)
 }

@@ -254,6 +254,20 @@ func (h *HTTP) Messages(ctx context.Context, token, room string, since int64, wa
 	return page, err
 }
 
+// History reads a page of older messages; before 0 reads the newest page.
+func (h *HTTP) History(ctx context.Context, token, room string, before int64, limit int) (wire.MessagesPage, error) {
+	var page wire.MessagesPage
+	err := h.do(ctx, token, func(c *HTTPClient) error {
+		p, err := c.History(ctx, room, before, limit)
+		if err != nil {
+			return err
+		}
+		page = *p
+		return nil
+	})
+	return page, err
+}
+
 // Post sends a message.
 func (h *HTTP) Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error) {
 	var posted wire.Posted

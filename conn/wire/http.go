@@ -33,3 +33,27 @@ type HTTPError struct {
 type DevToken struct {
 	Token string `json:"token"`
 }
+
+// Bounds of GET /api/rooms.
+const (
+	// DefaultRoomsLimit is how many rooms GET /api/rooms lists when the
+	// request names no limit.
+	DefaultRoomsLimit = 100
+	// MaxRoomsLimit bounds the limit of GET /api/rooms.
+	MaxRoomsLimit = 500
+)
+
+// RoomsPage answers GET /api/rooms: the rooms the token may see that hold
+// at least one message, the most recently active first.
+type RoomsPage struct {
+	Rooms []RoomInfo `json:"rooms"`
+}
+
+// RoomInfo is one room of a RoomsPage: its head and its last message, so
+// an inbox shows each room without reading its history.
+type RoomInfo struct {
+	Room string `json:"room"`
+	Head int64  `json:"head"`
+	// Last is the message with seq Head; null only if a store cannot say.
+	Last *Message `json:"last"`
+}

@@ -1,7 +1,8 @@
 //go:build !wasm
 
 // Package api routes tether's HTTP API under /api/: the WebSocket endpoint,
-// the HTTP fallback, ping, the dev token and the test backend.
+// the HTTP fallback, the rooms list, ping, the dev token and the test
+// backend.
 package api
 
 import (
@@ -45,6 +46,7 @@ func New(c Config) http.Handler {
 	})
 	if c.Hub != nil {
 		mux.HandleFunc("GET /api/ws", c.Hub.ServeWS)
+		mux.HandleFunc("GET /api/rooms", c.Hub.ServeRooms)
 		mux.HandleFunc("GET /api/rooms/{room}/messages", c.Hub.ServeMessages)
 		mux.HandleFunc("POST /api/rooms/{room}/messages", c.Hub.ServePost)
 	}

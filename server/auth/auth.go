@@ -115,6 +115,26 @@ func (a *Auth) CanAccess(c *Claims, room string) bool {
 	return false
 }
 
+// VisibleRooms returns the rooms the holder of c is a participant of, by
+// the same rule as CanAccess: all is true when that is every room (AllRooms,
+// honoured in dev mode only); otherwise rooms lists the well-formed rooms of
+// the claim, each once, and is empty but not nil when there are none. An
+// inbox lists these rooms.
+func (a *Auth) VisibleRooms(c *Claims) (rooms []string, all bool) {
+	rooms = make([]string, 0, len(c.Rooms))
+	seen := make(map[string]bool, len(c.Rooms))
+	for _, r := range c.Rooms {
+		switch {
+		case r == AllRooms && a.allowAllRooms:
+			return nil, true
+		case wire.ValidRoom(r) && !seen[r]:
+			seen[r] = true
+			rooms = append(rooms, r)
+		}
+	}
+	return rooms, false
+}
+
 // Issue signs a token for user with access to rooms, valid for ttl.
 func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string, error) {
 	now := a.now()

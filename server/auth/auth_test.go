@@ -108,6 +108,39 @@ func TestAllRoomsOnlyInDevMode(t *testing.T) {
 	assert.True(t, newAuth(t, now, true).CanAccess(c, "any"))
 }
 
+func TestVisibleRooms(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tests := []struct {
+		name     string
+		rooms    []string
+		dev      bool
+		want     []string
+		wantsAll bool
+	}{
+		{name: "the rooms of the claim, in its order", rooms: []string{"r2", "r1"}, want: []string{"r2", "r1"}},
+		{name: "a repeated room is listed once", rooms: []string{"r1", "r2", "r1"}, want: []string{"r1", "r2"}},
+		{name: "a malformed room is left out", rooms: []string{"r1", "-bad", "", "a b"}, want: []string{"r1"}},
+		{name: "no rooms claim lists none, not every room", rooms: nil, want: []string{}},
+		{name: "every room is not honoured in production", rooms: []string{"r1", auth.AllRooms}, want: []string{"r1"}},
+		{name: "every room is honoured in dev mode", rooms: []string{"r1", auth.AllRooms}, dev: true, wantsAll: true},
+		{name: "a claim without every room in dev mode lists its rooms", rooms: []string{"r1"}, dev: true, want: []string{"r1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, all := newAuth(t, now, tt.dev).VisibleRooms(&auth.Claims{Rooms: tt.rooms})
+			assert.Equal(t, tt.wantsAll, all)
+			if tt.wantsAll {
+				assert.Nil(t, got)
+				return
+			}
+			require.NotNil(t, got, "nil would read as every room")
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestNewRefusesAShortSecret(t *testing.T) {
 	t.Parallel()
 	_, err := auth.New([]byte("short"), auth.Options{})

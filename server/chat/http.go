@@ -38,14 +38,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// authorize checks the bearer token and the room; it answers the error
-// itself and returns nil claims when the request may not go on.
-func (h *Hub) authorize(w http.ResponseWriter, r *http.Request) (*auth.Claims, string) {
+// verify checks the bearer token; it answers the 401 itself and returns
+// nil claims when the request may not go on.
+func (h *Hub) verify(w http.ResponseWriter, r *http.Request) *auth.Claims {
 	token, ok := auth.BearerToken(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether"`)
 		writeError(w, h.metrics, http.StatusUnauthorized, wire.CodeUnauthorized, "an Authorization: Bearer token is required")
-		return nil, ""
+		return nil
 	}
 	claims, err := h.auth.Verify(token)
 	if err != nil {
@@ -55,6 +55,16 @@ func (h *Hub) authorize(w http.ResponseWriter, r *http.Request) (*auth.Claims, s
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether", error="invalid_token"`)
 		writeError(w, h.metrics, http.StatusUnauthorized, wire.CodeUnauthorized, msg)
+		return nil
+	}
+	return claims
+}
+
+// authorize checks the bearer token and the room; it answers the error
+// itself and returns nil claims when the request may not go on.
+func (h *Hub) authorize(w http.ResponseWriter, r *http.Request) (*auth.Claims, string) {
+	claims := h.verify(w, r)
+	if claims == nil {
 		return nil, ""
 	}
 	room := r.PathValue("room")
@@ -160,6 +170,45 @@ func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, room string, ms
 		msgs = []wire.Message{}
 	}
 	writeJSON(w, http.StatusOK, wire.MessagesPage{Messages: msgs, Head: head})
+}
+
+// ServeRooms answers GET /api/rooms?limit=L: the rooms the token may see
+// that hold messages, each with its head and last message, the most
+// recently active first, so an inbox lists them in one read. A token with
+// every room (dev mode only, as for the other endpoints) sees every room.
+func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
+	claims := h.verify(w, r)
+	if claims == nil {
+		return
+	}
+	limit, _, err := queryInt(r, "limit", wire.DefaultRoomsLimit, 1, wire.MaxRoomsLimit)
+	if err != nil {
+		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, err.Error())
+		return
+	}
+	only, all := h.auth.VisibleRooms(claims)
+	if !all && len(only) == 0 {
+		writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
+		return
+	}
+	if all {
+		only = nil // the store's every room; never passed otherwise
+	}
+	start := time.Now()
+	rooms, err := h.store.Rooms(r.Context(), only, int(limit))
+	h.metrics.ObserveStore("rooms", start)
+	if err != nil {
+		if r.Context().Err() == nil {
+			h.log.Error("failed to list rooms", "user", claims.Subject, "err", err)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
+		}
+		return
+	}
+	if rooms == nil {
+		rooms = []wire.RoomInfo{} // [], never null
+	}
+	writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
 }
 
 // ServePost answers POST /api/rooms/{room}/messages: 201 with the ack, or

@@ -47,6 +47,13 @@ type Store interface {
 	Before(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error)
 	// Head returns the last seq of room, 0 for a room with no message.
 	Head(ctx context.Context, room string) (int64, error)
+	// Rooms returns up to limit rooms that hold at least one message, each
+	// with its head and last message, the most recently appended to first
+	// (a repeated client_id appends nothing, so it does not count). only
+	// nil means every room; otherwise only the rooms named in it (names
+	// repeated or without messages are skipped, and an empty only returns
+	// none). A limit of 0 or less returns none.
+	Rooms(ctx context.Context, only []string, limit int) ([]wire.RoomInfo, error)
 	// Ping checks that the store answers, for health checks.
 	Ping(ctx context.Context) error
 	// Close waits for the appends in flight, then releases the store.

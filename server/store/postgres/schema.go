@@ -105,6 +105,50 @@ var migrations = []string{
 		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
 	END
 	$$;`,
+
+	// 2: rooms by activity, for the inbox (GET /api/rooms). tether_append
+	// sets a room's activity from a sequence as it stores a message, so the
+	// room appended to last has about the highest (two rooms appended at
+	// once on two nodes may commit in the other order) and the index lists
+	// rooms newest first without a sort. Rooms already stored are numbered
+	// by the time of their last message. The index makes every append's
+	// update of rooms a non-HOT one: a rooms row is small, and the inbox
+	// would otherwise sort every room on each read.
+	//
+	// The function is replaced with the same body plus activity; nodes of
+	// the previous version still running call the new one.
+	`CREATE SEQUENCE tether_activity;
+	ALTER TABLE rooms ADD COLUMN activity bigint NOT NULL DEFAULT 0;
+	UPDATE rooms r SET activity = last.n
+		FROM (SELECT m.room, row_number() OVER (ORDER BY m.sent_at, m.room) AS n
+			FROM rooms r2 JOIN messages m ON m.room = r2.room AND m.seq = r2.head) last
+		WHERE r.room = last.room;
+	SELECT setval('tether_activity', (SELECT count(*) FROM rooms) + 1, false);
+	CREATE INDEX rooms_by_activity ON rooms (activity);
+
+	CREATE OR REPLACE FUNCTION tether_append(
+		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
+		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
+		body bytea, sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
+		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
+		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+			FROM messages m WHERE m.room = p_room AND m.client_id = p_client_id;
+		IF FOUND THEN
+			RETURN;
+		END IF;
+		UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room;
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
+		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
+		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
+	END
+	$$;`,
 }
 
 // migrate brings the database up to len(steps) in one transaction and

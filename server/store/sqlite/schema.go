@@ -35,6 +35,17 @@ var migrations = []string{
 		PRIMARY KEY (room, seq),
 		UNIQUE (room, client_id)
 	) STRICT;`,
+
+	// 2: rooms by activity, for the inbox (GET /api/rooms). activity grows
+	// store-wide with each append (Append sets it to the largest plus one),
+	// so the room appended to last has the highest and the index lists
+	// rooms newest first without a sort. A room already stored takes the
+	// rowid of its last message, which grew the same way: the one writer
+	// inserts in commit order and nothing is ever deleted.
+	`ALTER TABLE rooms ADD COLUMN activity INTEGER NOT NULL DEFAULT 0;
+	UPDATE rooms SET activity = (
+		SELECT m.rowid FROM messages m WHERE m.room = rooms.room AND m.seq = rooms.head);
+	CREATE INDEX rooms_by_activity ON rooms (activity);`,
 }
 
 // migrate brings db up to len(steps) in one transaction and returns the

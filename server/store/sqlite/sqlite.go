@@ -62,7 +62,7 @@ type Store struct {
 	// Writer statements, run inside each batch's transaction.
 	findStmt, bumpStmt, insertStmt *sql.Stmt
 	// Reader statements.
-	afterStmt, beforeStmt, headStmt *sql.Stmt
+	afterStmt, beforeStmt, headStmt, roomsStmt, roomsOnlyStmt *sql.Stmt
 
 	// reqs is unbuffered so that "taken by the writer" is one well-defined
 	// moment: before it an Append may still give up and store nothing.
@@ -159,12 +159,14 @@ func (s *Store) open(path string) error {
 		text string
 	}{
 		{s.writer, &s.findStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND client_id = ?"},
-		{s.writer, &s.bumpStmt, "INSERT INTO rooms (room, head) VALUES (?, 1) ON CONFLICT (room) DO UPDATE SET head = head + 1 RETURNING head"},
+		{s.writer, &s.bumpStmt, bumpSQL},
 		{s.writer, &s.insertStmt, "INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 		{s.reader, &s.afterStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?"},
 		// Newest first so LIMIT keeps the newest; Before puts them back in order.
 		{s.reader, &s.beforeStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"},
 		{s.reader, &s.headStmt, "SELECT head FROM rooms WHERE room = ?"},
+		{s.reader, &s.roomsStmt, roomsSQL},
+		{s.reader, &s.roomsOnlyStmt, roomsOnlySQL},
 	}
 	for _, st := range stmts {
 		if *st.dst, err = st.db.PrepareContext(ctx, st.text); err != nil {
@@ -315,7 +317,7 @@ func (s *Store) Close() error {
 // too after a partial failure.
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.findStmt, s.bumpStmt, s.insertStmt, s.afterStmt, s.beforeStmt, s.headStmt} {
+	for _, st := range []*sql.Stmt{s.findStmt, s.bumpStmt, s.insertStmt, s.afterStmt, s.beforeStmt, s.headStmt, s.roomsStmt, s.roomsOnlyStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -8,10 +8,11 @@
 //	}
 //
 // Besides the interface's documentation, the suite pins down what callers rely
-// on: a limit of 0 or less returns no message, Before with a before of 0 or
-// less pages from the newest message, reads return a non-nil slice, a call
-// with an ended context fails with an error wrapping the context's error and
-// stores nothing, and every call after Close fails with store.ErrClosed.
+// on: a limit of 0 or less returns no message (or room), Before with a
+// before of 0 or less pages from the newest message, reads return a non-nil
+// slice, Rooms orders the rooms by their last append, a call with an ended
+// context fails with an error wrapping the context's error and stores
+// nothing, and every call after Close fails with store.ErrClosed.
 package storetest
 
 import (
@@ -50,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"before returns the newest earlier messages in seq order", s.before},
 		{"paging back with before visits every message once", s.pagingBack},
 		{"head is the last seq and 0 for an unknown room", s.head},
+		{"rooms lists the rooms with messages, the last appended to first", s.rooms},
+		{"rooms with names lists only those rooms", s.roomsNamed},
 		{"bodies and names round-trip byte for byte", s.roundTrip},
 		{"an ended context fails promptly and stores nothing", s.endedContext},
 		{"ping answers while the store is open", s.ping},
@@ -408,6 +411,8 @@ func (s suite) endedContext(t *testing.T) {
 		{"after", func(int) error { _, err := st.After(ctx, "r1", 0, 10); return err }},
 		{"before", func(int) error { _, err := st.Before(ctx, "r1", 0, 10); return err }},
 		{"head", func(int) error { _, err := st.Head(ctx, "r1"); return err }},
+		{"rooms", func(int) error { _, err := st.Rooms(ctx, nil, 10); return err }},
+		{"named rooms", func(int) error { _, err := st.Rooms(ctx, []string{"r1"}, 10); return err }},
 		{"ping", func(int) error { return st.Ping(ctx) }},
 	}
 	for _, c := range calls {
@@ -451,6 +456,8 @@ func (s suite) afterClose(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrClosed, "before")
 	_, err = st.Head(ctx, "r1")
 	assert.ErrorIs(t, err, store.ErrClosed, "head")
+	_, err = st.Rooms(ctx, nil, 10)
+	assert.ErrorIs(t, err, store.ErrClosed, "rooms")
 	assert.ErrorIs(t, st.Ping(ctx), store.ErrClosed, "ping")
 	assert.NoError(t, st.Close(), "a second close")
 }

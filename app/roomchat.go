@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"tether/components"
+	"tether/conn/wire"
+)
+
+// ErrNoToken is the error a Connector gives when the page has no token and
+// no way to get one.
+var ErrNoToken = errors.New("no token")
+
+// RoomLister lists the rooms the user may see that hold messages, newest
+// activity first (GET /api/rooms).
+type RoomLister interface {
+	ListRooms(ctx context.Context) ([]wire.RoomInfo, error)
+}
+
+// RoomsEvery is how often an open inbox asks for rooms that are new to it;
+// the rooms it knows update live.
+const RoomsEvery = 20 * time.Second
+
+// followRooms joins every room lister names into store, now and every
+// RoomsEvery, until stop is called: a booking that gets its first message
+// shows up in the inbox without a reload.
+func followRooms(lister RoomLister, store *Store) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		t := time.NewTicker(RoomsEvery)
+		defer t.Stop()
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+			rooms, err := lister.ListRooms(rctx)
+			rcancel()
+			if err == nil {
+				for _, r := range rooms {
+					store.Join(r.Room)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return cancel
+}
+
+// roomChat is the open room of a page: its view from the store, the message
+// list and the composer.
+type roomChat struct {
+	room    string
+	session *Session
+	err     string
+	view    RoomView
+	stop    func()
+}
+
+// open asks connector for the session of scope and shows room in it.
+func (c *roomChat) open(ctx goapp.Context, connector Connector, scope Scope, status *lateStatus, room string) {
+	c.close()
+	c.room = room
+	connector.Connect(scope, func(s *Session, err error) {
+		ctx.Dispatch(func(ctx goapp.Context) {
+			if c.room != room {
+				return // the page moved on
+			}
+			if err != nil {
+				c.err = sessionError(err)
+				return
+			}
+			status.set(s.Status, s.Outbox)
+			c.show(ctx, s, room)
+		})
+	})
+}
+
+// show follows room of an open session; it runs on the UI goroutine.
+func (c *roomChat) show(ctx goapp.Context, s *Session, room string) {
+	c.room, c.session, c.err = room, s, ""
+	s.Store.Join(room)
+	s.Store.SetActive(room)
+	c.view = s.Store.View(room)
+	c.stop = s.Store.Watch(room, func(v RoomView) {
+		ctx.Dispatch(func(goapp.Context) {
+			if c.room == room {
+				c.view = v
+			}
+		})
+	})
+}
+
+// close stops following the room.
+func (c *roomChat) close() {
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
+	}
+	if c.session != nil && c.room != "" {
+		c.session.Store.SetActive("")
+	}
+	c.room, c.session, c.err, c.view = "", nil, "", RoomView{}
+}
+
+func (c *roomChat) send(body string) error {
+	if c.session == nil {
+		return errors.New("The chat is still opening: try again in a moment.")
+	}
+	_, err := c.session.Store.Send(c.room, body)
+	return err
+}
+
+func (c *roomChat) retry(clientID string) {
+	if c.session != nil {
+		c.session.Store.Retry(clientID)
+	}
+}
+
+func (c *roomChat) discard(clientID string) {
+	if c.session != nil {
+		c.session.Store.Discard(clientID)
+	}
+}
+
+func (c *roomChat) loadOlder() {
+	if c.session != nil {
+		c.session.Store.LoadOlder(c.room)
+	}
+}
+
+// render draws the messages and the composer.
+func (c *roomChat) render() goapp.UI {
+	items := make([]components.MessageView, len(c.view.Messages))
+	for i, m := range c.view.Messages {
+		items[i] = components.MessageView{
+			ClientID:   m.ClientID,
+			Seq:        m.Seq,
+			State:      components.MessageState(m.State),
+			Mine:       m.Mine,
+			SenderName: m.SenderName,
+			Body:       m.Body,
+			SentAt:     m.SentAt,
+			Error:      m.Error,
+		}
+	}
+	notice := c.err
+	if notice == "" {
+		notice = c.view.Err
+	}
+	return goapp.Div().Class("chat-main").Body(
+		goapp.If(notice != "", func() goapp.UI {
+			return goapp.P().Class("chat-notice").DataSet("testid", "chat-error").Attr("role", "alert").Text(notice)
+		}),
+		&components.MessageList{
+			Items:        items,
+			HasOlder:     c.view.HasOlder,
+			LoadingOlder: c.view.LoadingOlder,
+			OnRetry:      c.retry,
+			OnDiscard:    c.discard,
+			OnLoadOlder:  c.loadOlder,
+		},
+		&components.Composer{OnSend: c.send, Disabled: c.err != ""},
+	)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// sessionError is what the page says when it cannot open its session.
+func sessionError(err error) string {
+	if errors.Is(err, ErrNoToken) {
+		return "Open this chat from the link in your booking confirmation."
+	}
+	return "Could not open the chat: " + err.Error()
+}

@@ -1,0 +1,177 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"tether/app"
+	"tether/conn"
+	"tether/conn/browser"
+	"tether/conn/wire"
+)
+
+// connector opens one session per scope for the life of the page: the
+// stability service on the browser ports, its chat store, and
+// window.tether for the console.
+type connector struct {
+	dev bool
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*app.Session
+	opening  map[string][]func(*app.Session, error)
+	expose   func()
+}
+
+func newConnector(dev bool) *connector {
+	return &connector{
+		dev: dev,
+		// The service's log lines go to the browser console, as the
+		// original's did.
+		log:      slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		sessions: map[string]*app.Session{},
+		opening:  map[string][]func(*app.Session, error){},
+	}
+}
+
+// Connect opens the session of scope on its own goroutine, so the UI never
+// waits for a token.
+func (c *connector) Connect(scope app.Scope, ready func(*app.Session, error)) {
+	key := tokenScope(scope)
+	c.mu.Lock()
+	if s := c.sessions[key]; s != nil {
+		c.mu.Unlock()
+		ready(s, nil)
+		return
+	}
+	waiting, busy := c.opening[key]
+	c.opening[key] = append(waiting, ready)
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	go func() {
+		s, err := c.open(key, scope)
+		c.mu.Lock()
+		callbacks := c.opening[key]
+		delete(c.opening, key)
+		if err == nil {
+			c.sessions[key] = s
+		}
+		c.mu.Unlock()
+		for _, f := range callbacks {
+			f(s, err)
+		}
+	}()
+}
+
+func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
+	origin, err := browser.Origin()
+	if err != nil {
+		return nil, err
+	}
+	h := &browser.HTTP{BaseURL: origin}
+	tokens := &browser.Tokens{Scope: key}
+	if c.dev && scope.As != "" {
+		tokens.Fetch = browser.DevTokens(h, devQuery(scope))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tok, err := tokens.Token(ctx)
+	if errors.Is(err, browser.ErrNoToken) {
+		return nil, fmt.Errorf("%w: %w", app.ErrNoToken, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to get a token: %w", err)
+	}
+	user, err := app.TokenUser(tok)
+	if err != nil {
+		return nil, err
+	}
+	ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Logger: c.log})
+	if err != nil {
+		return nil, err
+	}
+	svc := conn.New(conn.Config{}, ports)
+	c.mu.Lock()
+	if c.expose != nil {
+		c.expose()
+	}
+	if remove, err := browser.Expose(svc); err == nil {
+		c.expose = remove
+	}
+	c.mu.Unlock()
+	return &app.Session{
+		Status: svc,
+		Outbox: svc,
+		Store:  app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name}),
+		User:   user,
+		Rooms:  &roomLister{http: h, tokens: tokens},
+	}, nil
+}
+
+// tokenScope names a page's token: a booking room's, or the inbox's.
+func tokenScope(s app.Scope) string {
+	if s.Room == "" {
+		return "inbox"
+	}
+	return "chat/" + s.Room
+}
+
+var notID = regexp.MustCompile(`[^a-z0-9]+`)
+
+// devQuery asks the dev server for a token of the demo user the address
+// names: ?as=customer|therapist&name=N on a chat gives a token for its
+// room; on the inbox a therapist's token for every room.
+func devQuery(s app.Scope) url.Values {
+	role := wire.RoleCustomer
+	if s.As == wire.RoleTherapist || s.As == wire.RolePlace {
+		role = s.As
+	}
+	name := strings.TrimSpace(s.Name)
+	if name == "" {
+		name = "Demo " + role
+	}
+	id := strings.Trim(notID.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(id) > 40 {
+		id = id[:40]
+	}
+	q := url.Values{"role": {role}, "name": {name}, "user": {role + "-" + id}}
+	if s.Room != "" {
+		q.Set("room", s.Room)
+	}
+	return q
+}
+
+// roomLister lists the inbox's rooms with the session's token, renewing it
+// once when the server refuses it.
+type roomLister struct {
+	http   *browser.HTTP
+	tokens conn.TokenSource
+}
+
+func (r *roomLister) ListRooms(ctx context.Context) ([]wire.RoomInfo, error) {
+	tok, err := r.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rooms, err := r.http.Rooms(ctx, tok, 0)
+	var he *conn.HTTPError
+	if errors.As(err, &he) && he.Status == 401 {
+		if tok, err = r.tokens.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		rooms, err = r.http.Rooms(ctx, tok, 0)
+	}
+	return rooms, err
+}

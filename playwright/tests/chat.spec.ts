@@ -1,0 +1,175 @@
+import { test, expect } from './fixtures';
+import { TetherServer } from '../server';
+import { bodies, connected, customerPath, freshRoom, indicator, messageWithBody, openPerson, send, shot, therapistPath } from './chat';
+
+test.describe('the chat between a customer and a therapist', () => {
+  test('they exchange messages both ways, each shown once, pending then sent', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('booking');
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page');
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
+    await connected(casey.page);
+    await connected(taylor.page);
+
+    await send(casey.page, 'Hello, is 3 pm still fine?');
+    const mine = messageWithBody(casey.page, 'Hello, is 3 pm still fine?');
+    await expect(mine).toHaveAttribute('data-mine', 'true');
+    await expect(mine).toHaveAttribute('data-state', 'sent');
+    await expect(mine).toHaveAttribute('data-seq', /^[1-9][0-9]*$/);
+    await expect(casey.page.getByTestId('composer-input')).toHaveValue('');
+
+    const theirs = messageWithBody(taylor.page, 'Hello, is 3 pm still fine?');
+    await expect(theirs).toHaveAttribute('data-mine', 'false');
+    await expect(theirs).toHaveAttribute('data-state', 'sent');
+
+    await send(taylor.page, 'Yes, see you at 3.');
+    await expect(messageWithBody(casey.page, 'Yes, see you at 3.')).toHaveAttribute('data-mine', 'false');
+    await expect(messageWithBody(taylor.page, 'Yes, see you at 3.')).toHaveAttribute('data-state', 'sent');
+
+    // The inbox lists the booking; Shift+Enter breaks a line instead of sending.
+    await expect(taylor.page.getByTestId('inbox-room').filter({ hasText: room })).toBeVisible();
+    const input = casey.page.getByTestId('composer-input');
+    await input.fill('line one');
+    await input.press('Shift+Enter');
+    await input.pressSequentially('line two');
+    await expect(input).toHaveValue('line one\nline two');
+    await input.press('Enter');
+    await expect(messageWithBody(taylor.page, 'line one\nline two')).toHaveCount(1);
+
+    expect(await bodies(casey.page)).toEqual(['Hello, is 3 pm still fine?', 'Yes, see you at 3.', 'line one\nline two']);
+    expect(await bodies(taylor.page)).toEqual(['Hello, is 3 pm still fine?', 'Yes, see you at 3.', 'line one\nline two']);
+
+    await shot(testInfo, 'customer', casey.page);
+    await shot(testInfo, 'therapist', taylor.page);
+    expect(casey.errors.filter((e) => !/service worker/.test(e))).toEqual([]);
+    expect(taylor.errors.filter((e) => !/service worker/.test(e))).toEqual([]);
+    await casey.context.close();
+    await taylor.context.close();
+  });
+
+  test('a body with HTML is shown as text', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('xss');
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page');
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
+    let dialogs = 0;
+    for (const p of [casey.page, taylor.page]) p.on('dialog', (d) => { dialogs += 1; d.dismiss(); });
+    const evil = '<img src=x onerror=alert(1)>';
+    await connected(casey.page);
+    await send(casey.page, evil);
+    for (const p of [casey.page, taylor.page]) {
+      await expect(messageWithBody(p, evil)).toHaveCount(1);
+      await expect(p.getByTestId('message-list').locator('img')).toHaveCount(0);
+    }
+    expect(dialogs).toBe(0);
+    await shot(testInfo, 'html as text', taylor.page);
+    await casey.context.close();
+    await taylor.context.close();
+  });
+
+  test('a phone-sized screen shows the whole chat', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('phone');
+    const phone = { width: 375, height: 740 };
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page', phone);
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page', phone);
+    await connected(casey.page);
+    await send(casey.page, 'Running 5 minutes late, sorry!');
+    await expect(messageWithBody(taylor.page, 'Running 5 minutes late, sorry!')).toHaveCount(1);
+    await send(taylor.page, 'No problem, take your time.');
+    await expect(messageWithBody(casey.page, 'No problem, take your time.')).toHaveCount(1);
+    for (const p of [casey.page, taylor.page]) {
+      await expect(p.getByTestId('composer-input')).toBeInViewport();
+      // Nothing is wider than the screen.
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+    }
+    await shot(testInfo, 'customer on a phone', casey.page);
+    await shot(testInfo, 'therapist on a phone', taylor.page);
+    await casey.context.close();
+    await taylor.context.close();
+  });
+});
+
+test.describe('the status tells the truth', () => {
+  let server: TetherServer;
+  test.beforeEach(async () => { server = await TetherServer.start({ args: ['-faults'] }); });
+  test.afterEach(async () => { await server.stop(); });
+
+  test('offline: disconnected within a second although the old socket stays open; back online on a fresh socket with the room resumed', async ({ browser }, testInfo) => {
+    const room = freshRoom('offline');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(casey.page);
+    await connected(taylor.page);
+    await send(casey.page, 'before');
+    await expect(messageWithBody(taylor.page, 'before')).toHaveCount(1);
+    const first = casey.sockets.at(-1)!;
+    await shot(testInfo, 'excellent: header', casey.page, 'header');
+
+    const start = Date.now();
+    await casey.context.setOffline(true);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'disconnected', { timeout: 1_000 });
+    console.log(`offline → disconnected in ${Date.now() - start} ms`);
+    expect(first.ws.isClosed(), 'Chromium keeps the old socket open').toBe(false);
+    const banner = casey.page.getByTestId('connection-banner');
+    await expect(banner).toHaveAttribute('data-state', 'offline');
+    await shot(testInfo, 'offline: header', casey.page, 'header');
+    await shot(testInfo, 'offline: banner', casey.page, 'banner');
+
+    // The therapist writes while the customer is offline.
+    await send(taylor.page, 'while you were away');
+    await expect(messageWithBody(taylor.page, 'while you were away')).toHaveAttribute('data-state', 'sent');
+
+    const socketsBefore = casey.sockets.length;
+    const back = Date.now();
+    await casey.context.setOffline(false);
+    await connected(casey.page);
+    console.log(`online → connected in ${Date.now() - back} ms`);
+    expect(casey.sockets.length, 'a fresh socket').toBeGreaterThan(socketsBefore);
+    const fresh = casey.sockets.at(-1)!;
+    expect(fresh.ws).not.toBe(first.ws);
+    await expect(messageWithBody(casey.page, 'while you were away')).toHaveCount(1);
+    // The room resumed from the last seq it had, not from the start.
+    const hello = fresh.sent.find((f) => f.type === 'hello');
+    const subscribe = fresh.sent.find((f) => f.type === 'subscribe' && f.room === room);
+    const resumedFrom = hello?.resume?.[room] ?? subscribe?.since;
+    expect(resumedFrom, JSON.stringify(fresh.sent)).toBeGreaterThan(0);
+    await expect(casey.page.getByTestId('connection-banner')).toHaveCount(0, { timeout: 10_000 });
+    expect(await bodies(casey.page)).toEqual(['before', 'while you were away']);
+    await casey.context.close();
+    await taylor.context.close();
+  });
+
+  test('indicator and banner in each state: excellent, poor, polling, reconnecting', async ({ browser }, testInfo) => {
+    test.setTimeout(120_000);
+    const room = freshRoom('states');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'excellent');
+    await expect(casey.page.getByTestId('connection-banner')).toHaveCount(0);
+    await shot(testInfo, 'excellent', casey.page);
+
+    await server.faults({ latency_ms: 500 });
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'poor', { timeout: 30_000 });
+    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'poor');
+    await shot(testInfo, 'poor: header', casey.page, 'header');
+    await shot(testInfo, 'poor: banner', casey.page, 'banner');
+    await server.faults({ latency_ms: 0 });
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'excellent', { timeout: 30_000 });
+
+    await server.faults({ refuse_websocket: true, drop: 'all' });
+    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'polling', { timeout: 30_000 });
+    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'polling');
+    await send(casey.page, 'sent while polling');
+    await expect(messageWithBody(casey.page, 'sent while polling')).toHaveAttribute('data-state', 'sent');
+    await shot(testInfo, 'polling', casey.page);
+    await server.faults({ refuse_websocket: false });
+
+    // The server goes away: attempts count up with a countdown.
+    await server.kill();
+    const banner = casey.page.getByTestId('connection-banner');
+    await expect(banner).toHaveAttribute('data-state', 'reconnecting', { timeout: 30_000 });
+    await expect(banner.getByTestId('reconnect-attempts')).toContainText(/[1-9]/);
+    await shot(testInfo, 'reconnecting: header', casey.page, 'header');
+    await shot(testInfo, 'reconnecting: banner', casey.page, 'banner');
+    await casey.context.close();
+  });
+});

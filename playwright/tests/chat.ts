@@ -1,0 +1,91 @@
+import { Browser, BrowserContext, Page, TestInfo, WebSocket } from '@playwright/test';
+import { expect, waitForApp, watchErrors } from './fixtures';
+
+let counter = 0;
+
+/** A fresh booking room name, so tests never share a room. */
+export function freshRoom(prefix = 'room'): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}`;
+}
+
+/** One person in their own browser context (own storage, own network). */
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+  sockets: Socket[];
+}
+
+/** A WebSocket the page opened and the frames it sent on it. */
+export interface Socket {
+  ws: WebSocket;
+  sent: any[];
+}
+
+/** Opens a page in a new context and records its WebSockets and errors. */
+export async function openPerson(browser: Browser, baseURL: string, path: string, testId: string, viewport?: { width: number; height: number }): Promise<Person> {
+  const context = await browser.newContext({ baseURL, serviceWorkers: 'block', viewport });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  const sockets: Socket[] = [];
+  page.on('websocket', (ws) => {
+    const sock: Socket = { ws, sent: [] };
+    ws.on('framesent', (f) => {
+      try { sock.sent.push(JSON.parse(String(f.payload))); } catch { sock.sent.push(f.payload); }
+    });
+    sockets.push(sock);
+  });
+  await page.goto(path);
+  await waitForApp(page, testId);
+  return { context, page, errors, sockets };
+}
+
+/** The customer of room, with a dev token. */
+export function customerPath(room: string, name = 'Casey'): string {
+  return `/chat/${room}?as=customer&name=${encodeURIComponent(name)}`;
+}
+
+/** The therapist's inbox with room open, with a dev token. */
+export function therapistPath(room: string, name = 'Taylor'): string {
+  return `/therapist?as=therapist&name=${encodeURIComponent(name)}&room=${room}`;
+}
+
+export function indicator(page: Page) {
+  return page.getByTestId('chat-header').getByTestId('connection-indicator');
+}
+
+/** Waits until the page is connected over WebSocket. */
+export async function connected(page: Page) {
+  await expect(indicator(page)).toHaveAttribute('data-transport', 'websocket', { timeout: 20_000 });
+  await expect(indicator(page)).not.toHaveAttribute('data-quality', 'disconnected');
+}
+
+/** Types body in the composer and presses Enter. */
+export async function send(page: Page, body: string) {
+  const input = page.getByTestId('composer-input');
+  await input.fill(body);
+  await input.press('Enter');
+}
+
+/** The message list's messages with body text. */
+export function messageWithBody(page: Page, body: string) {
+  return page.getByTestId('message-list').getByTestId('message').filter({
+    has: page.getByTestId('message-body').getByText(body, { exact: true }),
+  });
+}
+
+/** The bodies of the messages on the page, in order. */
+export async function bodies(page: Page): Promise<string[]> {
+  return page.getByTestId('message-list').getByTestId('message-body').allTextContents();
+}
+
+export async function shot(testInfo: TestInfo, name: string, page: Page, target?: 'header' | 'banner') {
+  const body = target === 'header'
+    ? await page.getByTestId('chat-header').screenshot()
+    : target === 'banner'
+      ? await page.getByTestId('connection-banner').screenshot()
+      : await page.screenshot({ fullPage: true });
+  await testInfo.attach(name, { body, contentType: 'image/png' });
+}
+

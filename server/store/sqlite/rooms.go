@@ -1,0 +1,89 @@
+//go:build !wasm
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"tether/conn/wire"
+	"tether/server/store"
+)
+
+// The statements behind Rooms and the activity it orders by (migration 2).
+const (
+	// bumpSQL takes the next seq of a room as Append stores a message, and
+	// marks the room the most recently active: the subquery reads the end
+	// of rooms_by_activity, and with one writer nothing commits between.
+	bumpSQL = "INSERT INTO rooms (room, head, activity) VALUES (?, 1, coalesce((SELECT max(activity) FROM rooms), 0) + 1)" +
+		" ON CONFLICT (room) DO UPDATE SET head = head + 1, activity = excluded.activity RETURNING head"
+
+	// roomCols are the last message's columns, in the order Rooms scans them.
+	roomCols = "m.seq, m.id, m.client_id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at"
+
+	// roomsSQL walks rooms_by_activity from its end, with one key lookup
+	// of each room's last message: no sort, whatever the number of rooms.
+	roomsSQL = "SELECT r.room, r.head, " + roomCols + " FROM rooms r" +
+		" JOIN messages m ON m.room = r.room AND m.seq = r.head ORDER BY r.activity DESC LIMIT ?"
+
+	// roomsOnlySQL takes the names as one JSON array. CROSS JOIN keeps
+	// json_each the outer loop: one key lookup per name, then a sort of
+	// those few rooms, never a walk of every room.
+	roomsOnlySQL = "SELECT r.room, r.head, " + roomCols + " FROM json_each(?) j" +
+		" CROSS JOIN rooms r ON r.room = j.value" +
+		" JOIN messages m ON m.room = r.room AND m.seq = r.head ORDER BY r.activity DESC LIMIT ?"
+)
+
+// Rooms returns up to limit rooms with messages, each with its head and
+// last message, the most recently appended to first. only nil means every
+// room; otherwise only the rooms it names.
+func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.RoomInfo, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+	}
+	if limit <= 0 || (only != nil && len(only) == 0) {
+		return []wire.RoomInfo{}, nil
+	}
+	var rows *sql.Rows
+	var err error
+	if only == nil {
+		rows, err = s.roomsStmt.QueryContext(ctx, limit)
+	} else {
+		// Each name once: a repeat would list its room twice.
+		names := slices.Clone(only)
+		slices.Sort(names)
+		names = slices.Compact(names)
+		var list []byte
+		if list, err = json.Marshal(names); err == nil {
+			rows, err = s.roomsOnlyStmt.QueryContext(ctx, string(list), limit)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+	}
+	defer rows.Close()
+	out := make([]wire.RoomInfo, 0, min(limit, wire.MaxRoomsLimit))
+	for rows.Next() {
+		var r wire.RoomInfo
+		m := &wire.Message{}
+		if err := rows.Scan(&r.Room, &r.Head, &m.Seq, &m.ID, &m.ClientID,
+			&m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt); err != nil {
+			return nil, fmt.Errorf("sqlite: rooms: %w", err)
+		}
+		m.Room = r.Room
+		r.Last = m
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+	}
+	return out, nil
+}
