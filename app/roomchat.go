@@ -151,12 +151,20 @@ func (c *roomChat) render() goapp.UI {
 		}
 	}
 	notice := c.err
-	if notice == "" {
-		notice = c.view.Err
+	switch {
+	case notice != "":
+	case c.view.Forbidden:
+		notice = "You are not part of this booking, so its chat is closed to you."
+	case c.view.Err != "":
+		notice = "This chat could not be opened: " + c.view.Err
 	}
 	return goapp.Div().Class("chat-main").Body(
 		goapp.If(notice != "", func() goapp.UI {
 			return goapp.P().Class("chat-notice").DataSet("testid", "chat-error").Attr("role", "alert").Text(notice)
+		}),
+		goapp.If(notice == "" && c.view.OlderErr != "", func() goapp.UI {
+			return goapp.P().Class("chat-hint").DataSet("testid", "history-error").
+				Text("Earlier messages could not be loaded yet; they will load when the connection is back.")
 		}),
 		&components.MessageList{
 			Items:        items,

@@ -25,9 +25,10 @@ import (
 type Backend interface {
 	// Watch calls fn after each status change; fn must not block.
 	Watch(fn func(conn.Status)) (stop func())
-	// SubscribeToMessages delivers the messages of room in seq order, once
-	// each, through every reconnect.
-	SubscribeToMessages(room string, onMessage func(wire.Message), onError func(error)) (unsubscribe func())
+	// SubscribeAfter delivers the messages of room in seq order, once
+	// each, through every reconnect; a room the service never saw starts
+	// after seq after (the newest page the store read).
+	SubscribeAfter(room string, after int64, onMessage func(wire.Message), onError func(error)) (unsubscribe func())
 	// Send queues a message and returns its client id at once.
 	Send(room, body string) (clientID string, err error)
 	// Retry sends a failed message again.
@@ -122,8 +123,10 @@ func NewStore(backend Backend, opts StoreOptions) *Store {
 	return s
 }
 
-// Join follows room: the store subscribes to it and reads its newest
-// history page. Joining a room twice does nothing.
+// Join follows room: the store reads its newest history page, then
+// subscribes after it, so a first visit shows the newest messages at once
+// and older ones only when asked (LoadOlder). Joining a room twice does
+// nothing.
 func (s *Store) Join(room string) {
 	s.mu.Lock()
 	if s.closed || s.rooms[room] != nil {
@@ -140,16 +143,20 @@ func (s *Store) Join(room string) {
 		return
 	}
 	s.applyOutboxLocked(r)
-	s.loadLocked(r)
+	s.loadLocked(r, func(after int64) { s.subscribe(r, after) })
 	s.mu.Unlock()
 	s.signal()
+}
 
+// subscribe starts r's subscription after seq after (0 when the first page
+// could not be read: the service then replays the room from its start).
+func (s *Store) subscribe(r *chatRoom, after int64) {
 	// Outside the lock: a closed service calls onError at once.
-	unsubscribe := s.backend.SubscribeToMessages(room,
+	unsubscribe := s.backend.SubscribeAfter(r.name, after,
 		func(msg wire.Message) { s.onMessage(r, msg) },
 		func(err error) { s.onRoomError(r, err) })
 	s.mu.Lock()
-	if s.rooms[room] != r {
+	if s.rooms[r.name] != r || s.closed {
 		s.mu.Unlock()
 		unsubscribe() // left or closed meanwhile
 		return
@@ -296,7 +303,7 @@ func (s *Store) Discard(clientID string) {
 func (s *Store) LoadOlder(room string) {
 	s.mu.Lock()
 	if r := s.rooms[room]; r != nil && !s.closed {
-		s.loadLocked(r)
+		s.loadLocked(r, nil)
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -376,6 +383,7 @@ func (s *Store) onRoomError(r *chatRoom, err error) {
 	s.mu.Lock()
 	if s.rooms[r.name] == r {
 		r.err = err.Error()
+		r.forbidden = errors.Is(err, conn.ErrForbidden)
 		s.changedLocked(r.name)
 	}
 	s.mu.Unlock()
@@ -408,7 +416,7 @@ func (s *Store) onStatus(st conn.Status) {
 	if back && !s.closed {
 		for _, r := range s.rooms {
 			if !r.pageRead {
-				s.loadLocked(r)
+				s.loadLocked(r, nil)
 			}
 		}
 	}
@@ -421,9 +429,14 @@ func (s *Store) applyOutboxLocked(r *chatRoom) bool {
 }
 
 // loadLocked starts reading the page before the oldest message of r, unless
-// one is being read or there is none.
-func (s *Store) loadLocked(r *chatRoom) {
+// one is being read or there is none. then, when set, runs after the page
+// (read or not) with the newest seq it held, outside the lock.
+func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 	if r.loading || r.failed() || !r.hasOlder() {
+		if then != nil {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); then(0) }()
+		}
 		return
 	}
 	r.loading = true
@@ -446,6 +459,13 @@ func (s *Store) loadLocked(r *chatRoom) {
 		}
 		s.mu.Unlock()
 		s.signal()
+		if then != nil {
+			var newest int64
+			if err == nil && len(msgs) > 0 {
+				newest = msgs[len(msgs)-1].Seq
+			}
+			then(newest)
+		}
 	}()
 }
 

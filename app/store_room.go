@@ -22,11 +22,13 @@ type chatRoom struct {
 	delivered map[string]bool // the client ids among msgs
 	own       []ownMessage    // the user's messages not in msgs yet, in send order
 
-	err      string // the room failed: the user is not a participant
-	loadErr  string // the last page could not be read
-	loading  bool
-	pageRead bool // a history page was read: the recent past is known
-	atStart  bool // a page reached the room's first message
+	err     string // the room failed: the user is not a participant
+	loadErr string // the last page could not be read
+	// forbidden says err is the server refusing the user this room.
+	forbidden bool
+	loading   bool
+	pageRead  bool // a history page was read: the recent past is known
+	atStart   bool // a page reached the room's first message
 
 	// Unread counts the messages of others past both marks. The baseline
 	// is the room's newest seq when the store first read its history
@@ -175,7 +177,7 @@ func (r *chatRoom) pageDone(before int64, limit int, msgs []wire.Message, err er
 		}
 		r.loadErr = err.Error()
 		if errors.Is(err, conn.ErrForbidden) {
-			r.err = r.loadErr
+			r.err, r.forbidden = r.loadErr, true
 		}
 		return
 	}

@@ -303,13 +303,32 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.False(t, v.last().HasOlder)
 	})
 
-	t.Run("the same messages from a page and from the subscription show once", func(t *testing.T) {
+	t.Run("a first visit shows the newest page and subscribes after it", func(t *testing.T) {
 		t.Parallel()
-		// No last seq: the subscription replays everything while the first
-		// page reads the newest again.
+		// No last seq: the first page is the newest messages, and the
+		// subscription starts after it instead of replaying the room.
 		c := newChat(t, func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(1, 7), seqsOf(v.last()))
+		assert.Equal(t, span(3, 7), seqsOf(v.last()))
+		assert.True(t, v.last().HasOlder)
+		subs := c.srv.Received(wire.TypeSubscribe)
+		require.Len(t, subs, 1)
+		assert.Equal(t, int64(7), subs[0].(*wire.Subscribe).Since)
+		c.srv.Publish("room-1", "live")
+		c.settle()
+		assert.Equal(t, span(3, 8), seqsOf(v.last()))
+		c.store.LoadOlder("room-1")
+		c.settle()
+		assert.Equal(t, span(1, 8), seqsOf(v.last()))
+	})
+
+	t.Run("the same messages from a page and from the subscription show once", func(t *testing.T) {
+		t.Parallel()
+		// A last seq older than the page: the resume replays what the page
+		// also read.
+		c := newChat(t, resumeAt("room-1", 1), func(c *chat) { c.srv.Seed("room-1", 7) })
+		v := c.watch("room-1")
+		assert.Equal(t, span(2, 7), seqsOf(v.last()))
 		c.store.LoadOlder("room-1")
 		c.settle()
 		assert.Equal(t, span(1, 7), seqsOf(v.last()))
@@ -321,6 +340,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		v := c.watch("room-9")
 		got := v.last()
 		assert.Contains(t, got.Err, "not a participant")
+		assert.True(t, got.Forbidden)
 		assert.False(t, got.HasOlder)
 		assert.Empty(t, got.Messages)
 	})
@@ -340,12 +360,13 @@ func TestStoreShowsTheRoom(t *testing.T) {
 			c.srv.Unplug()
 		})
 		v := c.watch("room-1")
-		assert.Contains(t, v.last().Err, "failed to read the history of room-1")
+		assert.Contains(t, v.last().OlderErr, "failed to read the history of room-1")
+		assert.Empty(t, v.last().Err, "a page that could not be read is no failure of the room")
 		assert.True(t, v.last().HasOlder, "the user may try again")
 		c.srv.Plug()
 		c.until(time.Minute, func() bool { return c.svc.Status().IsConnected })
 		assert.Equal(t, span(1, 3), seqsOf(v.last()))
-		assert.Empty(t, v.last().Err)
+		assert.Empty(t, v.last().OlderErr)
 		assert.Zero(t, v.last().Unread, "what was there before counts as read")
 	})
 }
@@ -682,7 +703,7 @@ func (f *fakeBackend) Watch(fn func(conn.Status)) func() {
 	return func() {}
 }
 
-func (f *fakeBackend) SubscribeToMessages(_ string, onMessage func(wire.Message), _ func(error)) func() {
+func (f *fakeBackend) SubscribeAfter(_ string, _ int64, onMessage func(wire.Message), _ func(error)) func() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.onMessage = onMessage
@@ -704,6 +725,12 @@ func (f *fakeBackend) History(context.Context, string, int64, int) ([]wire.Messa
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.page), nil
+}
+
+func (f *fakeBackend) subscribed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.onMessage != nil
 }
 
 func (f *fakeBackend) deliver(msgs ...wire.Message) {
@@ -731,6 +758,8 @@ func TestStoreHoldsEachMessageOnce(t *testing.T) {
 		last = v
 		mu.Unlock()
 	})
+	// The store subscribes once its first page is read.
+	require.Eventually(t, b.subscribed, 5*time.Second, 100*time.Microsecond)
 	b.deliver(msg(3, "x-3"), msg(3, "x-3"), msg(4, "x-4"), msg(1, "x-1"), msg(4, "x-4"))
 	b.onOutbox([]conn.OutboxEntry{{ClientID: "x-4", Room: "room-1", Body: "m"}}) // an outbox late to hear of its ack
 	b.deliver(msg(9, "x-4"))                                                     // a client id seen under another seq

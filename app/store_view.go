@@ -53,9 +53,13 @@ type RoomView struct {
 	HasOlder bool
 	// LoadingOlder is true while a history page is being read.
 	LoadingOlder bool
-	// Err says why the room failed (the user is not a participant), or why
-	// the last history page could not be read.
-	Err string
+	// Err says why the room failed for good (the user is not a
+	// participant: Forbidden).
+	Err       string
+	Forbidden bool
+	// OlderErr says why the last history page could not be read (offline):
+	// LoadOlder, or the connection coming back, tries again.
+	OlderErr string
 	// Unread counts the messages of others that arrived since the room was
 	// last read (MarkRead, SetActive).
 	Unread int
@@ -77,10 +81,11 @@ func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView 
 		HasOlder:     r.hasOlder(),
 		LoadingOlder: r.loading,
 		Err:          r.err,
+		Forbidden:    r.forbidden,
 		Unread:       r.unread(mine),
 	}
 	if v.Err == "" {
-		v.Err = r.loadErr
+		v.OlderErr = r.loadErr
 	}
 	for _, msg := range r.msgs {
 		v.Messages = append(v.Messages, sentItem(msg, mine(msg)))

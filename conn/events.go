@@ -81,9 +81,13 @@ type EnvChanged struct {
 	Event EnvEvent
 }
 
-// RoomWanted says the first subscriber of Room arrived.
+// RoomWanted says the first subscriber of Room arrived. After, for a room
+// the service holds no seq of yet, is where delivery starts: the caller read
+// the messages up to it another way (a history page), so a first visit does
+// not replay the whole room.
 type RoomWanted struct {
-	Room string
+	Room  string
+	After int64
 }
 
 // RoomUnwanted says the last subscriber of Room left.

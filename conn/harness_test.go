@@ -169,7 +169,12 @@ func (h *harness) state() conn.State { return h.svc.Status().State }
 
 // subscribe subscribes to room, recording what arrives.
 func (h *harness) subscribe(room string) (unsubscribe func()) {
-	stop := h.svc.SubscribeToMessages(room, func(m wire.Message) {
+	return h.subscribeAfter(room, 0)
+}
+
+// subscribeAfter subscribes as a caller that read room up to after.
+func (h *harness) subscribeAfter(room string, after int64) (unsubscribe func()) {
+	stop := h.svc.SubscribeAfter(room, after, func(m wire.Message) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.got[room] = append(h.got[room], m)

@@ -191,7 +191,7 @@ func (m *Machine) step(now time.Time, ev Event) []Effect {
 	case EnvChanged:
 		m.onEnv(ev.Event)
 	case RoomWanted:
-		m.wantRoom(ev.Room)
+		m.wantRoom(ev.Room, ev.After)
 	case RoomUnwanted:
 		m.unwantRoom(ev.Room)
 	case SendRequested:

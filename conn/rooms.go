@@ -52,7 +52,7 @@ func (m *Machine) room(name string) *room {
 	return r
 }
 
-func (m *Machine) wantRoom(name string) {
+func (m *Machine) wantRoom(name string, after int64) {
 	if !wire.ValidRoom(name) {
 		return
 	}
@@ -61,6 +61,13 @@ func (m *Machine) wantRoom(name string) {
 		return
 	}
 	r.wanted, r.failed = true, false
+	if r.lastSeq == 0 && after > 0 {
+		// Nothing delivered yet: start where the caller's page ended. A
+		// room seen before resumes from its own seq, whatever the caller
+		// read meanwhile.
+		r.lastSeq = after
+		m.emit(Persist{})
+	}
 	if m.ws == wsHandshake || m.ws == wsOpen {
 		m.subscribe(name, r)
 	}

@@ -25,6 +25,38 @@ func TestSubscriptions(t *testing.T) {
 		assert.Equal(t, &wire.Subscribe{Room: "room-1", Since: 0}, subs[0])
 	})
 
+	t.Run("a first visit starts after the page the caller read", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Seed("room-1", 120)
+		h.subscribeAfter("room-1", 120)
+		h.srv.Publish("room-1", "new")
+		h.settle()
+		assert.Equal(t, []int64{121}, h.seqs("room-1"), "no replay of what the page showed")
+		subs := h.srv.Received(wire.TypeSubscribe)
+		require.Len(t, subs, 1)
+		assert.Equal(t, int64(120), subs[0].(*wire.Subscribe).Since)
+
+		h.restart()
+		h.subscribeAfter("room-1", 0)
+		h.srv.Publish("room-1", "after the reload")
+		h.settle()
+		assert.Equal(t, []int64{122}, h.seqs("room-1"), "the start is persisted like any seq: no replay after the reload")
+	})
+
+	t.Run("a room seen before resumes from its own seq whatever the caller read", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		stop := h.subscribe("room-1")
+		h.srv.Publish("room-1", "one")
+		h.settle()
+		stop()
+		h.settle()
+		h.srv.Seed("room-1", 5)
+		h.subscribeAfter("room-1", 6)
+		assert.Equal(t, seqRange(1, 6), h.seqs("room-1"), "2-6 are delivered, none skipped")
+	})
+
 	t.Run("hello resumes every room from its last seq after a drop", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)

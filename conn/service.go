@@ -183,6 +183,15 @@ func (s *Service) WatchOutbox(fn func([]OutboxEntry)) (stop func()) {
 // may be nil. Both run on the service goroutine and must not block. After
 // Close, onError is called at once with ErrClosed on the caller's goroutine.
 func (s *Service) SubscribeToMessages(room string, onMessage func(wire.Message), onError func(error)) (unsubscribe func()) {
+	return s.SubscribeAfter(room, 0, onMessage, onError)
+}
+
+// SubscribeAfter is SubscribeToMessages for a caller that has read room up
+// to seq after another way (its newest history page): when the service
+// holds no seq of the room yet, delivery starts after that seq instead of
+// replaying the whole room. A room the service has seen resumes from its own
+// seq, so nothing is ever skipped; the caller drops what it already holds.
+func (s *Service) SubscribeAfter(room string, after int64, onMessage func(wire.Message), onError func(error)) (unsubscribe func()) {
 	sub := &subscriber{room: room, onMessage: onMessage, onError: onError}
 	if s.closing.Load() {
 		if onError != nil {
@@ -206,7 +215,7 @@ func (s *Service) SubscribeToMessages(room string, onMessage func(wire.Message),
 		subs := s.rooms[room]
 		s.rooms[room] = append(subs, sub)
 		if len(subs) == 0 {
-			s.apply(RoomWanted{Room: room})
+			s.apply(RoomWanted{Room: room, After: after})
 		}
 	})
 	var once sync.Once

@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { TetherServer } from '../server';
-import { bodies, connected, customerPath, freshRoom, indicator, messageWithBody, openPerson, send, shot, therapistPath } from './chat';
+import { bodies, connected, customerPath, freshRoom, indicator, messageWithBody, openPerson, postMessages, send, shot, therapistPath } from './chat';
 
 test.describe('the chat between a customer and a therapist', () => {
   test('they exchange messages both ways, each shown once, pending then sent', async ({ browser, baseURL }, testInfo) => {
@@ -63,6 +63,51 @@ test.describe('the chat between a customer and a therapist', () => {
     await shot(testInfo, 'html as text', taylor.page);
     await casey.context.close();
     await taylor.context.close();
+  });
+
+  test('older history loads when scrolling up', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('history');
+    const all = Array.from({ length: 70 }, (_, i) => `history ${String(i + 1).padStart(2, '0')}`);
+    await postMessages(baseURL!, room, 'casey-history', all);
+    const casey = await openPerson(browser, baseURL!, customerPath(room, 'casey-history'), 'chat-page');
+    // The newest page first, scrolled to the newest message.
+    await expect(messageWithBody(casey.page, 'history 70')).toBeInViewport();
+    await expect(messageWithBody(casey.page, 'history 01')).toHaveCount(0);
+    const shown = (await bodies(casey.page)).length;
+    expect(shown).toBeLessThan(70);
+
+    await casey.page.getByTestId('message-list').evaluate((el) => { el.scrollTop = 0; });
+    await expect(messageWithBody(casey.page, 'history 01')).toHaveCount(1);
+    expect(await bodies(casey.page)).toEqual(all);
+    await expect(casey.page.getByTestId('load-older')).toHaveCount(0);
+    await shot(testInfo, 'history loaded', casey.page);
+    await casey.context.close();
+  });
+
+  test('the inbox counts unread messages of the other bookings', async ({ browser, baseURL }, testInfo) => {
+    const open = freshRoom('open');
+    const other = freshRoom('other');
+    await postMessages(baseURL!, other, 'sam-other', ['first booking question']);
+    const taylor = await openPerson(browser, baseURL!, therapistPath(open), 'therapist-page');
+    await connected(taylor.page);
+    const otherRoom = taylor.page.getByTestId('inbox-room').filter({ hasText: other });
+    await expect(otherRoom).toBeVisible();
+    await expect(otherRoom.getByTestId('unread')).toHaveCount(0);
+
+    const sam = await openPerson(browser, baseURL!, customerPath(other, 'sam-other'), 'chat-page');
+    await connected(sam.page);
+    await send(sam.page, 'are you there?');
+    await send(sam.page, 'one more thing');
+    await expect(otherRoom.getByTestId('unread')).toHaveText('2');
+    await expect(otherRoom).toContainText('one more thing');
+    await shot(testInfo, 'inbox with unread', taylor.page);
+
+    await otherRoom.click();
+    await expect(taylor.page.getByTestId('therapist-page')).toHaveAttribute('data-room', other);
+    await expect(messageWithBody(taylor.page, 'one more thing')).toHaveCount(1);
+    await expect(otherRoom.getByTestId('unread')).toHaveCount(0);
+    await taylor.context.close();
+    await sam.context.close();
   });
 
   test('a phone-sized screen shows the whole chat', async ({ browser, baseURL }, testInfo) => {

@@ -89,3 +89,24 @@ export async function shot(testInfo: TestInfo, name: string, page: Page, target?
   await testInfo.attach(name, { body, contentType: 'image/png' });
 }
 
+
+/** Posts bodies to room over the HTTP API as user, pacing under the rate limit. */
+export async function postMessages(baseURL: string, room: string, user: string, bodies: string[]) {
+  const q = new URLSearchParams({ room, user, name: user, role: 'customer' });
+  const { token } = await (await fetch(`${baseURL}/api/dev/token?${q}`)).json();
+  for (const [i, body] of bodies.entries()) {
+    for (;;) {
+      const res = await fetch(`${baseURL}/api/rooms/${room}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_id: `${user}-${i}`, body }),
+      });
+      if (res.status === 429) {
+        await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('Retry-After') ?? 1)));
+        continue;
+      }
+      if (res.status !== 201) throw new Error(`post ${body}: ${res.status} ${await res.text()}`);
+      break;
+    }
+  }
+}
