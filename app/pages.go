@@ -85,7 +85,7 @@ func (p *ChatPage) OnNav(ctx goapp.Context) {
 		return
 	}
 	q := ctx.Page().URL().Query()
-	scope := Scope{Room: p.room, As: q.Get("as"), Name: q.Get("name")}
+	scope := scopeOf(p.room, q)
 	p.chat.open(ctx, p.Connect, scope, p.status, p.room)
 }
 
@@ -157,7 +157,7 @@ func (p *TherapistPage) OnNav(ctx goapp.Context) {
 	p.room = q.Get("room")
 	if p.session == nil && p.err == "" && p.stop == nil {
 		p.stop = func() {} // opening
-		scope := Scope{As: q.Get("as"), Name: q.Get("name")}
+		scope := scopeOf("", q)
 		p.Connect.Connect(scope, func(s *Session, err error) {
 			ctx.Dispatch(func(ctx goapp.Context) { p.opened(ctx, s, err) })
 		})

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/url"
 	"sync"
 
 	"tether/components"
@@ -9,12 +10,19 @@ import (
 )
 
 // Scope says which connection a page needs: the customer's booking room, or
-// the therapist's inbox (Room ""). In dev mode As and Name come from
-// ?as=customer|therapist&name=N and let the page fetch a dev token itself.
+// the therapist's inbox (Room ""). In dev mode As, Name and TTL come from
+// ?as=customer|therapist&name=N&ttl=S and let the page fetch a dev token
+// itself (TTL in seconds: short-lived tokens, to see them renewed).
 type Scope struct {
 	Room string
 	As   string
 	Name string
+	TTL  string
+}
+
+// scopeOf reads a page's scope from its address.
+func scopeOf(room string, q url.Values) Scope {
+	return Scope{Room: room, As: q.Get("as"), Name: q.Get("name"), TTL: q.Get("ttl")}
 }
 
 // Session is the connection of one scope: the status for the indicator and

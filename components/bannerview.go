@@ -97,7 +97,9 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 		v.Detail = "Open the chat again from your booking link, or try again."
 		v.Countdown, v.RetryIn, v.RetryLabel = "", 0, "Try again"
 	case s.State == conn.StateOffline:
-		v.State, v.Tone = BannerOffline, ToneDown
+		// The browser itself says the network is gone: no blip to wait
+		// out, and people who just lost their signal want to know now.
+		v.State, v.Tone, v.Immediate = BannerOffline, ToneDown, true
 		v.Title = "You're offline"
 		v.Detail = "Your messages will be sent when you're back online."
 	case s.State == conn.StateSuspended:

@@ -87,3 +87,60 @@ export class TetherServer {
     await this.exited;
   }
 }
+
+/**
+ * A server that keeps its address and data across crashes and restarts,
+ * the way an operator's process manager would bring it back.
+ */
+export class RestartableServer {
+  readonly dataDir: string;
+  readonly args: string[];
+  private addr = '127.0.0.1:0';
+  current: TetherServer | null = null;
+
+  private constructor(dataDir: string, args: string[]) {
+    this.dataDir = dataDir;
+    this.args = args;
+  }
+
+  /** Starts a dev server with the test backend (-faults) on a free port. */
+  static async start(args: string[] = ['-faults']): Promise<RestartableServer> {
+    const s = new RestartableServer(mkdtempSync(path.join(tmpdir(), 'tether-e2e-')), args);
+    await s.up();
+    return s;
+  }
+
+  get url(): string {
+    return `http://${this.addr}`;
+  }
+
+  /** Starts the server again on the same address and data. */
+  async up(): Promise<void> {
+    this.current = await TetherServer.start({ addr: this.addr, dataDir: this.dataDir, args: this.args });
+    this.addr = new URL(this.current.url).host;
+  }
+
+  /** kill -9, as a crash. */
+  async kill(): Promise<void> {
+    await this.current?.kill();
+    this.current = null;
+  }
+
+  /** SIGTERM: the server drains its clients and exits; resolves with its exit code. */
+  async terminate(): Promise<number | null> {
+    const code = (await this.current?.stop()) ?? null;
+    this.current = null;
+    return code;
+  }
+
+  async faults(settings: Record<string, unknown>): Promise<void> {
+    await this.current!.faults(settings);
+  }
+
+  /** Stops the server and removes its data. */
+  async dispose(): Promise<void> {
+    await this.current?.stop();
+    this.current = null;
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -150,6 +150,9 @@ func devQuery(s app.Scope) url.Values {
 	if s.Room != "" {
 		q.Set("room", s.Room)
 	}
+	if s.TTL != "" {
+		q.Set("ttl", s.TTL)
+	}
 	return q
 }
 

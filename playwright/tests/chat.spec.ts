@@ -182,39 +182,4 @@ test.describe('the status tells the truth', () => {
     await casey.context.close();
     await taylor.context.close();
   });
-
-  test('indicator and banner in each state: excellent, poor, polling, reconnecting', async ({ browser }, testInfo) => {
-    test.setTimeout(120_000);
-    const room = freshRoom('states');
-    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
-    await connected(casey.page);
-    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'excellent');
-    await expect(casey.page.getByTestId('connection-banner')).toHaveCount(0);
-    await shot(testInfo, 'excellent', casey.page);
-
-    await server.faults({ latency_ms: 500 });
-    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'poor', { timeout: 30_000 });
-    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'poor');
-    await shot(testInfo, 'poor: header', casey.page, 'header');
-    await shot(testInfo, 'poor: banner', casey.page, 'banner');
-    await server.faults({ latency_ms: 0 });
-    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'excellent', { timeout: 30_000 });
-
-    await server.faults({ refuse_websocket: true, drop: 'all' });
-    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'polling', { timeout: 30_000 });
-    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'polling');
-    await send(casey.page, 'sent while polling');
-    await expect(messageWithBody(casey.page, 'sent while polling')).toHaveAttribute('data-state', 'sent');
-    await shot(testInfo, 'polling', casey.page);
-    await server.faults({ refuse_websocket: false });
-
-    // The server goes away: attempts count up with a countdown.
-    await server.kill();
-    const banner = casey.page.getByTestId('connection-banner');
-    await expect(banner).toHaveAttribute('data-state', 'reconnecting', { timeout: 30_000 });
-    await expect(banner.getByTestId('reconnect-attempts')).toContainText(/[1-9]/);
-    await shot(testInfo, 'reconnecting: header', casey.page, 'header');
-    await shot(testInfo, 'reconnecting: banner', casey.page, 'banner');
-    await casey.context.close();
-  });
 });

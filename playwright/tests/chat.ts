@@ -21,6 +21,8 @@ export interface Person {
 export interface Socket {
   ws: WebSocket;
   sent: any[];
+  /** When the page opened it (Date.now() in the test). */
+  openedAt: number;
 }
 
 /** Opens a page in a new context and records its WebSockets and errors. */
@@ -30,7 +32,7 @@ export async function openPerson(browser: Browser, baseURL: string, path: string
   const errors = watchErrors(page);
   const sockets: Socket[] = [];
   page.on('websocket', (ws) => {
-    const sock: Socket = { ws, sent: [] };
+    const sock: Socket = { ws, sent: [], openedAt: Date.now() };
     ws.on('framesent', (f) => {
       try { sock.sent.push(JSON.parse(String(f.payload))); } catch { sock.sent.push(f.payload); }
     });
@@ -109,4 +111,50 @@ export async function postMessages(baseURL: string, room: string, user: string, 
       break;
     }
   }
+}
+
+/** The banner's data-state, or 'hidden' when there is no banner. */
+export async function bannerState(page: Page): Promise<string> {
+  const banner = page.getByTestId('connection-banner');
+  if (await banner.count() === 0) return 'hidden';
+  return (await banner.getAttribute('data-state')) ?? 'hidden';
+}
+
+/** window.tether.status() of the page. */
+export async function status(page: Page): Promise<any> {
+  return page.evaluate(() => (window as any).tether?.status());
+}
+
+/** Records every change of the indicator's data-quality in window.__qualities. */
+export async function recordQualities(page: Page) {
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid=chat-header] [data-testid=connection-indicator]')!;
+    const w = window as any;
+    w.__qualities = [el.getAttribute('data-quality')];
+    new MutationObserver(() => {
+      const q = el.getAttribute('data-quality');
+      if (q !== w.__qualities[w.__qualities.length - 1]) w.__qualities.push(q);
+    }).observe(el, { attributes: true, attributeFilter: ['data-quality'] });
+  });
+}
+
+export async function qualities(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as any).__qualities);
+}
+
+/** Makes the page hidden or visible the way a browser does: visibilityState
+ * and the visibilitychange event (headless Chromium keeps every tab visible). */
+export async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** Logs a measured time and keeps it in the report. */
+export function measured(testInfo: TestInfo, what: string, ms: number) {
+  const line = `measured: ${what}: ${ms} ms`;
+  console.log(line);
+  testInfo.annotations.push({ type: 'measured', description: `${what}: ${ms} ms` });
 }

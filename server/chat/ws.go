@@ -3,9 +3,13 @@
 package chat
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,16 +22,25 @@ import (
 	"tether/server/auth"
 )
 
-// wsConn is one WebSocket session. Its handler goroutine reads; one writer
-// goroutine writes everything queued in out, so no other goroutine ever
-// waits on the peer.
+// wsConn is one WebSocket session. One goroutine reads; a writer goroutine,
+// started when a frame is queued and gone when the queue is empty, writes
+// everything queued, so no other goroutine ever waits on the peer. An idle
+// session thus costs one parked goroutine and no queue: the memory of a
+// connection is what decides how many one server holds.
 type wsConn struct {
 	hub     *Hub
 	ws      *websocket.Conn
 	session string
-	out     chan []byte
 	ctx     context.Context
 	cancel  context.CancelFunc
+
+	// qmu guards the outgoing queue and the writer's life.
+	qmu      sync.Mutex
+	queue    [][]byte      // frames for the writer, oldest first; at most SendQueue
+	writing  bool          // a writer goroutine runs
+	ended    bool          // the session is over: no writer starts again
+	space    chan struct{} // closed when the writer takes frames, for enqueueWait
+	writerWG sync.WaitGroup
 
 	claims *auth.Claims // set once by hello, read by the reader only
 	subs   map[string]*subscription
@@ -61,7 +74,7 @@ func (s *subscription) deliver(seq int64, frame []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replaying {
-		if len(s.pending) >= cap(s.conn.out) {
+		if len(s.pending) >= s.conn.hub.cfg.SendQueue {
 			s.conn.slow()
 			return
 		}
@@ -88,7 +101,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "WebSocket is refused (test fault)")
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.AllowedOrigins,
 	})
@@ -105,13 +118,22 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsConn{
-		hub: h, ws: ws, session: newID(), out: make(chan []byte, h.cfg.SendQueue),
+		hub: h, ws: ws, session: newID(),
 		ctx: ctx, cancel: cancel, subs: map[string]*subscription{},
 	}
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
 	h.metrics.OpenSockets.Inc()
+	// The session goes on in a goroutine of its own and the handler
+	// returns: net/http then frees what it kept for the request (its
+	// goroutine's stack, the request, the response's buffers).
+	go c.serve()
+}
+
+// serve runs the session until it ends, then unregisters it.
+func (c *wsConn) serve() {
+	h := c.hub
 	defer func() {
 		for _, s := range c.subs {
 			h.removeSub(s)
@@ -120,48 +142,131 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		delete(h.conns, c)
 		h.mu.Unlock()
 		h.metrics.OpenSockets.Dec()
-		cancel()
-	}()
-
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop()
 	}()
 	c.readLoop()
-	cancel()
-	<-writerDone
+	c.cancel()
+	c.qmu.Lock()
+	c.ended = true
+	c.queue = nil
+	c.qmu.Unlock()
+	c.writerWG.Wait()
 }
 
-// writeLoop writes queued frames until the connection ends.
+// upgradeBuffers are the sizes of a session's read and write buffers.
+// net/http's are 4 KiB each; protocol v1 frames are mostly a few hundred
+// bytes, and a longer one is read or written through the small buffer in
+// two system calls instead of one.
+const (
+	readBufferSize  = 1 << 10
+	writeBufferSize = 2 << 10
+)
+
+// smallBuffers hands websocket.Accept a hijacked connection with small
+// buffers in place of net/http's (see upgradeBuffers).
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// What the client sent after its request, already read into net/http's
+	// buffer, must stay buffered in ours: the library reads the buffered
+	// bytes first and then the connection itself.
+	size := readBufferSize
+	var r io.Reader = conn
+	n := brw.Reader.Buffered()
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+		size = max(size, n)
+	}
+	br := bufio.NewReaderSize(r, size)
+	if n > 0 {
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+}
+
+// writeLoop writes queued frames until the queue is empty or the session
+// ends. Only one runs at a time (writing), so frames go out in order.
 func (c *wsConn) writeLoop() {
+	defer c.writerWG.Done()
+	var batch [][]byte
 	for {
-		select {
-		case <-c.ctx.Done():
+		c.qmu.Lock()
+		clear(batch)
+		if c.queue == nil && cap(batch) <= 16 {
+			c.queue = batch[:0] // reuse the slice under a steady load
+		}
+		if len(c.queue) == 0 || c.ctx.Err() != nil {
+			c.writing = false
+			if cap(c.queue) > 16 {
+				c.queue = nil // an idle session keeps no large queue
+			}
+			c.qmu.Unlock()
 			return
-		case frame := <-c.out:
+		}
+		batch, c.queue = c.queue, nil
+		if c.space != nil {
+			close(c.space)
+			c.space = nil
+		}
+		c.qmu.Unlock()
+		for _, frame := range batch {
 			c.hub.faults.Delay(c.ctx)
 			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
 			err := c.ws.Write(ctx, websocket.MessageText, frame)
 			cancel()
 			if err != nil {
 				c.drop()
+				c.qmu.Lock()
+				c.writing = false
+				c.queue = nil
+				c.qmu.Unlock()
 				return
 			}
 		}
 	}
 }
 
+// push queues a frame if there is room and starts the writer if none runs.
+// It reports false when the queue is full or the session is over.
+func (c *wsConn) push(frame []byte) (queued, full bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.ended || c.ctx.Err() != nil {
+		return false, false
+	}
+	if len(c.queue) >= c.hub.cfg.SendQueue {
+		return false, true
+	}
+	c.queue = append(c.queue, frame)
+	if !c.writing {
+		c.writing = true
+		c.writerWG.Add(1)
+		go c.writeLoop()
+	}
+	return true, false
+}
+
 // enqueue queues a frame for the writer. A full queue means the peer reads
 // too slowly: it is closed (1008) rather than allowed to hold anyone up.
 func (c *wsConn) enqueue(frame []byte) bool {
-	select {
-	case c.out <- frame:
-		return true
-	default:
+	queued, full := c.push(frame)
+	if full {
 		c.slow()
-		return false
 	}
+	return queued
 }
 
 func (c *wsConn) slow() {
@@ -182,21 +287,31 @@ func (c *wsConn) send(f wire.Frame) bool {
 }
 
 func (c *wsConn) enqueueWait(frame []byte) bool {
-	select {
-	case c.out <- frame:
-		return true
-	default:
-	}
-	t := time.NewTimer(c.hub.cfg.WriteTimeout)
-	defer t.Stop()
-	select {
-	case c.out <- frame:
-		return true
-	case <-c.ctx.Done():
-		return false
-	case <-t.C:
-		c.slow()
-		return false
+	var t *time.Timer
+	for {
+		queued, full := c.push(frame)
+		if !full {
+			return queued
+		}
+		if t == nil {
+			t = time.NewTimer(c.hub.cfg.WriteTimeout)
+			defer t.Stop()
+		}
+		// Wait until the writer takes frames from the queue.
+		c.qmu.Lock()
+		if c.space == nil {
+			c.space = make(chan struct{})
+		}
+		space := c.space
+		c.qmu.Unlock()
+		select {
+		case <-space:
+		case <-c.ctx.Done():
+			return false
+		case <-t.C:
+			c.slow()
+			return false
+		}
 	}
 }
 

@@ -1,0 +1,196 @@
+//go:build !wasm
+
+// Command load is tether's benchmark harness (`make bench`). It starts the
+// tether server and a peer built on centrifuge, pinned to one core while the
+// harness keeps the other, and measures on each what tether exists for:
+// holding many idle connections cheaply, delivering messages fast, and (in
+// Chromium, through Playwright) getting a client back quickly. It writes
+// the figures as JSON and as a Markdown table.
+//
+//	go run ./bench/load -quick -out /tmp/bench.json
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"tether/conn/wire"
+	"tether/server/auth"
+)
+
+// config is the command line.
+type config struct {
+	quick      bool
+	out        string
+	markdown   string
+	tether     string
+	peer       string
+	hello      string
+	web        string
+	helloWeb   string
+	playwright string
+	phases     map[string]bool
+	serverCPU  string
+	clientCPU  string
+}
+
+// plan is how much of each phase to run.
+type plan struct {
+	holdConns    int
+	holdSettle   time.Duration
+	loadConns    int
+	rates        []float64
+	warm, window time.Duration
+	halfWindow   time.Duration
+	lpRooms      int
+	lpPerRoom    float64
+	lpWindow     time.Duration
+	navRuns      int
+	halfOpenRuns int
+}
+
+func plans(quick bool) plan {
+	if quick {
+		return plan{
+			holdConns: 5000, holdSettle: 5 * time.Second,
+			loadConns: 2000, rates: []float64{2000, 4000, 8000},
+			warm: time.Second, window: 3 * time.Second, halfWindow: 3 * time.Second,
+			lpRooms: 50, lpPerRoom: 2, lpWindow: 4 * time.Second,
+			navRuns: 5, halfOpenRuns: 1,
+		}
+	}
+	return plan{
+		// One server process may hold no more sockets than its open-file
+		// limit; holdConns is cut to fit it (see main).
+		holdConns: 50000, holdSettle: 30 * time.Second,
+		loadConns: 2000, rates: []float64{1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000},
+		warm: 2 * time.Second, window: 5 * time.Second, halfWindow: 15 * time.Second,
+		lpRooms: 100, lpPerRoom: 2, lpWindow: 15 * time.Second,
+		navRuns: 5, halfOpenRuns: 3,
+	}
+}
+
+func main() {
+	var c config
+	var phases string
+	flag.BoolVar(&c.quick, "quick", false, "a short run (under two minutes) with smaller counts")
+	flag.StringVar(&c.out, "out", "bench/results.json", "where to write the figures as JSON")
+	flag.StringVar(&c.markdown, "md", "", "where to write the Markdown table (default: beside -out, .md)")
+	flag.StringVar(&c.tether, "tether", "bin/tether", "the tether server binary")
+	flag.StringVar(&c.peer, "peer", "bin/bench-peer", "the centrifuge peer binary")
+	flag.StringVar(&c.hello, "hello", "bin/bench-hello", "the go-app hello world's server binary")
+	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
+	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
+	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
+	flag.StringVar(&phases, "phases", "hold,load,longpoll,client", "the phases to run")
+	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
+	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
+	flag.Parse()
+	c.phases = map[string]bool{}
+	for _, p := range strings.Split(phases, ",") {
+		c.phases[strings.TrimSpace(p)] = true
+	}
+	if c.markdown == "" {
+		c.markdown = strings.TrimSuffix(c.out, filepath.Ext(c.out)) + ".md"
+	}
+	log.SetFlags(log.Ltime)
+	if err := run(c); err != nil {
+		log.Fatal("bench: ", err)
+	}
+}
+
+func run(c config) error {
+	pl := plans(c.quick)
+	m := describeMachine()
+	res := newResults(c.quick, m)
+
+	nofile := raiseNoFile()
+	// The server needs a descriptor per socket plus a few of its own; the
+	// harness as many again (one process each here).
+	if limit := int(nofile) - 200; pl.holdConns > limit {
+		log.Printf("the open-file limit is %d a process (hard limit, and raising it needs CAP_SYS_RESOURCE): holding %d connections instead of %d", nofile, limit, pl.holdConns)
+		res.Notes = append(res.Notes, fmt.Sprintf("connections held are capped by this machine's open-file limit of %d per process (hard limit; no CAP_SYS_RESOURCE to raise it): %d asked, %d tried", nofile, pl.holdConns, limit))
+		pl.holdConns = limit
+	}
+	pinned := c.clientCPU != "" && pinSelf(c.clientCPU)
+	if pinned {
+		runtime.GOMAXPROCS(1)
+	}
+	res.Pinned = pinned && c.serverCPU != ""
+
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	secretHex := hex.EncodeToString(secret)
+	a, err := auth.New([]byte(secretHex), auth.Options{})
+	if err != nil {
+		return err
+	}
+	token := func(user, room string) (string, error) {
+		return a.Issue(wire.User{ID: user, Name: user, Role: wire.RoleCustomer}, []string{room}, 24*time.Hour)
+	}
+	env := []string{auth.EnvSecret + "=" + secretHex}
+	tmp, err := os.MkdirTemp("", "tether-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	runs := 0
+	tetherTarget := target{proto: tetherProtocol{}, token: token, start: func() (*serverProcess, error) {
+		runs++
+		data := filepath.Join(tmp, fmt.Sprintf("tether-%d", runs))
+		return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data)
+	}}
+	peerTarget := target{proto: centrifugeProtocol{}, token: token, start: func() (*serverProcess, error) {
+		return startServer("peer", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0")
+	}}
+
+	if c.phases["hold"] {
+		for _, t := range []struct {
+			target
+			out **holdResult
+		}{{tetherTarget, &res.Detail.Tether.Hold}, {peerTarget, &res.Detail.Peer.Hold}} {
+			h, err := runHold(t.target, pl.holdConns, pl.holdSettle)
+			if err != nil {
+				return fmt.Errorf("%s hold: %w", t.proto.Name(), err)
+			}
+			log.Printf("%s: held %d of %d connections, %.1f KiB each (RSS %0.f → %.0f KiB)", t.proto.Name(), h.Held, h.Requested, h.KiBPerConnection, h.BaselineRSSKiB, h.RSSKiB)
+			*t.out = &h
+		}
+	}
+	if c.phases["load"] {
+		for _, t := range []struct {
+			target
+			out **throughputResult
+		}{{tetherTarget, &res.Detail.Tether.Throughput}, {peerTarget, &res.Detail.Peer.Throughput}} {
+			r, err := runThroughput(t.target, pl.loadConns, pl.rates, pl.warm, pl.window, pl.halfWindow)
+			if err != nil {
+				return fmt.Errorf("%s load: %w", t.proto.Name(), err)
+			}
+			*t.out = &r
+		}
+	}
+	if c.phases["longpoll"] {
+		lp, err := runLongPoll(tetherTarget, pl.lpRooms, pl.lpPerRoom, pl.warm, pl.lpWindow)
+		if err != nil {
+			return fmt.Errorf("long-poll: %w", err)
+		}
+		res.Detail.Tether.LongPoll = &lp
+	}
+	if c.phases["client"] {
+		cl, err := runClient(c, pl)
+		if err != nil {
+			return fmt.Errorf("client figures: %w", err)
+		}
+		res.Detail.Client = cl
+	}
+	res.summarize()
+	return res.write(c.out, c.markdown)
+}

@@ -1,0 +1,366 @@
+//go:build !wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tether/conn/native"
+)
+
+// target is one server under the harness.
+type target struct {
+	proto protocol
+	start func() (*serverProcess, error)
+	token func(user, room string) (string, error)
+}
+
+// holdResult is the idle-connection phase: how many sockets the server held
+// and what each cost it.
+type holdResult struct {
+	Requested        int     `json:"requested"`
+	Held             int     `json:"held"`
+	OpenSeconds      float64 `json:"open_seconds"`
+	BaselineRSSKiB   float64 `json:"baseline_rss_kib"`
+	RSSKiB           float64 `json:"rss_kib"`
+	KiBPerConnection float64 `json:"kib_per_connection"`
+	PSSKiBPerConn    float64 `json:"pss_kib_per_connection"`
+	OpenError        string  `json:"open_error,omitempty"`
+}
+
+// runHold opens n idle connections (hello and subscribe done, rooms of two)
+// and measures the server's resident memory before and after, once the
+// connections have been held for settle.
+func runHold(t target, n int, settle time.Duration) (holdResult, error) {
+	res := holdResult{Requested: n}
+	srv, err := t.start()
+	if err != nil {
+		return res, err
+	}
+	defer srv.stop(30 * time.Second)
+	time.Sleep(2 * time.Second)
+	base, err := readMemory(srv.Pid())
+	if err != nil {
+		return res, err
+	}
+	p := newPool(t.proto, srv.URL, t.token)
+	defer p.close()
+	start := time.Now()
+	if err := p.open(context.Background(), n, 32, pairs("h")); err != nil {
+		res.OpenError = err.Error()
+		log.Printf("%s: opening %d connections stopped: %v", t.proto.Name(), n, err)
+	}
+	res.OpenSeconds = time.Since(start).Seconds()
+	opened := len(p.Conns())
+	log.Printf("%s: %d connections open in %.1f s; holding them %v", t.proto.Name(), opened, res.OpenSeconds, settle)
+	time.Sleep(settle)
+	mem, err := readMemory(srv.Pid())
+	if err != nil {
+		return res, err
+	}
+	res.Held = opened - int(p.sink.closed.Load())
+	res.BaselineRSSKiB = float64(base.RSS) / 1024
+	res.RSSKiB = float64(mem.RSS) / 1024
+	if res.Held > 0 {
+		res.KiBPerConnection = round1(float64(mem.RSS-base.RSS) / 1024 / float64(res.Held))
+		res.PSSKiBPerConn = round1(float64(mem.PSS-base.PSS) / 1024 / float64(res.Held))
+	}
+	if !srv.alive() {
+		return res, fmt.Errorf("%s died while holding the connections:\n%s", t.proto.Name(), srv.Output())
+	}
+	return res, nil
+}
+
+// step is one offered load held for a measured window.
+type step struct {
+	OfferedPerS   float64 `json:"offered_publishes_per_s"`
+	PublishedPerS float64 `json:"published_per_s"`
+	AckedPerS     float64 `json:"acked_per_s"`
+	DeliveredPerS float64 `json:"delivered_per_s"`
+	ServerCores   float64 `json:"server_cores"`
+	ClientCores   float64 `json:"client_cores"`
+	PerCore       float64 `json:"delivered_per_s_per_server_core"`
+	P50MS         float64 `json:"p50_ms"`
+	P99MS         float64 `json:"p99_ms"`
+	MaxMS         float64 `json:"max_ms"`
+	Errors        int64   `json:"errors"`
+	KeptUp        bool    `json:"kept_up"`
+}
+
+// runStep makes every connection of p publish at its share of rate
+// (publishes a second, all connections together) for warm and then a
+// measured window. Deliveries count every subscriber's copy, the sender's
+// own echo included; latency is publish → receive at the other member.
+func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Duration) step {
+	conns := p.Conns()
+	interval := time.Duration(float64(len(conns)) / rate * float64(time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	var published atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			next := time.Now().Add(rand.N(interval))
+			for {
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(d):
+					}
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				err := p.proto.publish(wctx, c, fullPayload(c.idx))
+				wcancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						p.sink.fail("publish: " + err.Error())
+					}
+					return
+				}
+				published.Add(1)
+				next = next.Add(interval)
+			}
+		})
+	}
+	time.Sleep(warm)
+	type snap struct {
+		at                              time.Time
+		published, acked, delivered, ec int64
+		server, client                  time.Duration
+	}
+	take := func() snap {
+		s := snap{at: time.Now(), published: published.Load(), acked: p.sink.acks.Load(),
+			delivered: p.sink.delivered.Load(), ec: p.sink.errors.Load()}
+		s.server, _ = readCPU(srv.Pid())
+		s.client, _ = readCPU(os.Getpid())
+		return s
+	}
+	hist := &histogram{}
+	p.sink.latency.Store(hist)
+	a := take()
+	time.Sleep(window)
+	b := take()
+	cancel()
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond) // let the last deliveries drain before the next step
+	secs := b.at.Sub(a.at).Seconds()
+	s := step{
+		OfferedPerS:   math.Round(rate),
+		PublishedPerS: math.Round(float64(b.published-a.published) / secs),
+		AckedPerS:     math.Round(float64(b.acked-a.acked) / secs),
+		DeliveredPerS: math.Round(float64(b.delivered-a.delivered) / secs),
+		ServerCores:   round2((b.server - a.server).Seconds() / secs),
+		ClientCores:   round2((b.client - a.client).Seconds() / secs),
+		P50MS:         ms(hist.Quantile(0.50)),
+		P99MS:         ms(hist.Quantile(0.99)),
+		MaxMS:         ms(hist.Max()),
+		Errors:        b.ec - a.ec,
+	}
+	if s.ServerCores > 0 {
+		s.PerCore = math.Round(s.DeliveredPerS / s.ServerCores)
+	}
+	// Every publish reaches both members of its room.
+	s.KeptUp = s.DeliveredPerS >= 0.9*2*rate && s.P99MS < 1000 && s.Errors == 0
+	return s
+}
+
+// throughputResult is the load phase of one server.
+type throughputResult struct {
+	Connections int    `json:"connections"`
+	Steps       []step `json:"steps"`
+	// Best is the step that delivered most while keeping up (or the most
+	// of any step when none kept up).
+	Best step `json:"best"`
+	// Half is the latency run at half of Best's offered load.
+	Half step `json:"half_load"`
+}
+
+// runThroughput opens conns connections (rooms of two) and raises the
+// offered load through rates until the server stops keeping up, then
+// measures latency at half the best load.
+func runThroughput(t target, conns int, rates []float64, warm, window, halfWindow time.Duration) (throughputResult, error) {
+	res := throughputResult{Connections: conns}
+	srv, err := t.start()
+	if err != nil {
+		return res, err
+	}
+	defer srv.stop(30 * time.Second)
+	p := newPool(t.proto, srv.URL, t.token)
+	defer p.close()
+	if err := p.open(context.Background(), conns, 32, pairs("t")); err != nil {
+		return res, err
+	}
+	for _, rate := range rates {
+		s := runStep(p, srv, rate, warm, window)
+		log.Printf("%s: offered %.0f/s: published %.0f/s, delivered %.0f/s on %.2f server cores (%.0f per core), client %.2f cores, p50 %.2f ms, p99 %.2f ms, errors %d",
+			t.proto.Name(), rate, s.PublishedPerS, s.DeliveredPerS, s.ServerCores, s.PerCore, s.ClientCores, s.P50MS, s.P99MS, s.Errors)
+		res.Steps = append(res.Steps, s)
+		if !s.KeptUp {
+			break
+		}
+	}
+	res.Best = bestStep(res.Steps)
+	if !srv.alive() {
+		return res, fmt.Errorf("%s died under load:\n%s", t.proto.Name(), srv.Output())
+	}
+	res.Half = runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
+	log.Printf("%s: half load %.0f/s: delivered %.0f/s, p50 %.2f ms, p99 %.2f ms, server %.2f cores",
+		t.proto.Name(), res.Half.OfferedPerS, res.Half.DeliveredPerS, res.Half.P50MS, res.Half.P99MS, res.Half.ServerCores)
+	if last := p.sink.lastError.Load(); last != nil {
+		log.Printf("%s: last error: %s", t.proto.Name(), *last)
+	}
+	return res, nil
+}
+
+// bestStep picks the step that delivered most among those that kept up,
+// or the most of all when none did.
+func bestStep(steps []step) step {
+	var best step
+	found := false
+	for _, s := range steps {
+		if s.KeptUp && (!found || s.DeliveredPerS > best.DeliveredPerS) {
+			best, found = s, true
+		}
+	}
+	if found {
+		return best
+	}
+	for _, s := range steps {
+		if s.DeliveredPerS > best.DeliveredPerS {
+			best = s
+		}
+	}
+	return best
+}
+
+// longPollResult is tether's HTTP fallback under a steady load.
+type longPollResult struct {
+	Rooms     int     `json:"rooms"`
+	PerS      float64 `json:"messages_per_s"`
+	Delivered int64   `json:"delivered"`
+	P50MS     float64 `json:"p50_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	MaxMS     float64 `json:"max_ms"`
+	Errors    int64   `json:"errors"`
+}
+
+// runLongPoll gives rooms rooms one member on a WebSocket who sends
+// perRoom messages a second and one who long-polls over HTTP (conn/native's
+// client), and measures publish → receive at the poller.
+func runLongPoll(t target, rooms int, perRoom float64, warm, window time.Duration) (longPollResult, error) {
+	res := longPollResult{Rooms: rooms, PerS: float64(rooms) * perRoom}
+	srv, err := t.start()
+	if err != nil {
+		return res, err
+	}
+	defer srv.stop(30 * time.Second)
+	p := newPool(t.proto, srv.URL, t.token)
+	defer p.close()
+	roomOf := alone("lp")
+	if err := p.open(context.Background(), rooms, 16, roomOf); err != nil {
+		return res, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	transport := &http.Transport{MaxIdleConnsPerHost: rooms, MaxConnsPerHost: 0}
+	client := &http.Client{Transport: transport}
+	defer transport.CloseIdleConnections()
+	hist := &histogram{}
+	var measuring atomic.Bool
+	var delivered, errs atomic.Int64
+	var wg sync.WaitGroup
+	for i := range rooms {
+		room := roomOf(i)
+		token, err := t.token(fmt.Sprintf("poller%d", i), room)
+		if err != nil {
+			return res, err
+		}
+		h := &native.HTTPClient{BaseURL: srv.URL, Token: token, Client: client}
+		wg.Go(func() {
+			var since int64
+			for ctx.Err() == nil {
+				page, err := h.Messages(ctx, room, since, 25*time.Second)
+				at := stamp()
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+						time.Sleep(100 * time.Millisecond)
+					}
+					continue
+				}
+				for _, m := range page.Messages {
+					since = max(since, m.Seq)
+					sent, _, ok := parseBody([]byte(m.Body))
+					if !ok {
+						errs.Add(1)
+						continue
+					}
+					if measuring.Load() {
+						hist.record(time.Duration(at - sent))
+						delivered.Add(1)
+					}
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second) // every poll waits before the first message
+	step := runStepAsync(p, perRoom*float64(rooms))
+	time.Sleep(warm)
+	measuring.Store(true)
+	time.Sleep(window)
+	measuring.Store(false)
+	step()
+	cancel()
+	wg.Wait()
+	res.Delivered = delivered.Load()
+	res.P50MS, res.P99MS, res.MaxMS = ms(hist.Quantile(0.5)), ms(hist.Quantile(0.99)), ms(hist.Max())
+	res.Errors = errs.Load() + p.sink.errors.Load()
+	log.Printf("%s: long-poll, %d rooms at %.0f/s: %d delivered, p50 %.2f ms, p99 %.2f ms, errors %d",
+		t.proto.Name(), rooms, res.PerS, res.Delivered, res.P50MS, res.P99MS, res.Errors)
+	return res, nil
+}
+
+// runStepAsync starts the connections of p publishing at rate and returns
+// the function that stops them.
+func runStepAsync(p *pool, rate float64) (stop func()) {
+	conns := p.Conns()
+	interval := time.Duration(float64(len(conns)) / rate * float64(time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			t := time.NewTimer(rand.N(interval))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := p.proto.publish(ctx, c, fullPayload(c.idx)); err != nil {
+					if ctx.Err() == nil {
+						p.sink.fail("publish: " + err.Error())
+					}
+					return
+				}
+				t.Reset(interval)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -1,0 +1,218 @@
+//go:build !wasm
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+)
+
+// results is what a run writes. The first keys are the issue's; a key whose
+// phase did not run (or failed) is null.
+type results struct {
+	WSConnectionsHeld      *float64 `json:"ws_connections_held"`
+	ServerKiBPerConnection *float64 `json:"server_kib_per_connection"`
+	DeliveredPerSPerCore   *float64 `json:"delivered_msgs_per_s_per_core"`
+	P99PublishToReceiveMS  *float64 `json:"p99_publish_to_receive_ms"`
+	LongPollP99MS          *float64 `json:"longpoll_p99_ms"`
+	WasmBrotliRatio        *float64 `json:"wasm_brotli_ratio_vs_goapp_hello"`
+	PeerDeliveredRatio     *float64 `json:"peer_delivered_ratio"`
+	PeerMemoryRatio        *float64 `json:"peer_memory_ratio"`
+	ReconnectAfterOnlineMS *float64 `json:"reconnect_after_online_ms"`
+	HalfOpenDetectionS     *float64 `json:"halfopen_detection_s"`
+
+	Quick   bool     `json:"quick"`
+	Pinned  bool     `json:"pinned"`
+	Machine machine  `json:"machine"`
+	Notes   []string `json:"notes,omitempty"`
+	Detail  detail   `json:"detail"`
+}
+
+type detail struct {
+	Tether serverDetail   `json:"tether"`
+	Peer   serverDetail   `json:"peer"`
+	Client *clientFigures `json:"client"`
+}
+
+type serverDetail struct {
+	Hold       *holdResult       `json:"hold"`
+	Throughput *throughputResult `json:"throughput"`
+	LongPoll   *longPollResult   `json:"longpoll,omitempty"`
+}
+
+func newResults(quick bool, m machine) *results { return &results{Quick: quick, Machine: m} }
+
+func ptr(x float64) *float64 { return &x }
+
+// summarize fills the issue's keys from the details.
+func (r *results) summarize() {
+	t, p := r.Detail.Tether, r.Detail.Peer
+	if t.Hold != nil {
+		r.WSConnectionsHeld = ptr(float64(t.Hold.Held))
+		r.ServerKiBPerConnection = ptr(t.Hold.KiBPerConnection)
+		if p.Hold != nil && p.Hold.KiBPerConnection > 0 {
+			r.PeerMemoryRatio = ptr(round2(t.Hold.KiBPerConnection / p.Hold.KiBPerConnection))
+		}
+	}
+	if t.Throughput != nil {
+		r.DeliveredPerSPerCore = ptr(t.Throughput.Best.PerCore)
+		r.P99PublishToReceiveMS = ptr(t.Throughput.Half.P99MS)
+		if p.Throughput != nil && p.Throughput.Best.PerCore > 0 {
+			r.PeerDeliveredRatio = ptr(round2(t.Throughput.Best.PerCore / p.Throughput.Best.PerCore))
+		}
+	}
+	if t.LongPoll != nil {
+		r.LongPollP99MS = ptr(t.LongPoll.P99MS)
+	}
+	if c := r.Detail.Client; c != nil {
+		if c.Wasm.Tether.Brotli > 0 && c.Wasm.Hello.Brotli > 0 {
+			r.WasmBrotliRatio = ptr(math.Round(float64(c.Wasm.Tether.Brotli)/float64(c.Wasm.Hello.Brotli)*1000) / 1000)
+		}
+		r.ReconnectAfterOnlineMS = c.ReconnectAfterOnlineMS
+		r.HalfOpenDetectionS = c.HalfOpenDetectionS
+	}
+}
+
+// goal is one row of the table: a figure of tether's, the peer's when it
+// has one, and the bound it must meet.
+type goal struct {
+	metric string
+	tether *float64
+	peer   *float64
+	bound  float64
+	atMost bool // the figure must stay at or under bound (else at or over)
+	format string
+	goal   string
+}
+
+func (g goal) met() string {
+	if g.tether == nil {
+		return "not measured"
+	}
+	ok := *g.tether >= g.bound
+	if g.atMost {
+		ok = *g.tether <= g.bound
+	}
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func (r *results) goals() []goal {
+	p := r.Detail.Peer
+	var peerHeld, peerKiB, peerPerCore, peerP99 *float64
+	if p.Hold != nil {
+		peerHeld, peerKiB = ptr(float64(p.Hold.Held)), ptr(p.Hold.KiBPerConnection)
+	}
+	if p.Throughput != nil {
+		peerPerCore, peerP99 = ptr(p.Throughput.Best.PerCore), ptr(p.Throughput.Half.P99MS)
+	}
+	return []goal{
+		{"WebSocket connections held (one server process)", r.WSConnectionsHeld, peerHeld, 50000, false, "%.0f", "≥ 50,000"},
+		{"server memory per connection, KiB (RSS)", r.ServerKiBPerConnection, peerKiB, 16, true, "%.1f", "≤ 16"},
+		{"delivered msg/s per server core (tether: every message in SQLite first)", r.DeliveredPerSPerCore, peerPerCore, 12500, false, "%.0f", "≥ 12,500"},
+		{"p99 publish → receive at half that load, ms", r.P99PublishToReceiveMS, peerP99, 10, true, "%.2f", "≤ 10"},
+		{"long-poll delivery p99, ms", r.LongPollP99MS, nil, 50, true, "%.2f", "≤ 50"},
+		{"delivered per core, tether / peer", r.PeerDeliveredRatio, nil, 1, false, "%.2f×", "≥ 1.0×"},
+		{"memory per connection, tether / peer", r.PeerMemoryRatio, nil, 1, true, "%.2f×", "≤ 1.0×"},
+		{"app.wasm brotli, tether / go-app hello world", r.WasmBrotliRatio, nil, 1.05, true, "%.3f×", "≤ 1.05×"},
+		{"reconnect after `online`, ms (median)", r.ReconnectAfterOnlineMS, nil, 300, true, "%.0f", "≤ 300"},
+		{"half-open link detected, s (median)", r.HalfOpenDetectionS, nil, 20, true, "%.1f", "≤ 20"},
+	}
+}
+
+func cell(v *float64, format string) string {
+	if v == nil {
+		return "—"
+	}
+	s := fmt.Sprintf(format, *v)
+	// Thousands separators for the large counts.
+	if strings.HasSuffix(format, ".0f") && math.Abs(*v) >= 10000 {
+		s = groupThousands(s)
+	}
+	return s
+}
+
+func groupThousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// markdown renders the table and the machine line.
+func (r *results) markdown() string {
+	var b strings.Builder
+	kind := "full run (`make bench`)"
+	if r.Quick {
+		kind = "quick run (`make bench QUICK=1`): smaller counts, shorter windows"
+	}
+	fmt.Fprintf(&b, "# Benchmark results\n\n%s. How they are taken: [docs/BENCHMARKS.md](../docs/BENCHMARKS.md).\n\n", kind)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, kernel %s, %s, %s", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.Go, r.Machine.Date)
+	if r.Pinned {
+		b.WriteString("; servers pinned to CPU 1, the load generator to CPU 0")
+	}
+	b.WriteString(".\n\n| metric | tether | peer (centrifuge v0.40.1) | goal | met? |\n|---|---|---|---|---|\n")
+	for _, g := range r.goals() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.metric, cell(g.tether, g.format), cell(g.peer, g.format), g.goal, g.met())
+	}
+	if c := r.Detail.Client; c != nil {
+		b.WriteString("\n| client figure | tether | go-app hello world |\n|---|---|---|\n")
+		w := c.Wasm
+		fmt.Fprintf(&b, "| app.wasm raw / gzip / brotli, KiB | %s / %s / %s | %s / %s / %s |\n",
+			kib(w.Tether.Raw), kib(w.Tether.Gzip), kib(w.Tether.Brotli), kib(w.Hello.Raw), kib(w.Hello.Gzip), kib(w.Hello.Brotli))
+		fmt.Fprintf(&b, "| navigation → connected (tether) / mounted (hello), ms, median of %d | %s | %s |\n",
+			len(c.NavigationToConnectedMS), cell(c.NavigationToConnectedMedian, "%.0f"), cell(c.NavigationToMountedMedian, "%.0f"))
+	}
+	if t := r.Detail.Tether.Throughput; t != nil {
+		b.WriteString("\n| load step (tether) | offered pub/s | delivered/s | server cores | per core | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
+		for i, s := range t.Steps {
+			fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", i+1, s.OfferedPerS, s.DeliveredPerS, s.ServerCores, s.PerCore, s.P50MS, s.P99MS)
+		}
+	}
+	if p := r.Detail.Peer.Throughput; p != nil {
+		b.WriteString("\n| load step (peer) | offered pub/s | delivered/s | server cores | per core | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
+		for i, s := range p.Steps {
+			fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", i+1, s.OfferedPerS, s.DeliveredPerS, s.ServerCores, s.PerCore, s.P50MS, s.P99MS)
+		}
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\nNotes:\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+func kib(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return groupThousands(fmt.Sprintf("%d", (n+512)/1024))
+}
+
+// write writes the JSON and the Markdown.
+func (r *results) write(jsonPath, mdPath string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(mdPath, []byte(r.markdown()), 0o644)
+}

@@ -1,0 +1,334 @@
+import { test as base, expect } from './fixtures';
+import { RestartableServer } from '../server';
+import {
+  bannerState, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
+  openPerson, Person, qualities, recordQualities, send, setHidden, shot, status, therapistPath,
+} from './chat';
+
+// Each scenario runs against a server of its own, with the test backend on,
+// that it may crash, restart and break; a customer and a therapist talk in a
+// booking room in two browser contexts of their own.
+const test = base.extend<{ server: RestartableServer }>({
+  server: async ({}, use) => {
+    const server = await RestartableServer.start();
+    await use(server);
+    await server.dispose();
+  },
+});
+
+async function pair(browser: any, server: RestartableServer, room: string): Promise<[Person, Person]> {
+  const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+  const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+  await connected(casey.page);
+  await connected(taylor.page);
+  return [casey, taylor];
+}
+
+async function close(...people: Person[]) {
+  for (const p of people) await p.context.close();
+}
+
+/** Each body appears exactly once on the page, in this order. */
+async function expectExactlyOnce(p: Person, expected: string[]) {
+  for (const b of expected) await expect(messageWithBody(p.page, b)).toHaveCount(1);
+  const all = await bodies(p.page);
+  expect(all.filter((b) => expected.includes(b)), 'once each, in order').toEqual(expected);
+}
+
+/** The seqs of the page's messages, which must rise: the list is in seq order. */
+async function expectSeqOrder(p: Person) {
+  const seqs = (await p.page.getByTestId('message-list').getByTestId('message').evaluateAll(
+    (els) => els.map((e) => e.getAttribute('data-seq')))).filter((s) => s).map(Number);
+  expect(seqs, 'in seq order').toEqual([...seqs].sort((a, b) => a - b));
+  expect(new Set(seqs).size, 'no seq twice').toBe(seqs.length);
+}
+
+test.describe('resilience', () => {
+  test('1. offline: pending while offline, delivered once each in order when back', async ({ browser, server }, testInfo) => {
+    const room = freshRoom('r1');
+    const [casey, taylor] = await pair(browser, server, room);
+
+    const start = Date.now();
+    await casey.context.setOffline(true);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'disconnected', { timeout: 1_000 });
+    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'offline', { timeout: 1_000 });
+    measured(testInfo, 'offline → disconnected', Date.now() - start);
+
+    const typed = ['offline one', 'offline two', 'offline three'];
+    for (const b of typed) {
+      await send(casey.page, b);
+      await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'pending');
+    }
+    await shot(testInfo, 'offline with three pending', casey.page);
+
+    const back = Date.now();
+    await casey.context.setOffline(false);
+    await connected(casey.page);
+    measured(testInfo, 'online → connected', Date.now() - back);
+    await expectExactlyOnce(taylor, typed);
+    for (const b of typed) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'sent');
+    await expect(casey.page.getByTestId('connection-banner')).not.toHaveAttribute('data-state', /offline|reconnecting/);
+    await expect(casey.page.getByTestId('connection-banner')).toHaveCount(0, { timeout: 10_000 });
+    await shot(testInfo, 'therapist got them', taylor.page);
+    await close(casey, taylor);
+  });
+
+  test('2. server crash: both retry, each message sent while down arrives once, history intact', async ({ browser, server }, testInfo) => {
+    const room = freshRoom('r2');
+    const [casey, taylor] = await pair(browser, server, room);
+    await send(casey.page, 'before the crash');
+    await expect(messageWithBody(taylor.page, 'before the crash')).toHaveCount(1);
+
+    await server.kill();
+    for (const p of [casey, taylor]) {
+      const banner = p.page.getByTestId('connection-banner');
+      await expect(banner).toHaveAttribute('data-state', /reconnecting|offline|suspended/, { timeout: 10_000 });
+      await expect(banner.getByTestId('reconnect-attempts')).toContainText(/[1-9]/);
+    }
+    await send(casey.page, 'casey while down');
+    await send(taylor.page, 'taylor while down');
+    await expect(messageWithBody(casey.page, 'casey while down')).toHaveAttribute('data-state', 'pending');
+    await shot(testInfo, 'customer while the server is down', casey.page);
+
+    const restart = Date.now();
+    await server.up();
+    await connected(casey.page);
+    await connected(taylor.page);
+    measured(testInfo, 'crash restart → both reconnected', Date.now() - restart);
+    // Who got back first decides which of the two took the lower seq; both
+    // sides show the same order.
+    const all = ['before the crash', 'casey while down', 'taylor while down'];
+    for (const b of all) {
+      await expect(messageWithBody(casey.page, b)).toHaveCount(1);
+      await expect(messageWithBody(taylor.page, b)).toHaveCount(1);
+    }
+    await expectSeqOrder(casey);
+    await expectSeqOrder(taylor);
+    const order = await bodies(casey.page);
+    expect(await bodies(taylor.page)).toEqual(order);
+
+    await casey.page.reload();
+    await connected(casey.page);
+    await expectExactlyOnce(casey, order);
+    await shot(testInfo, 'customer after a reload', casey.page);
+    await close(casey, taylor);
+  });
+
+  test('3a. WebSocket refused by the server: polling both ways, then back on WebSocket', async ({ browser, server }, testInfo) => {
+    test.setTimeout(90_000);
+    const room = freshRoom('r3a');
+    const [casey, taylor] = await pair(browser, server, room);
+    await server.faults({ refuse_websocket: true, drop: 'all' });
+    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'polling', { timeout: 15_000 });
+    await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'polling', { timeout: 5_000 });
+    await send(casey.page, 'from casey while polling');
+    await send(taylor.page, 'from taylor while polling');
+    await expect(messageWithBody(taylor.page, 'from casey while polling')).toHaveCount(1);
+    await expect(messageWithBody(casey.page, 'from taylor while polling')).toHaveCount(1);
+    await shot(testInfo, 'polling', casey.page);
+
+    const unblock = Date.now();
+    await server.faults({ refuse_websocket: false });
+    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'websocket', { timeout: 45_000 });
+    measured(testInfo, 'polling → back on WebSocket (fault API)', Date.now() - unblock);
+    await send(casey.page, 'back on websocket');
+    const all = ['from casey while polling', 'from taylor while polling', 'back on websocket'];
+    await expectExactlyOnce(taylor, all);
+    await expectExactlyOnce(casey, all);
+    await close(casey, taylor);
+  });
+
+  test('3b. WebSocket blocked on the way (routeWebSocket): polling, then back on WebSocket', async ({ browser, server }, testInfo) => {
+    test.setTimeout(90_000);
+    const room = freshRoom('r3b');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    // A proxy that lets WebSocket through until told to block it.
+    let blocked = true;
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
+    await context.routeWebSocket(/\/api\/ws$/, (ws) => {
+      if (blocked) {
+        ws.close({ code: 1006 as any, reason: 'blocked by a proxy' }).catch(() => {});
+        return;
+      }
+      ws.connectToServer();
+    });
+    const page = await context.newPage();
+    await page.goto(customerPath(room));
+    await expect(indicator(page)).toHaveAttribute('data-transport', 'polling', { timeout: 20_000 });
+    await expect(page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'polling', { timeout: 5_000 });
+    await send(page, 'sent past the proxy');
+    await expect(messageWithBody(taylor.page, 'sent past the proxy')).toHaveCount(1);
+    await send(taylor.page, 'polled by casey');
+    await expect(messageWithBody(page, 'polled by casey')).toHaveCount(1);
+    await shot(testInfo, 'polling behind a proxy', page);
+
+    const unblock = Date.now();
+    blocked = false;
+    await expect(indicator(page)).toHaveAttribute('data-transport', 'websocket', { timeout: 45_000 });
+    measured(testInfo, 'polling → back on WebSocket (proxy)', Date.now() - unblock);
+    await send(page, 'through the proxy now');
+    await expect(messageWithBody(taylor.page, 'through the proxy now')).toHaveCount(1);
+    expect(await bodies(page)).toEqual(['sent past the proxy', 'polled by casey', 'through the proxy now']);
+    await context.close();
+    await close(taylor);
+  });
+
+  test('4. latency: good, poor, disconnected, excellent again, without flapping', async ({ browser, server }, testInfo) => {
+    test.setTimeout(120_000);
+    const room = freshRoom('r4');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'excellent', { timeout: 20_000 });
+    await recordQualities(casey.page);
+    const steps: [number, string][] = [[150, 'good'], [500, 'poor'], [1500, 'disconnected'], [0, 'excellent']];
+    for (const [ms, quality] of steps) {
+      await server.faults({ latency_ms: ms });
+      await expect(indicator(casey.page)).toHaveAttribute('data-quality', quality, { timeout: 30_000 });
+      if (quality === 'poor') {
+        await expect(casey.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'poor');
+        await shot(testInfo, 'poor: orange banner', casey.page);
+      } else {
+        await shot(testInfo, `${quality} at ${ms} ms`, casey.page, 'header');
+      }
+    }
+    expect(await qualities(casey.page), 'each level once, in order: no flapping').toEqual(['excellent', 'good', 'poor', 'disconnected', 'excellent']);
+    await close(casey);
+  });
+
+  test('5. half-open link: muted pongs detected within the heartbeat budget, then recovery', async ({ browser, server }, testInfo) => {
+    test.setTimeout(90_000);
+    const room = freshRoom('r5');
+    const [casey, taylor] = await pair(browser, server, room);
+    const sockets = casey.sockets.length;
+    const old = casey.sockets.at(-1)!.ws;
+    const start = Date.now();
+    await server.faults({ mute_pongs: true });
+    // Detected: the client gives the silent socket up (and dials again at
+    // once, so the status shows it only for a moment).
+    await old.waitForEvent('close', { timeout: 25_000 });
+    const detected = Date.now() - start;
+    measured(testInfo, 'half-open → detected', detected);
+    expect(detected, 'within the heartbeat budget').toBeLessThanOrEqual(20_000);
+    await shot(testInfo, 'half-open detected', casey.page);
+
+    await server.faults({ mute_pongs: false });
+    await connected(casey.page);
+    expect(casey.sockets.length, 'a new socket').toBeGreaterThan(sockets);
+    await send(taylor.page, 'after the half-open link');
+    await expect(messageWithBody(casey.page, 'after the half-open link')).toHaveCount(1);
+    await close(casey, taylor);
+  });
+
+  test('6. token expiry is renewed; a stranger gets a clear error and no retry loop', async ({ browser, server }, testInfo) => {
+    test.setTimeout(60_000);
+    const room = freshRoom('r6');
+    // Tokens that live 3 s: the server closes with 4401 as each expires.
+    const casey = await openPerson(browser, server.url, customerPath(room) + '&ttl=3', 'chat-page');
+    await connected(casey.page);
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await expect.poll(() => casey.sockets.length, { timeout: 20_000, message: 'two expiries, two renewals' }).toBeGreaterThanOrEqual(3);
+    await connected(casey.page);
+    await send(casey.page, 'still here after two expiries');
+    await expect(messageWithBody(taylor.page, 'still here after two expiries')).toHaveCount(1);
+    expect((await status(casey.page)).state).not.toBe('unauthorized');
+
+    // A customer of another booking opens this room.
+    const other = freshRoom('r6-other');
+    const q = new URLSearchParams({ room: other, user: 'sam-stranger', name: 'Sam', role: 'customer' });
+    const { token } = await (await fetch(`${server.url}/api/dev/token?${q}`)).json();
+    const sam = await openPerson(browser, server.url, `/chat/${room}#token=${token}`, 'chat-page');
+    await expect(sam.page.getByTestId('chat-error')).toContainText('not part of this booking');
+    await expect(sam.page.getByTestId('composer-input')).toBeVisible();
+    await shot(testInfo, 'a stranger', sam.page);
+    // No retry loop: the connection stays up (a ping and its pong go by)
+    // and the room was asked for once.
+    const ws = sam.sockets[0];
+    await ws.ws.waitForEvent('framereceived', { predicate: (f) => String(f.payload).includes('"pong"'), timeout: 15_000 });
+    const subscribes = sam.sockets.flatMap((s) => s.sent).filter((f) => f.type === 'subscribe' && f.room === room);
+    expect(sam.sockets.length, 'one socket').toBe(1);
+    expect(subscribes.length, 'asked once').toBeLessThanOrEqual(1);
+    expect(await bodies(sam.page)).toEqual([]);
+    await close(casey, taylor, sam);
+  });
+
+  test('7. rolling restart: clients come back spread over the drain window, nothing lost', async ({ browser, server }, testInfo) => {
+    test.setTimeout(90_000);
+    const room = freshRoom('r7');
+    const [casey, taylor] = await pair(browser, server, room);
+    const others: Person[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = await openPerson(browser, server.url, customerPath(room, `Guest ${i}`), 'chat-page');
+      await connected(p.page);
+      others.push(p);
+    }
+    const everyone = [casey, taylor, ...others];
+    await send(casey.page, 'before the restart');
+    await expect(messageWithBody(taylor.page, 'before the restart')).toHaveCount(1);
+
+    const before = everyone.map((p) => p.sockets.length);
+    const drainAt = Date.now();
+    const code = await server.terminate();
+    expect(code, 'a clean exit on SIGTERM').toBe(0);
+    await server.up();
+    await send(taylor.page, 'during the restart');
+    for (const [i, p] of everyone.entries()) {
+      await expect.poll(() => p.sockets.length, { timeout: 30_000 }).toBeGreaterThan(before[i]);
+      await connected(p.page);
+    }
+    // When each client opened its first socket after the drain began.
+    const offsets = everyone.map((p, i) => p.sockets[before[i]].openedAt - drainAt).sort((x, y) => x - y);
+    const spread = offsets[offsets.length - 1] - offsets[0];
+    measured(testInfo, 'drain → first client back', offsets[0]);
+    measured(testInfo, 'drain → last client back', offsets[offsets.length - 1]);
+    measured(testInfo, `spread of ${offsets.length} comebacks over the drain window`, spread);
+    expect(spread, 'spread over the window, not all at once').toBeGreaterThan(300);
+    const all = ['before the restart', 'during the restart'];
+    for (const p of [casey, taylor]) await expectExactlyOnce(p, all);
+    await close(...everyone);
+  });
+
+  test('8. reload with a pending outbox: typed offline, tab closed, sent once when it opens again', async ({ browser, server }, testInfo) => {
+    const room = freshRoom('r8');
+    const [casey, taylor] = await pair(browser, server, room);
+    await casey.context.setOffline(true);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'disconnected');
+    const typed = ['typed before closing the tab', 'and a second one'];
+    for (const b of typed) {
+      await send(casey.page, b);
+      await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'pending');
+    }
+    await casey.page.close();
+    await casey.context.setOffline(false);
+
+    const page = await casey.context.newPage();
+    await page.goto(customerPath(room));
+    await connected(page);
+    await expectExactlyOnce(taylor, typed);
+    for (const b of typed) await expect(messageWithBody(page, b)).toHaveAttribute('data-state', 'sent');
+    expect((await bodies(page)).filter((b) => typed.includes(b))).toEqual(typed);
+    await shot(testInfo, 'the reopened tab', page);
+    await close(casey, taylor);
+  });
+
+  test('9. hidden tab: visible again after the socket died, reconnected within 2 s', async ({ browser, server }, testInfo) => {
+    test.setTimeout(90_000);
+    const room = freshRoom('r9');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await setHidden(casey.page, true);
+    await server.kill();
+    // Wait until the next attempt is far off, as after a long sleep.
+    await expect.poll(async () => {
+      const s = await status(casey.page);
+      return s?.nextRetryAt ? s.nextRetryAt - Date.now() : 0;
+    }, { timeout: 40_000, intervals: [250] }).toBeGreaterThan(3_000);
+    await server.up();
+    const shown = Date.now();
+    await setHidden(casey.page, false);
+    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'websocket', { timeout: 2_000 });
+    measured(testInfo, 'visible → reconnected', Date.now() - shown);
+    await shot(testInfo, 'visible again', casey.page);
+    await close(casey);
+  });
+});

@@ -1,0 +1,97 @@
+import { test, expect } from './fixtures';
+import { RestartableServer } from '../server';
+import { bodies, connected, customerPath, freshRoom, openPerson, Person, send, shot, therapistPath } from './chat';
+
+// Three minutes of random faults while both sides keep writing; then every
+// message must be on both screens, once, in seq order.
+const soakMs = 180_000;
+
+type Fault = { name: string; run: () => Promise<void> };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+
+test('10. soak: random faults for three minutes, nothing lost or repeated', async ({ browser }, testInfo) => {
+  test.setTimeout(soakMs + 180_000);
+  const server = await RestartableServer.start();
+  try {
+    const room = freshRoom('soak');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(casey.page);
+    await connected(taylor.page);
+
+    const faults: Fault[] = [
+      { name: 'customer offline', run: async () => { await casey.context.setOffline(true); await sleep(between(2_000, 6_000)); await casey.context.setOffline(false); } },
+      { name: 'therapist offline', run: async () => { await taylor.context.setOffline(true); await sleep(between(2_000, 6_000)); await taylor.context.setOffline(false); } },
+      { name: 'latency 500 ms', run: async () => { await server.faults({ latency_ms: 500 }); await sleep(between(4_000, 8_000)); await server.faults({ latency_ms: 0 }); } },
+      { name: 'latency 1500 ms', run: async () => { await server.faults({ latency_ms: 1500 }); await sleep(between(4_000, 8_000)); await server.faults({ latency_ms: 0 }); } },
+      { name: 'sockets cut', run: async () => { await server.faults({ drop: 'all' }); } },
+      { name: 'WebSocket refused', run: async () => { await server.faults({ refuse_websocket: true, drop: 'all' }); await sleep(between(5_000, 10_000)); await server.faults({ refuse_websocket: false }); } },
+      { name: 'half-open link', run: async () => { await server.faults({ mute_pongs: true }); await sleep(between(5_000, 10_000)); await server.faults({ mute_pongs: false }); } },
+      { name: 'server crash', run: async () => { await server.kill(); await sleep(between(1_000, 4_000)); await server.up(); } },
+      { name: 'rolling restart', run: async () => { await server.terminate(); await server.up(); } },
+    ];
+    const counts: Record<string, number> = {};
+    const sent: Record<string, string[]> = { casey: [], taylor: [] };
+    const end = Date.now() + soakMs;
+
+    const writer = async (who: string, p: Person) => {
+      let i = 0;
+      while (Date.now() < end) {
+        i += 1;
+        const body = `${who} #${i}`;
+        await send(p.page, body);
+        sent[who].push(body);
+        await sleep(between(800, 2_000));
+      }
+    };
+    const breaker = async () => {
+      while (Date.now() < end - 5_000) {
+        await sleep(between(2_000, 5_000));
+        const f = faults[Math.floor(Math.random() * faults.length)];
+        counts[f.name] = (counts[f.name] ?? 0) + 1;
+        await f.run();
+      }
+    };
+    await Promise.all([writer('casey', casey), writer('taylor', taylor), breaker()]);
+
+    // Calm: everything must arrive.
+    const settle = Date.now();
+    await connected(casey.page);
+    await connected(taylor.page);
+    const all = [...sent.casey, ...sent.taylor];
+    for (const p of [casey, taylor]) {
+      await expect.poll(async () => (await bodies(p.page)).filter((b) => all.includes(b)).length,
+        { timeout: 120_000, message: 'every message on both screens' }).toBe(all.length);
+      await expect(p.page.getByTestId('message-list').locator('[data-testid=message][data-state=sent]')).toHaveCount(all.length, { timeout: 30_000 });
+    }
+    const shown = { casey: await bodies(casey.page), taylor: await bodies(taylor.page) };
+    const seqs = await casey.page.getByTestId('message-list').getByTestId('message')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+    const duplicates = shown.casey.length - new Set(shown.casey).size + shown.taylor.length - new Set(shown.taylor).size;
+    const outOfOrder = seqs.filter((s, i) => i > 0 && s <= seqs[i - 1]).length;
+    const summary = `soak: ${soakMs / 1000} s, ${Object.values(counts).reduce((a, b) => a + b, 0)} faults ` +
+      `(${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}); ` +
+      `customer sent ${sent.casey.length}, therapist sent ${sent.taylor.length}; ` +
+      `customer shows ${shown.casey.length}, therapist shows ${shown.taylor.length}; ` +
+      `duplicates ${duplicates}, out of order ${outOfOrder}; settled in ${Date.now() - settle} ms`;
+    console.log(summary);
+    testInfo.annotations.push({ type: 'summary', description: summary });
+    await shot(testInfo, 'customer after the soak', casey.page);
+    await shot(testInfo, 'therapist after the soak', taylor.page);
+
+    expect(duplicates).toBe(0);
+    expect(outOfOrder).toBe(0);
+    expect(shown.casey).toEqual(shown.taylor);
+    expect([...shown.casey].sort()).toEqual([...all].sort());
+    // Each side's own messages in the order it typed them.
+    for (const who of ['casey', 'taylor']) {
+      expect(shown.casey.filter((b) => b.startsWith(`${who} #`))).toEqual(sent[who]);
+    }
+    await casey.context.close();
+    await taylor.context.close();
+  } finally {
+    await server.dispose();
+  }
+});
