@@ -72,9 +72,31 @@ $(BIN)/wasmbrowsertest:
 e2e: chromium node build
 	cd playwright && npx playwright test
 
-## bench: the stores' benchmarks, and the fan-out between two nodes through PostgreSQL
-bench: wasm postgresql
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./server/...
+## bench: the stores' and the two-node benchmarks, then bench/load: tether beside a
+## centrifuge peer and go-app's hello world (bench/results.json, bench/RESULTS.md).
+## QUICK=1: a short run (under two minutes) of bench/load alone; BENCH_OUT=file.json
+BENCH_OUT ?= $(if $(QUICK),bench/quick.json,bench/results.json)
+BENCH_HELLO := $(BIN)/bench-hello-web
+bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello $(if $(QUICK),,postgresql)
+	$(if $(QUICK),,$(GO) test -run '^$$' -bench . -benchtime 2000x ./server/...)
+	$(GO) build -o $(BIN)/bench-load ./bench/load
+	$(BIN)/bench-load $(if $(QUICK),-quick) -out $(BENCH_OUT) -tether $(BIN)/tether -peer $(BIN)/bench-peer \
+		-hello $(BIN)/bench-hello -hello-web $(BENCH_HELLO)
+
+# The peer lives in a module of its own (bench/peer/go.mod): tether's go.mod
+# never depends on centrifuge.
+$(BIN)/bench-peer: bench/peer/main.go bench/peer/go.mod bench/peer/go.sum $(GOROOT)/VERSION
+	cd bench/peer && $(GO) build -trimpath -o $@ .
+
+# go-app's hello world, built and compressed as `make wasm` does tether's.
+$(BENCH_HELLO)/web/app.wasm.br: bench/hello/main.go go.mod go.sum $(GOROOT)/VERSION
+	@mkdir -p $(BENCH_HELLO)/web
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BENCH_HELLO)/web/app.wasm ./bench/hello
+	rm -f $(BENCH_HELLO)/web/app.wasm.br $(BENCH_HELLO)/web/app.wasm.gz
+	$(GO) run ./tools/precompress $(BENCH_HELLO)/web/app.wasm
+
+$(BIN)/bench-hello: bench/hello/main.go go.mod go.sum
+	$(GO) build -trimpath -o $@ ./bench/hello
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || \

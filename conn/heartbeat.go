@@ -87,6 +87,7 @@ func (m *Machine) onPong(p *wire.Pong) {
 			m.logf(slog.LevelInfo, "Network works: the socket answered")
 		}
 		m.online = true
+		m.offlineSocket = false // it answered: the offline hint was wrong
 	}
 }
 
@@ -125,6 +126,13 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		}
 		m.online = false
 		m.logf(slog.LevelInfo, "Network offline (browser) - checking")
+		if m.ws == wsOpen {
+			// Browsers keep a socket open through an offline spell, but the
+			// network behind it has usually changed (another Wi-Fi, a new
+			// address): unless it answers meanwhile, it is replaced when the
+			// network is back.
+			m.offlineSocket = true
+		}
 		if m.ws == wsOpen || m.polling {
 			m.verify()
 		} else {
@@ -136,6 +144,11 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		}
 		m.online = true
 		m.logf(slog.LevelInfo, "Network online - checking the connection")
+		if m.ws == wsOpen && m.offlineSocket {
+			m.logf(slog.LevelInfo, "Replacing the socket that lived through the offline spell")
+			m.connectionLost(loss{reason: "the network changed", now: true})
+			return
+		}
 		m.wake()
 	case EnvHidden:
 		m.visible = false

@@ -272,6 +272,7 @@ func (m *Machine) teardownSocket() {
 		m.emit(CloseSocket{Gen: m.gen, Code: wire.CloseNormal, Reason: "client closing"})
 	}
 	m.ws = wsNone
+	m.offlineSocket = false
 	m.stopTimer(TimerConnect)
 	m.stopTimer(TimerStable)
 	m.stopTimer(TimerVerify)

@@ -47,8 +47,11 @@ type Machine struct {
 	unauthorized bool
 	suspended    bool
 	online       bool // the browser's hint, corrected by evidence
-	visible      bool
-	connected    bool // a transport has worked at least once
+	// offlineSocket: the open socket lived through an offline spell and has
+	// not answered since; it is replaced when the network is back.
+	offlineSocket bool
+	visible       bool
+	connected     bool // a transport has worked at least once
 
 	token        string
 	tokenReq     uint64 // the pending FetchToken, or 0

@@ -77,6 +77,38 @@ func TestNetworkHints(t *testing.T) {
 		assert.Equal(t, conn.StateConnected, h.state())
 	})
 
+	t.Run("a socket that lived through an offline spell is replaced at once when the network is back", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.subscribe("room-1")
+		h.srv.Publish("room-1", "before")
+		h.settle()
+		// The browser keeps the socket open and holds its frames.
+		h.socket().Blackhole()
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		assert.Equal(t, conn.StateOffline, h.state())
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, 2, h.srv.Stats().Dials, "a fresh socket, without waiting for the check")
+		assert.Equal(t, conn.StateConnected, h.state())
+		hs := hellos(h.srv)
+		require.Len(t, hs, 2)
+		assert.Equal(t, map[string]int64{"room-1": 1}, hs[1].Resume, "the room resumed from its last seq")
+		assert.True(t, h.logs.has("ConnectionStability: Replacing the socket that lived through the offline spell"))
+	})
+
+	t.Run("a socket that answered while the browser said offline is kept", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.env.Fire(conn.EnvOffline)
+		h.settle()
+		assert.Equal(t, conn.StateConnected, h.state(), "the pong proved the network works")
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		assert.Equal(t, 1, h.srv.Stats().Dials)
+	})
+
 	t.Run("online with a live socket keeps it", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)

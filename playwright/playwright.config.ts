@@ -16,10 +16,17 @@ export const chromiumArgs = [
 
 export default defineConfig({
   testDir: './tests',
-  // One worker: the tests share one 2-core machine with the server, and the
-  // later fault tests start, stop and break servers of their own.
-  workers: 1,
-  fullyParallel: false,
+  // Tests run side by side: every fault test breaks a server of its own, and
+  // they mostly wait on the service's timers (a run keeps the two cores
+  // about a fifth busy). Tests wait for states in the DOM, never for a
+  // time. The soak (three minutes) is its own project, listed first so it
+  // starts first and the rest runs beside it.
+  workers: 4,
+  fullyParallel: true,
+  projects: [
+    { name: 'soak', testMatch: /soak\.spec\.ts/ },
+    { name: 'suite', testIgnore: /soak\.spec\.ts/ },
+  ],
   forbidOnly: !!process.env.CI,
   retries: 0,
   timeout: 60_000,

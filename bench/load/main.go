@@ -38,6 +38,7 @@ type config struct {
 	helloWeb   string
 	playwright string
 	phases     map[string]bool
+	targets    map[string]bool
 	serverCPU  string
 	clientCPU  string
 }
@@ -80,10 +81,10 @@ func plans(quick bool) plan {
 
 func main() {
 	var c config
-	var phases string
+	var phases, targets string
 	flag.BoolVar(&c.quick, "quick", false, "a short run (under two minutes) with smaller counts")
 	flag.StringVar(&c.out, "out", "bench/results.json", "where to write the figures as JSON")
-	flag.StringVar(&c.markdown, "md", "", "where to write the Markdown table (default: beside -out, .md)")
+	flag.StringVar(&c.markdown, "md", "", "where to write the Markdown table (default: beside -out: RESULTS.md for results.json, else NAME.md)")
 	flag.StringVar(&c.tether, "tether", "bin/tether", "the tether server binary")
 	flag.StringVar(&c.peer, "peer", "bin/bench-peer", "the centrifuge peer binary")
 	flag.StringVar(&c.hello, "hello", "bin/bench-hello", "the go-app hello world's server binary")
@@ -91,20 +92,35 @@ func main() {
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
 	flag.StringVar(&phases, "phases", "hold,load,longpoll,client", "the phases to run")
+	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
 	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
 	flag.Parse()
-	c.phases = map[string]bool{}
-	for _, p := range strings.Split(phases, ",") {
-		c.phases[strings.TrimSpace(p)] = true
-	}
+	c.phases, c.targets = set(phases), set(targets)
 	if c.markdown == "" {
-		c.markdown = strings.TrimSuffix(c.out, filepath.Ext(c.out)) + ".md"
+		c.markdown = markdownPath(c.out)
 	}
 	log.SetFlags(log.Ltime)
 	if err := run(c); err != nil {
 		log.Fatal("bench: ", err)
 	}
+}
+
+// markdownPath puts the table beside the JSON: RESULTS.md for the
+// committed results.json, else the JSON's name with .md.
+func markdownPath(out string) string {
+	if filepath.Base(out) == "results.json" {
+		return filepath.Join(filepath.Dir(out), "RESULTS.md")
+	}
+	return strings.TrimSuffix(out, filepath.Ext(out)) + ".md"
+}
+
+func set(list string) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range strings.Split(list, ",") {
+		m[strings.TrimSpace(p)] = true
+	}
+	return m
 }
 
 func run(c config) error {
@@ -157,6 +173,9 @@ func run(c config) error {
 			target
 			out **holdResult
 		}{{tetherTarget, &res.Detail.Tether.Hold}, {peerTarget, &res.Detail.Peer.Hold}} {
+			if !c.targets[t.proto.Name()] {
+				continue
+			}
 			h, err := runHold(t.target, pl.holdConns, pl.holdSettle)
 			if err != nil {
 				return fmt.Errorf("%s hold: %w", t.proto.Name(), err)
@@ -170,6 +189,9 @@ func run(c config) error {
 			target
 			out **throughputResult
 		}{{tetherTarget, &res.Detail.Tether.Throughput}, {peerTarget, &res.Detail.Peer.Throughput}} {
+			if !c.targets[t.proto.Name()] {
+				continue
+			}
 			r, err := runThroughput(t.target, pl.loadConns, pl.rates, pl.warm, pl.window, pl.halfWindow)
 			if err != nil {
 				return fmt.Errorf("%s load: %w", t.proto.Name(), err)

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"strings"
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -22,28 +25,26 @@ import (
 func stat() {
 	runtime.GC()
 	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/sched/goroutines:goroutines"}, {Name: "/memory/classes/total:bytes"}}
+	var s []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") || d.Name == "/sched/goroutines:goroutines" || d.Name == "/gc/stack/starting-size:bytes" || d.Name == "/gc/heap/goal:bytes" {
+			s = append(s, metrics.Sample{Name: d.Name})
+		}
+	}
 	metrics.Read(s)
 	for _, x := range s {
 		fmt.Printf("%s = %d\n", x.Name, x.Value.Uint64())
 	}
 }
 
-func main() {
+func client(url string, n int) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	dir, _ := os.MkdirTemp("", "probe")
-	m := &node.Main{Config: node.Config{Addr: "127.0.0.1:0", DataDir: dir}, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: secret}
-	if err := m.Run(context.Background()); err != nil {
-		panic(err)
-	}
 	a, _ := auth.New(secret, auth.Options{})
-	stat()
-	n := 2000
 	var conns []*native.Conn
 	for i := range n {
 		room := fmt.Sprintf("r%d", i/2)
 		tok, _ := a.Issue(wire.User{ID: fmt.Sprint("u", i), Name: "x", Role: "customer"}, []string{room}, time.Hour)
-		c, err := native.Dial(context.Background(), m.URL(), tok)
+		c, err := native.Dial(context.Background(), url, tok)
 		if err != nil {
 			panic(err)
 		}
@@ -52,6 +53,34 @@ func main() {
 		}
 		conns = append(conns, c)
 	}
+	fmt.Println("ready")
+	time.Sleep(time.Hour)
+	_ = conns
+}
+
+func main() {
+	runtime.MemProfileRate = 1
+	if len(os.Args) > 1 {
+		client(os.Args[1], 2000)
+		return
+	}
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	dir, _ := os.MkdirTemp("", "probe")
+	m := &node.Main{Config: node.Config{Addr: "127.0.0.1:0", DataDir: dir}, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: secret}
+	if err := m.Run(context.Background()); err != nil {
+		panic(err)
+	}
+	stat()
+	cmd := exec.Command(os.Args[0], m.URL())
+	out, _ := cmd.StdoutPipe()
+	cmd.Start()
+	bufio.NewReader(out).ReadString('\n')
+	defer cmd.Process.Kill()
+	for range 5 {
+		time.Sleep(time.Second)
+		stat()
+	}
+	conns := []int{1}
 	time.Sleep(time.Second)
 	stat()
 	f, _ := os.Create("/tmp/heap.prof")

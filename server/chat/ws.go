@@ -3,13 +3,9 @@
 package chat
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,17 +18,21 @@ import (
 	"tether/server/auth"
 )
 
-// wsConn is one WebSocket session. One goroutine reads; a writer goroutine,
-// started when a frame is queued and gone when the queue is empty, writes
-// everything queued, so no other goroutine ever waits on the peer. An idle
-// session thus costs one parked goroutine and no queue: the memory of a
-// connection is what decides how many one server holds.
+// wsConn is one WebSocket session. Its frames are read and handled one
+// after the other, on a goroutine started when input arrives (see serve); a
+// writer goroutine, started when a frame is queued and gone when the queue
+// is empty, writes everything queued, so no other goroutine ever waits on
+// the peer. An idle session thus costs one goroutine with the smallest
+// stack, parked on the poller, and no queue: the memory of a connection
+// decides how many one server holds.
 type wsConn struct {
 	hub     *Hub
 	ws      *websocket.Conn
+	input   hijacked // the socket and its read buffer, to wait for input
 	session string
 	ctx     context.Context
 	cancel  context.CancelFunc
+	expiry  *time.Timer // closes the session when the token expires
 
 	// qmu guards the outgoing queue and the writer's life.
 	qmu      sync.Mutex
@@ -101,7 +101,8 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "WebSocket is refused (test fault)")
 		return
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	up := &upgrade{ResponseWriter: w}
+	ws, err := websocket.Accept(up, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.AllowedOrigins,
 	})
@@ -118,7 +119,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsConn{
-		hub: h, ws: ws, session: newID(),
+		hub: h, ws: ws, input: up.hijacked, session: newID(),
 		ctx: ctx, cancel: cancel, subs: map[string]*subscription{},
 	}
 	h.mu.Lock()
@@ -131,7 +132,11 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	go c.serve()
 }
 
-// serve runs the session until it ends, then unregisters it.
+// serve runs the session until it ends, then unregisters it. It waits
+// for input on the poller (waitReadable) and hands what arrives to a
+// goroutine of its own, which reads and handles frames while input is
+// buffered and then ends: the deep stacks of decoding, the token check and
+// the store are a burst's, and are freed with it.
 func (c *wsConn) serve() {
 	h := c.hub
 	defer func() {
@@ -143,8 +148,30 @@ func (c *wsConn) serve() {
 		h.mu.Unlock()
 		h.metrics.OpenSockets.Dec()
 	}()
-	c.readLoop()
+	// A timer, not a deadline on the read: the library drops the socket
+	// without a close frame when a read's context ends, and the client must
+	// see 1008.
+	helloTimer := time.AfterFunc(h.cfg.HelloTimeout, func() {
+		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
+	})
+	defer helloTimer.Stop()
+	burst := make(chan bool)
+	for {
+		if !c.input.buffered() {
+			waitReadable(c.input.conn)
+		}
+		go func() { burst <- c.readBurst() }()
+		if !<-burst {
+			break
+		}
+		if c.claims != nil {
+			helloTimer.Stop()
+		}
+	}
 	c.cancel()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.qmu.Lock()
 	c.ended = true
 	c.queue = nil
@@ -152,167 +179,23 @@ func (c *wsConn) serve() {
 	c.writerWG.Wait()
 }
 
-// upgradeBuffers are the sizes of a session's read and write buffers.
-// net/http's are 4 KiB each; protocol v1 frames are mostly a few hundred
-// bytes, and a longer one is read or written through the small buffer in
-// two system calls instead of one.
-const (
-	readBufferSize  = 1 << 10
-	writeBufferSize = 2 << 10
-)
-
-// smallBuffers hands websocket.Accept a hijacked connection with small
-// buffers in place of net/http's (see upgradeBuffers).
-type smallBuffers struct{ http.ResponseWriter }
-
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	// What the client sent after its request, already read into net/http's
-	// buffer, must stay buffered in ours: the library reads the buffered
-	// bytes first and then the connection itself.
-	size := readBufferSize
-	var r io.Reader = conn
-	n := brw.Reader.Buffered()
-	if n > 0 {
-		early, _ := brw.Reader.Peek(n)
-		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
-		size = max(size, n)
-	}
-	br := bufio.NewReaderSize(r, size)
-	if n > 0 {
-		if _, err := br.Peek(n); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-	}
-	if err := brw.Writer.Flush(); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
-}
-
-// writeLoop writes queued frames until the queue is empty or the session
-// ends. Only one runs at a time (writing), so frames go out in order.
-func (c *wsConn) writeLoop() {
-	defer c.writerWG.Done()
-	var batch [][]byte
+// readBurst reads and handles frames until no input is buffered. It
+// returns false when the session is over.
+func (c *wsConn) readBurst() bool {
 	for {
-		c.qmu.Lock()
-		clear(batch)
-		if c.queue == nil && cap(batch) <= 16 {
-			c.queue = batch[:0] // reuse the slice under a steady load
+		f, ok := c.readFrame()
+		if !ok || !c.handle(f) {
+			return false
 		}
-		if len(c.queue) == 0 || c.ctx.Err() != nil {
-			c.writing = false
-			if cap(c.queue) > 16 {
-				c.queue = nil // an idle session keeps no large queue
-			}
-			c.qmu.Unlock()
-			return
-		}
-		batch, c.queue = c.queue, nil
-		if c.space != nil {
-			close(c.space)
-			c.space = nil
-		}
-		c.qmu.Unlock()
-		for _, frame := range batch {
-			c.hub.faults.Delay(c.ctx)
-			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				c.drop()
-				c.qmu.Lock()
-				c.writing = false
-				c.queue = nil
-				c.qmu.Unlock()
-				return
-			}
+		if !c.input.buffered() {
+			return true
 		}
 	}
-}
-
-// push queues a frame if there is room and starts the writer if none runs.
-// It reports false when the queue is full or the session is over.
-func (c *wsConn) push(frame []byte) (queued, full bool) {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if c.ended || c.ctx.Err() != nil {
-		return false, false
-	}
-	if len(c.queue) >= c.hub.cfg.SendQueue {
-		return false, true
-	}
-	c.queue = append(c.queue, frame)
-	if !c.writing {
-		c.writing = true
-		c.writerWG.Add(1)
-		go c.writeLoop()
-	}
-	return true, false
-}
-
-// enqueue queues a frame for the writer. A full queue means the peer reads
-// too slowly: it is closed (1008) rather than allowed to hold anyone up.
-func (c *wsConn) enqueue(frame []byte) bool {
-	queued, full := c.push(frame)
-	if full {
-		c.slow()
-	}
-	return queued
 }
 
 func (c *wsConn) slow() {
 	c.hub.metrics.SlowDisconnects.Inc()
 	go c.close(wire.ClosePolicy, "too slow to read its messages")
-}
-
-// send queues a frame from the connection's own reader. The reader may
-// wait for room in the queue (a long replay on a slow link), up to
-// WriteTimeout; the hub's Publish never waits and uses enqueue instead.
-func (c *wsConn) send(f wire.Frame) bool {
-	b, err := wire.Encode(f)
-	if err != nil {
-		c.hub.log.Error("failed to encode a frame", "type", f.FrameType(), "err", err)
-		return false
-	}
-	return c.enqueueWait(b)
-}
-
-func (c *wsConn) enqueueWait(frame []byte) bool {
-	var t *time.Timer
-	for {
-		queued, full := c.push(frame)
-		if !full {
-			return queued
-		}
-		if t == nil {
-			t = time.NewTimer(c.hub.cfg.WriteTimeout)
-			defer t.Stop()
-		}
-		// Wait until the writer takes frames from the queue.
-		c.qmu.Lock()
-		if c.space == nil {
-			c.space = make(chan struct{})
-		}
-		space := c.space
-		c.qmu.Unlock()
-		select {
-		case <-space:
-		case <-c.ctx.Done():
-			return false
-		case <-t.C:
-			c.slow()
-			return false
-		}
-	}
 }
 
 func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) {
@@ -337,64 +220,47 @@ func (c *wsConn) drop() {
 	})
 }
 
-// readLoop reads frames until the connection ends: first the hello, then
-// everything else.
-func (c *wsConn) readLoop() {
+// handle answers one frame: first the hello, then everything else. It
+// returns false when the session is over.
+func (c *wsConn) handle(f wire.Frame) bool {
 	h := c.hub
-	// A timer, not a deadline on the read: the library drops the socket
-	// without a close frame when a read's context ends, and the client must
-	// see 1008.
-	helloTimer := time.AfterFunc(h.cfg.HelloTimeout, func() {
-		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
-	})
-	defer helloTimer.Stop()
-	for c.claims == nil {
-		f, ok := c.readFrame(c.ctx)
-		if !ok {
-			return
-		}
+	if c.claims == nil {
 		hello, isHello := f.(*wire.Hello)
 		if !isHello {
 			c.sendError(wire.CodeHelloRequired, "the first frame must be hello", "", 0)
-			continue
+			return true
 		}
-		if !c.onHello(hello) {
-			return
-		}
+		return c.onHello(hello)
 	}
-	helloTimer.Stop()
-	for {
-		f, ok := c.readFrame(c.ctx)
-		if !ok {
-			return
+	switch f := f.(type) {
+	case *wire.Subscribe:
+		c.subscribe(f.Room, f.Since)
+	case *wire.Unsubscribe:
+		if s := c.subs[f.Room]; s != nil {
+			delete(c.subs, f.Room)
+			h.removeSub(s)
 		}
-		switch f := f.(type) {
-		case *wire.Subscribe:
-			c.subscribe(f.Room, f.Since)
-		case *wire.Unsubscribe:
-			if s := c.subs[f.Room]; s != nil {
-				delete(c.subs, f.Room)
-				h.removeSub(s)
-			}
-		case *wire.Send:
-			c.onSend(f)
-		case *wire.Ping:
-			if !h.faults.MutePongs() {
-				c.send(&wire.Pong{ID: f.ID, ServerTime: time.Now().UnixMilli()})
-			}
-		case *wire.Hello:
-			c.sendError(wire.CodeBadFrame, "hello was already received", "", 0)
-		default:
-			c.sendError(wire.CodeBadFrame, f.FrameType()+" is not a client frame", "", 0)
+	case *wire.Send:
+		c.onSend(f)
+	case *wire.Ping:
+		if !h.faults.MutePongs() {
+			c.send(&wire.Pong{ID: f.ID, ServerTime: time.Now().UnixMilli()})
 		}
+	case *wire.Hello:
+		c.sendError(wire.CodeBadFrame, "hello was already received", "", 0)
+	default:
+		c.sendError(wire.CodeBadFrame, f.FrameType()+" is not a client frame", "", 0)
 	}
+	return true
 }
 
 // readFrame reads and decodes one frame. Malformed frames are answered with
-// an error frame and counted; ok is false when the connection is over.
-func (c *wsConn) readFrame(ctx context.Context) (wire.Frame, bool) {
+// an error frame and counted; ok is false when the connection is over. The
+// read has no context to end it (closing the socket does): a context with a
+// Done channel would cost a registration per read.
+func (c *wsConn) readFrame() (wire.Frame, bool) {
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return nil, false
 		}
@@ -454,8 +320,7 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 	})
 	// The session ends with the token: the client renews it and comes back.
 	if exp := claims.Expiry(); !exp.IsZero() {
-		t := time.AfterFunc(time.Until(exp), func() { c.close(wire.CloseUnauthorized, "token expired") })
-		context.AfterFunc(c.ctx, func() { t.Stop() })
+		c.expiry = time.AfterFunc(time.Until(exp), func() { c.close(wire.CloseUnauthorized, "token expired") })
 	}
 	rooms := make([]string, 0, len(hello.Resume))
 	for room := range hello.Resume {

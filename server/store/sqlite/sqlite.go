@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -35,6 +36,10 @@ import (
 // DefaultMaxBatch is the most appends one transaction commits when
 // Options.MaxBatch is not set.
 const DefaultMaxBatch = 256
+
+// DefaultGather is how long the writer waits for more appends before a
+// commit when Options.Gather is not set (see Options.Gather).
+const DefaultGather = time.Millisecond
 
 // busyTimeoutMS is how long a connection waits for a lock another process
 // holds (a backup, a second server by mistake) before failing.
@@ -47,6 +52,14 @@ type Options struct {
 	// MaxBatch is the most appends one transaction commits; 0 or less means
 	// DefaultMaxBatch.
 	MaxBatch int
+	// Gather is how long the writer waits for more appends before it
+	// commits, while appends come faster than commits: the previous commit
+	// held more than one. Each commit writes the pages it changed to the WAL
+	// and waits for an fsync, whatever its size, so under load a wait this
+	// short buys much larger batches. A lone append (the previous commit
+	// held one) is never held back. 0 means DefaultGather; below 0, never
+	// wait.
+	Gather time.Duration
 	// Logger receives failures and migrations; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -57,6 +70,7 @@ type Store struct {
 	reader   *sql.DB
 	onCommit store.CommitFunc
 	maxBatch int
+	gather   time.Duration
 	log      *slog.Logger
 
 	// Writer statements, run inside each batch's transaction.
@@ -91,12 +105,16 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		onCommit:   opts.OnCommit,
 		maxBatch:   opts.MaxBatch,
+		gather:     opts.Gather,
 		log:        opts.Logger,
 		reqs:       make(chan *appendReq),
 		writerDone: make(chan struct{}),
 	}
 	if s.maxBatch <= 0 {
 		s.maxBatch = DefaultMaxBatch
+	}
+	if s.gather == 0 {
+		s.gather = DefaultGather
 	}
 	if s.log == nil {
 		s.log = slog.Default()

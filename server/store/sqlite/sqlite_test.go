@@ -142,6 +142,52 @@ func TestABatchHoldsAtMostMaxBatchAppends(t *testing.T) {
 	t.Logf("largest batch: %d", largest.Load())
 }
 
+func TestALoneAppendIsNeverHeldBackToGather(t *testing.T) {
+	t.Parallel()
+	var commits, largest atomic.Int64
+	// With an hour to gather, any wait for company would hang the test.
+	s := open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{
+		Gather: time.Hour,
+		OnCommit: func(msgs []wire.Message) {
+			commits.Add(1)
+			largest.Store(max(largest.Load(), int64(len(msgs))))
+		},
+	})
+	for i := range 20 {
+		_, _, err := s.Append(context.Background(), newMessage("r", fmt.Sprintf("c%d", i), i))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(20), commits.Load(), "one commit per append, one caller at a time")
+	assert.Equal(t, int64(1), largest.Load())
+}
+
+func TestAppendsUnderLoadGatherIntoFewerCommits(t *testing.T) {
+	t.Parallel()
+	var commits atomic.Int64
+	s := open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{
+		Gather:   50 * time.Millisecond,
+		OnCommit: func([]wire.Message) { commits.Add(1) },
+	})
+	const callers, each = 8, 20
+	var wg sync.WaitGroup
+	for w := range callers {
+		wg.Go(func() {
+			for i := range each {
+				_, _, err := s.Append(context.Background(), newMessage(fmt.Sprintf("r%d", w), fmt.Sprintf("c%d", i), i))
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	for w := range callers {
+		head, err := s.Head(context.Background(), fmt.Sprintf("r%d", w))
+		require.NoError(t, err)
+		assert.Equal(t, int64(each), head)
+	}
+	assert.Less(t, commits.Load(), int64(callers*each/2), "appends from many callers share commits")
+	t.Logf("%d appends in %d commits", callers*each, commits.Load())
+}
+
 func TestAppendAndContext(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"tether/conn/wire"
 	"tether/server/store"
@@ -66,24 +67,51 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, b
 // runWriter commits the appends until Close closes reqs. It takes one
 // request, then whatever others already wait, up to maxBatch: under load the
 // appends that queue during one commit share the next one's fsync, and a lone
-// append is never delayed to wait for company.
+// append is never delayed to wait for company. While appends come faster
+// than commits (the last commit held more than one), it also waits up to
+// gather for more before committing.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
 	batch := make([]*appendReq, 0, s.maxBatch)
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	last := 0 // appends in the previous commit
 	for first := range s.reqs {
 		batch = append(batch[:0], first)
+		var wait <-chan time.Time
+		if last > 1 && s.gather > 0 {
+			gather.Reset(s.gather)
+			wait = gather.C
+		}
 	drain:
 		for len(batch) < s.maxBatch {
+			if wait == nil {
+				select {
+				case req, ok := <-s.reqs:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, req)
+				default:
+					break drain
+				}
+				continue
+			}
 			select {
 			case req, ok := <-s.reqs:
 				if !ok {
 					break drain
 				}
 				batch = append(batch, req)
-			default:
+			case <-wait:
+				wait = nil
 				break drain
 			}
 		}
+		if wait != nil {
+			gather.Stop() // the batch filled up first
+		}
+		last = len(batch)
 		s.commit(batch)
 		clear(batch) // let the answered requests be collected
 	}

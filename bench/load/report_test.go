@@ -1,0 +1,82 @@
+//go:build !wasm
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// issueKeys are the keys the issue asks every run to write.
+var issueKeys = []string{
+	"ws_connections_held", "server_kib_per_connection", "delivered_msgs_per_s_per_core",
+	"p99_publish_to_receive_ms", "longpoll_p99_ms", "wasm_brotli_ratio_vs_goapp_hello",
+	"peer_delivered_ratio", "peer_memory_ratio", "reconnect_after_online_ms", "halfopen_detection_s",
+}
+
+func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := newResults(true, machine{CPU: "test", Cores: 2})
+	r.summarize()
+	require.NoError(t, r.write(filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")))
+	data, err := os.ReadFile(filepath.Join(dir, "r.json"))
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(data, &got))
+	for _, k := range issueKeys {
+		v, ok := got[k]
+		assert.True(t, ok, "key %s is missing", k)
+		assert.Nil(t, v, "key %s was not measured", k)
+	}
+}
+
+func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
+	t.Parallel()
+	r := newResults(false, machine{})
+	r.Detail.Tether.Hold = &holdResult{Held: 19000, KiBPerConnection: 12}
+	r.Detail.Peer.Hold = &holdResult{Held: 19000, KiBPerConnection: 30}
+	r.Detail.Tether.Throughput = &throughputResult{Best: step{PerCore: 15000}, Half: step{P99MS: 4}}
+	r.Detail.Peer.Throughput = &throughputResult{Best: step{PerCore: 12000}}
+	r.summarize()
+	assert.Equal(t, 0.4, *r.PeerMemoryRatio)
+	assert.Equal(t, 1.25, *r.PeerDeliveredRatio)
+	assert.Equal(t, 19000.0, *r.WSConnectionsHeld)
+	assert.Equal(t, 4.0, *r.P99PublishToReceiveMS)
+
+	md := r.markdown()
+	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,000 | 19,000 | ≥ 50,000 | **no** |")
+	assert.Contains(t, md, "| memory per connection, tether / peer | 0.40× | — | ≤ 1.0× | yes |")
+	assert.Contains(t, md, "| long-poll delivery p99, ms | — | — | ≤ 50 | not measured |")
+}
+
+func TestBestStepPrefersTheMostDeliveredThatKeptUp(t *testing.T) {
+	t.Parallel()
+	steps := []step{
+		{OfferedPerS: 1000, DeliveredPerS: 2000, KeptUp: true},
+		{OfferedPerS: 2000, DeliveredPerS: 4000, KeptUp: true},
+		{OfferedPerS: 4000, DeliveredPerS: 5000, KeptUp: false},
+	}
+	assert.Equal(t, 2000.0, bestStep(steps).OfferedPerS)
+	assert.Equal(t, 4000.0, bestStep(steps[2:]).OfferedPerS, "with none kept up, the most delivered")
+}
+
+func TestMarkdownPath(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, filepath.Join("bench", "RESULTS.md"), markdownPath("bench/results.json"))
+	assert.Equal(t, "/tmp/q.md", markdownPath("/tmp/q.json"))
+}
+
+func TestGroupThousands(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"12500": "12,500", "950": "950", "1234567": "1,234,567", "-50000": "-50,000"} {
+		assert.Equal(t, want, groupThousands(in))
+	}
+	assert.True(t, strings.HasPrefix(cell(ptr(50000), "%.0f"), "50,000"))
+}

@@ -1,0 +1,38 @@
+import { defineConfig } from '@playwright/test';
+
+// The client figures of `make bench` (bench/load runs this with the URLs of
+// the servers it started). Kept apart from playwright.config.ts, whose
+// testDir is ./tests, so `npx playwright test` never runs it.
+
+// Debian's Chromium, launched as the e2e suite launches it.
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export default defineConfig({
+  testDir: './bench',
+  testMatch: '*.bench.ts',
+  outputDir: './test-results/bench',
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 300_000,
+  reporter: [['list']],
+  use: {
+    browserName: 'chromium',
+    headless: true,
+    // As in the e2e suite: no service worker, so every load is a first one.
+    serviceWorkers: 'block',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: chromiumArgs,
+    },
+  },
+});

@@ -1,0 +1,133 @@
+//go:build !wasm
+
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/conn/wire"
+)
+
+// The outgoing queue of a session. Frames wait in a slice that grows with
+// them (up to SendQueue) rather than in a channel of that capacity, which
+// would cost every idle session 24 KiB; and the writer goroutine runs only
+// while frames wait.
+
+// push queues a frame if there is room and starts the writer if none runs.
+// queued is false when the queue is full (full) or the session is over.
+func (c *wsConn) push(frame []byte) (queued, full bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.ended || c.ctx.Err() != nil {
+		return false, false
+	}
+	if len(c.queue) >= c.hub.cfg.SendQueue {
+		return false, true
+	}
+	c.queue = append(c.queue, frame)
+	if !c.writing {
+		c.writing = true
+		c.writerWG.Add(1)
+		go c.writeLoop()
+	}
+	return true, false
+}
+
+// reusedQueue is the largest queue capacity a session keeps while idle.
+const reusedQueue = 16
+
+// writeLoop writes queued frames until the queue is empty or the session
+// ends. Only one runs at a time (writing), so frames go out in order.
+func (c *wsConn) writeLoop() {
+	defer c.writerWG.Done()
+	var batch [][]byte
+	for {
+		c.qmu.Lock()
+		clear(batch)
+		if c.queue == nil && cap(batch) <= reusedQueue {
+			c.queue = batch[:0] // no allocation per batch under a steady load
+		}
+		if len(c.queue) == 0 || c.ctx.Err() != nil {
+			c.writing = false
+			if cap(c.queue) > reusedQueue {
+				c.queue = nil
+			}
+			c.qmu.Unlock()
+			return
+		}
+		batch, c.queue = c.queue, nil
+		if c.space != nil {
+			close(c.space)
+			c.space = nil
+		}
+		c.qmu.Unlock()
+		for _, frame := range batch {
+			c.hub.faults.Delay(c.ctx)
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, frame)
+			cancel()
+			if err != nil {
+				c.drop()
+				c.qmu.Lock()
+				c.writing = false
+				c.queue = nil
+				c.qmu.Unlock()
+				return
+			}
+		}
+	}
+}
+
+// enqueue queues a frame for the writer. A full queue means the peer reads
+// too slowly: it is closed (1008) rather than allowed to hold anyone up.
+func (c *wsConn) enqueue(frame []byte) bool {
+	queued, full := c.push(frame)
+	if full {
+		c.slow()
+	}
+	return queued
+}
+
+// send queues a frame from the connection's own reader. The reader may
+// wait for room in the queue (a long replay on a slow link), up to
+// WriteTimeout; the hub's Publish never waits and uses enqueue instead.
+func (c *wsConn) send(f wire.Frame) bool {
+	b, err := wire.Encode(f)
+	if err != nil {
+		c.hub.log.Error("failed to encode a frame", "type", f.FrameType(), "err", err)
+		return false
+	}
+	return c.enqueueWait(b)
+}
+
+func (c *wsConn) enqueueWait(frame []byte) bool {
+	var t *time.Timer
+	for {
+		queued, full := c.push(frame)
+		if !full {
+			return queued
+		}
+		if t == nil {
+			t = time.NewTimer(c.hub.cfg.WriteTimeout)
+			defer t.Stop()
+		}
+		// Wait until the writer takes the frames that wait.
+		c.qmu.Lock()
+		if c.space == nil {
+			c.space = make(chan struct{})
+		}
+		space := c.space
+		c.qmu.Unlock()
+		select {
+		case <-space:
+		case <-c.ctx.Done():
+			return false
+		case <-t.C:
+			c.slow()
+			return false
+		}
+	}
+}

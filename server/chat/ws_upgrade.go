@@ -1,0 +1,72 @@
+//go:build !wasm
+
+package chat
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+)
+
+// A session's buffers. net/http's are 4 KiB each and would stay with the
+// session for its life; protocol v1 frames are mostly a few hundred bytes,
+// and a longer one goes through these in two system calls instead of one.
+const (
+	readBufferSize  = 512
+	writeBufferSize = 1 << 10
+)
+
+// upgrade hands websocket.Accept a hijacked connection with the small
+// buffers above in place of net/http's, and keeps what the session needs
+// to wait for input without a reader parked in the library (see
+// waitReadable).
+type upgrade struct {
+	http.ResponseWriter
+	hijacked
+}
+
+// hijacked is what a session keeps of its upgrade; not the ResponseWriter,
+// which holds on to net/http's request and buffers.
+type hijacked struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func (u *upgrade) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// Hijack takes the connection from net/http.
+func (u *upgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// What the client sent after its request, already read into net/http's
+	// buffer, must stay buffered in ours: the library reads the buffered
+	// bytes first and then the connection itself.
+	size := readBufferSize
+	var r io.Reader = conn
+	n := brw.Reader.Buffered()
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+		size = max(size, n)
+	}
+	br := bufio.NewReaderSize(r, size)
+	if n > 0 {
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	u.conn, u.br = conn, br
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+}
+
+// buffered reports whether input waits in the session's read buffer.
+func (h hijacked) buffered() bool { return h.br != nil && h.br.Buffered() > 0 }

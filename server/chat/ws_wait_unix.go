@@ -1,0 +1,33 @@
+//go:build unix && !wasm
+
+package chat
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// waitReadable blocks until conn has input, or has ended, without reading
+// it. It parks on the runtime's poller with a few frames of stack, where a
+// read through the WebSocket library would park with many: an idle session
+// then costs the smallest goroutine stack. It returns at once when conn is
+// not a plain socket (TLS, or a pipe in tests): the read then waits.
+func waitReadable(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var b [1]byte
+	raw.Read(func(fd uintptr) bool {
+		// A peek leaves the byte for the reader; EAGAIN means nothing yet,
+		// and the poller waits. Anything else (data, EOF, an error) is for
+		// the reader to find.
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR)
+	})
+}
