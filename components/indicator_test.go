@@ -1,6 +1,7 @@
 package components_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,15 @@ func TestIndicatorRendersTheStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			html := render(t, &components.ConnectionStatusIndicator{Source: components.FixedStatus(tt.status)})
+			c := &components.ConnectionStatusIndicator{Source: components.FixedStatus(tt.status)}
+			html := render(t, c)
+			// The tree itself: indicator → div → latency span → text, and
+			// the three dots, lit first.
+			require.NoError(t, app.Match(app.Text(tt.latency), c, 0, 1, 0))
+			for i := range 3 {
+				require.NoError(t, app.Match(
+					app.Span().Class("conn-dot").DataSet("on", strconv.FormatBool(i < tt.lit)), c, 0, 2, i))
+			}
 			assert.Contains(t, html, `data-testid="connection-indicator"`)
 			assert.Contains(t, html, `data-quality="`+tt.quality+`"`)
 			assert.Contains(t, html, `data-transport="`+tt.transport+`"`)
