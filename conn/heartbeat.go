@@ -126,6 +126,7 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		}
 		m.online = false
 		m.logf(slog.LevelInfo, "Network offline (browser) - checking")
+		m.forgetBlockedEvidence()
 		if m.ws == wsOpen {
 			// Browsers keep a socket open through an offline spell, but the
 			// network behind it has usually changed (another Wi-Fi, a new
@@ -144,6 +145,7 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		}
 		m.online = true
 		m.logf(slog.LevelInfo, "Network online - checking the connection")
+		m.forgetBlockedEvidence()
 		if m.ws == wsOpen && m.offlineSocket {
 			m.logf(slog.LevelInfo, "Replacing the socket that lived through the offline spell")
 			m.connectionLost(loss{reason: "the network changed", now: true})
@@ -158,6 +160,15 @@ func (m *Machine) onEnv(ev EnvEvent) {
 	case EnvResume:
 		m.wake()
 	}
+}
+
+// forgetBlockedEvidence drops the WebSocket failures seen so far, and the
+// question a probe was to answer about them: across a change of the network
+// they prove nothing about a proxy blocking WebSocket, and a probe answered
+// once the network is back must not switch a working WebSocket to polling.
+func (m *Machine) forgetBlockedEvidence() {
+	m.failStreak = 0
+	m.probeWhy &^= probeFallback
 }
 
 // wake checks the link now, and connects now if there is none.

@@ -306,7 +306,9 @@ func (m *Machine) connectionLost(l loss) {
 	if wasOpen {
 		m.dropped = true
 		m.quality.reset()
-	} else {
+	} else if m.online {
+		// While the browser says it is offline, a failed dial says nothing
+		// about WebSocket being blocked: only failures online count.
 		m.failStreak++
 	}
 	m.logAttrs(slog.LevelInfo, "Connection lost", "reason", l.reason)

@@ -1,6 +1,7 @@
 package conn_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -96,6 +97,31 @@ func TestNetworkHints(t *testing.T) {
 		require.Len(t, hs, 2)
 		assert.Equal(t, map[string]int64{"room-1": 1}, hs[1].Resume, "the room resumed from its last seq")
 		assert.True(t, h.logs.has("ConnectionStability: Replacing the socket that lived through the offline spell"))
+	})
+
+	t.Run("dials that failed while offline are no evidence that WebSocket is blocked", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withConfig(noJitter))
+		h.env.Fire(conn.EnvOffline)
+		h.srv.Unplug()
+		h.srv.Break(wire.CloseAbnormal, "")
+		h.settle()
+		for range 3 {
+			h.advance(h.retryIn())
+		}
+		require.Greater(t, h.srv.Stats().Dials, 2, "it kept trying while offline")
+		// Back online, the first dial fails once more while HTTP works: one
+		// failure is a blip, not a proxy.
+		h.srv.Plug()
+		h.srv.RefuseWebSocket(errors.New("a blip"))
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		h.srv.RefuseWebSocket(nil)
+		h.advance(h.retryIn())
+		assert.Equal(t, conn.StateConnected, h.state())
+		assert.Equal(t, conn.TransportWebSocket, h.status().ConnectionType)
+		assert.False(t, h.logs.has("ConnectionStability: Switching to polling fallback"))
+		assert.NotContains(t, h.states(), conn.StatePolling)
 	})
 
 	t.Run("a socket that answered while the browser said offline is kept", func(t *testing.T) {

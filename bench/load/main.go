@@ -61,11 +61,11 @@ type plan struct {
 func plans(quick bool) plan {
 	if quick {
 		return plan{
-			holdConns: 5000, holdSettle: 5 * time.Second,
+			holdConns: 5000, holdSettle: 3 * time.Second,
 			loadConns: 2000, rates: []float64{2000, 4000, 8000},
-			warm: time.Second, window: 3 * time.Second, halfWindow: 3 * time.Second,
-			lpRooms: 50, lpPerRoom: 2, lpWindow: 4 * time.Second,
-			navRuns: 5, halfOpenRuns: 1,
+			warm: time.Second, window: 2 * time.Second, halfWindow: 3 * time.Second,
+			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
+			navRuns: 3, halfOpenRuns: 1,
 		}
 	}
 	return plan{

@@ -116,6 +116,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
+	if err := up.accepted(); err != nil {
+		ws.CloseNow()
+		return
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsConn{

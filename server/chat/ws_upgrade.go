@@ -30,8 +30,9 @@ type upgrade struct {
 // hijacked is what a session keeps of its upgrade; not the ResponseWriter,
 // which holds on to net/http's request and buffers.
 type hijacked struct {
-	conn net.Conn
-	br   *bufio.Reader
+	conn  net.Conn
+	br    *bufio.Reader
+	early int // bytes the client sent behind its request
 }
 
 func (u *upgrade) Unwrap() http.ResponseWriter { return u.ResponseWriter }
@@ -64,8 +65,19 @@ func (u *upgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	u.conn, u.br = conn, br
+	u.conn, u.br, u.early = conn, br, n
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+}
+
+// accepted is called once websocket.Accept has returned. The library has
+// moved what was buffered behind the request (see Hijack) into the reader
+// under the buffer; it goes back into the buffer, where buffered sees it.
+func (h hijacked) accepted() error {
+	if h.early == 0 {
+		return nil
+	}
+	_, err := h.br.Peek(h.early)
+	return err
 }
 
 // buffered reports whether input waits in the session's read buffer.

@@ -1,0 +1,117 @@
+//go:build !wasm
+
+package chat_test
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+)
+
+// maskedFrame is a client's text frame, masked as RFC 6455 requires.
+func maskedFrame(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var b []byte
+	b = append(b, 0x81) // FIN, text
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	var key [4]byte
+	_, err := rand.Read(key[:])
+	require.NoError(t, err)
+	b = append(b, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+// readServerFrame reads one unmasked text frame of the server's.
+func readServerFrame(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	var h [2]byte
+	_, err := io.ReadFull(r, h[:])
+	require.NoError(t, err)
+	require.Equal(t, byte(0x81), h[0], "a final text frame")
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		_, err = io.ReadFull(r, l[:])
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		_, err = io.ReadFull(r, l[:])
+		n = int(binary.BigEndian.Uint64(l[:]))
+	}
+	require.NoError(t, err)
+	p := make([]byte, n)
+	_, err = io.ReadFull(r, p)
+	require.NoError(t, err)
+	return string(p)
+}
+
+func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
+	t.Parallel()
+	// A client may send its first frames right behind the upgrade request,
+	// in the same packet: net/http has read them into its buffer by the
+	// time the socket is hijacked, and the session must read them first.
+	for _, tt := range []struct {
+		name string
+		pad  int // a hello longer than the session's read buffer
+	}{
+		{"a short hello", 0},
+		{"a hello longer than the read buffer", 3000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newRoomsServer(t, false)
+			srv := httptest.NewServer(s.api)
+			t.Cleanup(srv.Close)
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			t.Cleanup(func() { conn.Close() })
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+
+			hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0},"pad":%q}`,
+				s.token(t, "booking-1"), strings.Repeat("x", tt.pad))
+			ping := `{"type":"ping","id":7}`
+			var req strings.Builder
+			fmt.Fprintf(&req, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+				srv.Listener.Addr(), wire.Subprotocol)
+			packet := append([]byte(req.String()), maskedFrame(t, []byte(hello))...)
+			packet = append(packet, maskedFrame(t, []byte(ping))...)
+			_, err = conn.Write(packet)
+			require.NoError(t, err)
+
+			r := bufio.NewReader(conn)
+			res, err := http.ReadResponse(r, nil)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+			assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
+			assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
+			assert.Contains(t, readServerFrame(t, r), `{"type":"pong","id":7`)
+		})
+	}
+}
