@@ -39,6 +39,8 @@ type config struct {
 	playwright string
 	phases     map[string]bool
 	targets    map[string]bool
+	holdConns  int
+	holdSettle time.Duration
 	serverCPU  string
 	clientCPU  string
 }
@@ -93,6 +95,8 @@ func main() {
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
 	flag.StringVar(&phases, "phases", "hold,load,longpoll,client", "the phases to run")
 	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
+	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
+	flag.DurationVar(&c.holdSettle, "hold-settle", 0, "how long to hold them before measuring (0: the plan's)")
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
 	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
 	flag.Parse()
@@ -125,6 +129,12 @@ func set(list string) map[string]bool {
 
 func run(c config) error {
 	pl := plans(c.quick)
+	if c.holdConns > 0 {
+		pl.holdConns = c.holdConns
+	}
+	if c.holdSettle > 0 {
+		pl.holdSettle = c.holdSettle
+	}
 	m := describeMachine()
 	res := newResults(c.quick, m)
 

@@ -34,7 +34,10 @@ type holdResult struct {
 	RSSKiB           float64 `json:"rss_kib"`
 	KiBPerConnection float64 `json:"kib_per_connection"`
 	PSSKiBPerConn    float64 `json:"pss_kib_per_connection"`
-	OpenError        string  `json:"open_error,omitempty"`
+	// RSSSamplesKiB is the server's RSS while the connections were held,
+	// every 10 s.
+	RSSSamplesKiB []int64 `json:"rss_samples_kib"`
+	OpenError     string  `json:"open_error,omitempty"`
 }
 
 // runHold opens n idle connections (hello and subscribe done, rooms of two)
@@ -62,7 +65,12 @@ func runHold(t target, n int, settle time.Duration) (holdResult, error) {
 	res.OpenSeconds = time.Since(start).Seconds()
 	opened := len(p.Conns())
 	log.Printf("%s: %d connections open in %.1f s; holding them %v", t.proto.Name(), opened, res.OpenSeconds, settle)
-	time.Sleep(settle)
+	for end := time.Now().Add(settle); time.Until(end) > 0; {
+		time.Sleep(min(10*time.Second, time.Until(end)))
+		if m, err := readMemory(srv.Pid()); err == nil {
+			res.RSSSamplesKiB = append(res.RSSSamplesKiB, m.RSS>>10)
+		}
+	}
 	mem, err := readMemory(srv.Pid())
 	if err != nil {
 		return res, err

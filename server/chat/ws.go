@@ -158,7 +158,11 @@ func (c *wsConn) serve() {
 	helloTimer := time.AfterFunc(h.cfg.HelloTimeout, func() {
 		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
 	})
-	defer helloTimer.Stop()
+	defer func() {
+		if helloTimer != nil {
+			helloTimer.Stop()
+		}
+	}()
 	burst := make(chan bool)
 	for {
 		if !c.input.buffered() {
@@ -168,8 +172,9 @@ func (c *wsConn) serve() {
 		if !<-burst {
 			break
 		}
-		if c.claims != nil {
+		if c.claims != nil && helloTimer != nil {
 			helloTimer.Stop()
+			helloTimer = nil // an idle session keeps no more than it needs
 		}
 	}
 	c.cancel()

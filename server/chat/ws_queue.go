@@ -66,7 +66,10 @@ func (c *wsConn) writeLoop() {
 		c.qmu.Unlock()
 		for _, frame := range batch {
 			c.hub.faults.Delay(c.ctx)
-			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+			// Not a child of c.ctx, which would keep a map of its children
+			// for the session's life: when the session ends its socket is
+			// closed, which ends a write as surely.
+			ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
 			err := c.ws.Write(ctx, websocket.MessageText, frame)
 			cancel()
 			if err != nil {

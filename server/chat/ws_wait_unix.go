@@ -23,10 +23,18 @@ func waitReadable(conn net.Conn) {
 		return
 	}
 	var b [1]byte
+	polled := false
 	raw.Read(func(fd uintptr) bool {
-		// A peek leaves the byte for the reader; EAGAIN means nothing yet,
-		// and the poller waits. Anything else (data, EOF, an error) is for
-		// the reader to find.
+		if polled {
+			// The poller says there is input, or the socket ended: the
+			// reader finds out which (and waits, should it be neither).
+			return true
+		}
+		polled = true
+		// Before the first wait, a peek: input may have come since the
+		// last read, and the poller tells only of what comes next. It
+		// leaves the byte for the reader; EAGAIN means nothing yet. Anything
+		// else (data, EOF, an error) is for the reader to find.
 		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR)
 	})

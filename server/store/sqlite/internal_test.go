@@ -78,6 +78,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 		{name: "the writer syncs FULL", db: s.writer, pragma: "synchronous", want: "2"},
 		{name: "the writer checks foreign keys", db: s.writer, pragma: "foreign_keys", want: "1"},
 		{name: "the writer waits for locks", db: s.writer, pragma: "busy_timeout", want: "5000"},
+		{name: "the writer checkpoints a large WAL", db: s.writer, pragma: "wal_autocheckpoint", want: "10000"},
 		{name: "the readers wait for locks", db: s.reader, pragma: "busy_timeout", want: "5000"},
 		{name: "the readers cannot write", db: s.reader, pragma: "query_only", want: "1"},
 		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "2"},
