@@ -66,6 +66,10 @@ test.describe('resilience', () => {
     await casey.context.setOffline(false);
     await connected(casey.page);
     measured(testInfo, 'online → connected', Date.now() - back);
+    const banner = casey.page.getByTestId('connection-banner');
+    await expect(banner).toHaveAttribute('data-state', 'recovered');
+    await expect(banner).toContainText('3 messages sent');
+    await shot(testInfo, 'back online: 3 messages sent', casey.page, 'banner');
     await expectExactlyOnce(taylor, typed);
     for (const b of typed) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'sent');
     await expect(casey.page.getByTestId('connection-banner')).not.toHaveAttribute('data-state', /offline|reconnecting/);
