@@ -40,6 +40,7 @@ type config struct {
 	phases     map[string]bool
 	targets    map[string]bool
 	holdConns  int
+	render     bool
 	holdSettle time.Duration
 	serverCPU  string
 	clientCPU  string
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
 	flag.StringVar(&phases, "phases", "hold,load,longpoll,client", "the phases to run")
 	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
+	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
 	flag.DurationVar(&c.holdSettle, "hold-settle", 0, "how long to hold them before measuring (0: the plan's)")
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
@@ -105,6 +107,12 @@ func main() {
 		c.markdown = markdownPath(c.out)
 	}
 	log.SetFlags(log.Ltime)
+	if c.render {
+		if err := render(c.out, c.markdown); err != nil {
+			log.Fatal("bench: ", err)
+		}
+		return
+	}
 	if err := run(c); err != nil {
 		log.Fatal("bench: ", err)
 	}

@@ -189,6 +189,9 @@ func (r *results) markdown() string {
 			fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", i+1, s.OfferedPerS, s.DeliveredPerS, s.ServerCores, s.PerCore, s.P50MS, s.P99MS)
 		}
 	}
+	b.WriteString("\nWhat limits each goal that is missed, and what the server changed for these figures: " +
+		"[docs/BENCHMARKS.md](../docs/BENCHMARKS.md#what-limits-the-figures-here). " +
+		"The p99 at half load is each server's at half of its own best step; `bench/results.json` has every step.\n")
 	if len(r.Notes) > 0 {
 		b.WriteString("\nNotes:\n\n")
 		for _, n := range r.Notes {
@@ -213,6 +216,20 @@ func (r *results) write(jsonPath, mdPath string) error {
 	}
 	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
 		return err
+	}
+	return os.WriteFile(mdPath, []byte(r.markdown()), 0o644)
+}
+
+// render rewrites the Markdown of a results file (after a change to the
+// table's layout, without running the benchmarks again).
+func render(jsonPath, mdPath string) error {
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var r results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("failed to read %s: %w", jsonPath, err)
 	}
 	return os.WriteFile(mdPath, []byte(r.markdown()), 0o644)
 }

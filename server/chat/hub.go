@@ -8,6 +8,7 @@ package chat
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -235,7 +236,7 @@ func (h *Hub) appendMessage(ctx context.Context, sender wire.User, room, clientI
 	}
 	start := time.Now()
 	msg, created, err := h.store.Append(ctx, store.NewMessage{
-		Room: room, ID: newID(), ClientID: clientID, Sender: sender, Body: body, SentAt: time.Now().UnixMilli(),
+		Room: room, ID: newMessageID(), ClientID: clientID, Sender: sender, Body: body, SentAt: time.Now().UnixMilli(),
 	})
 	h.metrics.ObserveStore("append", start)
 	if err != nil {
@@ -308,6 +309,32 @@ func (h *Hub) Sockets() int {
 	defer h.mu.Unlock()
 	return len(h.conns)
 }
+
+// newMessageID is a message's id: 32 hex digits like every id here, the
+// first 16 of them the time. The ids of new messages sort after the old
+// ones, so the store's unique index on them grows at its end rather than
+// at a random page: one page fewer written per message.
+func newMessageID() string {
+	now := time.Now().UnixNano()
+	for {
+		// Never twice the same or an older time, even if the clock steps.
+		last := lastMessageTime.Load()
+		if now <= last {
+			now = last + 1
+		}
+		if lastMessageTime.CompareAndSwap(last, now) {
+			break
+		}
+		now = time.Now().UnixNano()
+	}
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(now))
+	rand.Read(b[8:])
+	return hex.EncodeToString(b)
+}
+
+// lastMessageTime is the time in the last message id made.
+var lastMessageTime atomic.Int64
 
 func newID() string {
 	b := make([]byte, 16)

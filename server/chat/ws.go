@@ -28,7 +28,8 @@ import (
 type wsConn struct {
 	hub     *Hub
 	ws      *websocket.Conn
-	input   hijacked // the socket and its read buffer, to wait for input
+	input   hijacked   // the socket and its read buffer, to wait for input
+	inputMu sync.Mutex // held by close's handshake, which reads the buffer
 	session string
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -165,7 +166,7 @@ func (c *wsConn) serve() {
 	}()
 	burst := make(chan bool)
 	for {
-		if !c.input.buffered() {
+		if !c.inputBuffered() {
 			waitReadable(c.input.conn)
 		}
 		go func() { burst <- c.readBurst() }()
@@ -196,7 +197,7 @@ func (c *wsConn) readBurst() bool {
 		if !ok || !c.handle(f) {
 			return false
 		}
-		if !c.input.buffered() {
+		if !c.inputBuffered() {
 			return true
 		}
 	}
@@ -217,6 +218,10 @@ func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) 
 func (c *wsConn) close(code wire.CloseCode, reason string) {
 	c.closeOnce.Do(func() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
+		// The close handshake reads the peer's answer through the read
+		// buffer, which inputBuffered looks at.
+		c.inputMu.Lock()
+		defer c.inputMu.Unlock()
 		c.ws.Close(websocket.StatusCode(code), reason)
 	})
 }
@@ -227,6 +232,16 @@ func (c *wsConn) drop() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(wire.CloseAbnormal))).Inc()
 		c.ws.CloseNow()
 	})
+}
+
+// inputBuffered reports whether input waits in the read buffer. The
+// library reads the buffer only in Read, which the session's own goroutines
+// call one at a time, and in the close handshake, which close runs under
+// inputMu.
+func (c *wsConn) inputBuffered() bool {
+	c.inputMu.Lock()
+	defer c.inputMu.Unlock()
+	return c.input.buffered()
 }
 
 // handle answers one frame: first the hello, then everything else. It

@@ -5,10 +5,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -203,4 +205,33 @@ func TestCommit(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTheCheckpointerRunsBesideTheWriterUntilClose(t *testing.T) {
+	t.Parallel()
+	s, err := Open(filepath.Join(t.TempDir(), "tether.db"), Options{
+		CheckpointEvery: 5 * time.Millisecond,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	for i := range 50 {
+		_, _, err := s.Append(context.Background(), store.NewMessage{
+			Room: "r", ID: fmt.Sprint("id", i), ClientID: fmt.Sprint("c", i), Body: "b", SentAt: 1,
+			Sender: wire.User{ID: "u1", Name: "Ada", Role: wire.RoleCustomer},
+		})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return s.checkpoints.Load() > 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, s.Close())
+	select {
+	case <-s.checkpointerDone:
+	default:
+		t.Fatal("Close returned with the checkpointer running")
+	}
+}
+
+func TestNoCheckpointerRunsWhenTurnedOff(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{CheckpointEvery: -1})
+	assert.Nil(t, s.checkpointer)
 }

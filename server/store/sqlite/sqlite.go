@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -41,14 +42,15 @@ const DefaultMaxBatch = 256
 // commit when Options.Gather is not set (see Options.Gather).
 const DefaultGather = time.Millisecond
 
-// walCheckpointPages is how many pages the WAL grows to (40 MiB of 4 KiB
-// pages) before a commit copies them into the database file. SQLite's 1000
-// makes every commit under load pay for a checkpoint that copies nearly
-// every page it holds: across 1000 rooms, appends spread over many pages,
-// and few are written twice in 1000 frames. At 10,000 most checkpointed
-// pages were written many times and are copied once, and the store commits
-// about four times as many appends a second. Durability does not change:
-// every commit still waits for its fsync of the WAL.
+// walCheckpointPages is how many pages (40 MiB of 4 KiB pages) the WAL may
+// grow to before a commit copies them into the database file itself; the
+// background checkpointer (checkpoint.go) normally does it long before. At
+// SQLite's default of 1000, every commit under load paid for a checkpoint
+// that copied nearly every page it held: across 1000 rooms, appends spread
+// over many pages, and few are written twice in 1000 frames. At 10,000 most
+// checkpointed pages were written many times and are copied once, and the
+// store commits about four times as many appends a second. Durability does
+// not change: every commit still waits for its fsync of the WAL.
 const walCheckpointPages = 10000
 
 // busyTimeoutMS is how long a connection waits for a lock another process
@@ -70,18 +72,29 @@ type Options struct {
 	// held one) is never held back. 0 means DefaultGather; below 0, never
 	// wait.
 	Gather time.Duration
+	// CheckpointEvery is how often a background checkpointer copies the WAL
+	// into the database file (see checkpoint.go). 0 means
+	// DefaultCheckpointEvery; below 0, none runs and only the writer's
+	// commits checkpoint, at walCheckpointPages.
+	CheckpointEvery time.Duration
 	// Logger receives failures and migrations; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Store is a store.Store kept in one SQLite file.
 type Store struct {
-	writer   *sql.DB // one connection, used only by the writer goroutine
-	reader   *sql.DB
-	onCommit store.CommitFunc
-	maxBatch int
-	gather   time.Duration
-	log      *slog.Logger
+	writer *sql.DB // one connection, used only by the writer goroutine
+	reader *sql.DB
+	// checkpointer is the background checkpointer's connection; nil when
+	// none runs.
+	checkpointer     *sql.DB
+	stopCheckpoints  chan struct{}
+	checkpointerDone chan struct{}
+	checkpoints      atomic.Int64 // background checkpoints run, for tests
+	onCommit         store.CommitFunc
+	maxBatch         int
+	gather           time.Duration
+	log              *slog.Logger
 
 	// Writer statements, run inside each batch's transaction.
 	findStmt, bumpStmt, insertStmt *sql.Stmt
@@ -132,6 +145,18 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := s.open(path); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if opts.CheckpointEvery >= 0 {
+		every := opts.CheckpointEvery
+		if every == 0 {
+			every = DefaultCheckpointEvery
+		}
+		if err := s.openCheckpointer(path); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.stopCheckpoints, s.checkpointerDone = make(chan struct{}), make(chan struct{})
+		go s.runCheckpointer(every, s.stopCheckpoints)
 	}
 	go s.runWriter()
 	return s, nil
@@ -337,6 +362,10 @@ func (s *Store) Close() error {
 		close(s.reqs)
 		s.mu.Unlock()
 		<-s.writerDone
+		if s.stopCheckpoints != nil {
+			close(s.stopCheckpoints)
+			<-s.checkpointerDone
+		}
 		s.closeErr = s.closeDBs()
 	})
 	return s.closeErr
@@ -353,7 +382,7 @@ func (s *Store) closeDBs() error {
 	}
 	// Readers first, so that the writer is the last connection: the last
 	// one to close checkpoints the WAL into the database.
-	for _, db := range []*sql.DB{s.reader, s.writer} {
+	for _, db := range []*sql.DB{s.checkpointer, s.reader, s.writer} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
