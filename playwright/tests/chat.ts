@@ -58,8 +58,8 @@ export function indicator(page: Page) {
 }
 
 /** Waits until the page is connected over WebSocket. */
-export async function connected(page: Page) {
-  await expect(indicator(page)).toHaveAttribute('data-transport', 'websocket', { timeout: 20_000 });
+export async function connected(page: Page, timeout = 20_000) {
+  await expect(indicator(page)).toHaveAttribute('data-transport', 'websocket', { timeout });
   await expect(indicator(page)).not.toHaveAttribute('data-quality', 'disconnected');
 }
 

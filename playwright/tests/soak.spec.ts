@@ -56,10 +56,12 @@ test('10. soak: random faults for three minutes, nothing lost or repeated', asyn
     };
     await Promise.all([writer('casey', casey), writer('taylor', taylor), breaker()]);
 
-    // Calm: everything must arrive.
+    // Calm: everything must arrive. Many faults in a row may have left a
+    // side suspended (no stable link for ten attempts), which retries every
+    // 15–30 s (MaxReconnectDelay with equal jitter): give it one such wait.
     const settle = Date.now();
-    await connected(casey.page);
-    await connected(taylor.page);
+    await connected(casey.page, 45_000);
+    await connected(taylor.page, 45_000);
     const all = [...sent.casey, ...sent.taylor];
     for (const p of [casey, taylor]) {
       await expect.poll(async () => (await bodies(p.page)).filter((b) => all.includes(b)).length,
