@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -128,6 +129,7 @@ type TherapistPage struct {
 	Connect Connector
 
 	status  *lateStatus
+	opening bool // the session was asked for
 	session *Session
 	err     string
 	rooms   []RoomSummary
@@ -155,8 +157,8 @@ func (p *TherapistPage) OnNav(ctx goapp.Context) {
 	}
 	q := ctx.Page().URL().Query()
 	p.room = q.Get("room")
-	if p.session == nil && p.err == "" && p.stop == nil {
-		p.stop = func() {} // opening
+	if !p.opening {
+		p.opening = true
 		scope := scopeOf("", q)
 		p.Connect.Connect(scope, func(s *Session, err error) {
 			ctx.Dispatch(func(ctx goapp.Context) { p.opened(ctx, s, err) })
@@ -267,5 +269,5 @@ func unreadLabel(n int) string {
 	if n == 1 {
 		return "1 unread message"
 	}
-	return itoa(n) + " unread messages"
+	return strconv.Itoa(n) + " unread messages"
 }

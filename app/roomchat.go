@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -177,8 +176,6 @@ func (c *roomChat) render() goapp.UI {
 		&components.Composer{OnSend: c.send, Disabled: c.err != ""},
 	)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // sessionError is what the page says when it cannot open its session.
 func sessionError(err error) string {

@@ -1,20 +1,11 @@
 import { defineConfig } from '@playwright/test';
+// Debian's Chromium, launched as the e2e suite launches it.
+import { chromiumArgs } from './playwright.config';
 
 // The client figures of `make bench` (bench/load runs this with the URLs of
 // the servers it started). Kept apart from playwright.config.ts, whose
 // testDir is ./tests, so `npx playwright test` never runs it.
 
-// Debian's Chromium, launched as the e2e suite launches it.
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export default defineConfig({
   testDir: './bench',
