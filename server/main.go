@@ -79,6 +79,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.Faults, "faults", false, "serve the fault-injecting test backend at /api/test/faults; never in production")
 	fs.StringVar(&c.Store, "store", "", "postgres://… URL of a PostgreSQL database shared by several nodes; empty keeps SQLite in -data")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets and call the API across origins, comma separated (e.g. app.example.com,*.example.com)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address (host:port) to serve Go's profiles on, /debug/pprof/; empty serves none. Keep it private")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(os.Stderr)
 		fs.Usage()

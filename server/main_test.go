@@ -280,6 +280,8 @@ func TestParseFlags(t *testing.T) {
 			want: Config{Addr: ":9000", DataDir: "d", Dev: false}},
 		{name: "-store takes the URL of a shared PostgreSQL database", args: []string{"-store", "postgres://db.internal/tether"},
 			want: Config{Addr: "localhost:8080", DataDir: "./data", Store: "postgres://db.internal/tether"}},
+		{name: "-debug-addr serves the profiles apart", args: []string{"-debug-addr", "127.0.0.1:6060"},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", DebugAddr: "127.0.0.1:6060"}},
 		{name: "an unknown flag is an error", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
 		{name: "stray arguments are an error", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments: [serve]"},
 		{name: "-h asks for help", args: []string{"-h"}, is: flag.ErrHelp},
@@ -299,6 +301,33 @@ func TestParseFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An operator profiles a server on the debug address; the public address
+// never serves the profiles.
+func TestTheProfilesAreServedOnTheDebugAddressOnly(t *testing.T) {
+	t.Parallel()
+	requireWasm(t)
+	m := &Main{
+		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DebugAddr: "127.0.0.1:0"},
+		Stdout: io.Discard,
+		Logger: slog.New(slog.DiscardHandler),
+		Secret: testSecret,
+	}
+	require.NoError(t, m.Run(t.Context()))
+	t.Cleanup(func() { m.Close() })
+	require.NotEmpty(t, m.DebugURL())
+
+	res, body := get(t, m.DebugURL()+"/debug/pprof/goroutine?debug=1")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(body), "goroutine profile:")
+
+	res, _ = get(t, m.URL()+"/debug/pprof/goroutine?debug=1")
+	assert.NotEqual(t, http.StatusOK, res.StatusCode)
+
+	require.NoError(t, m.Close())
+	_, err := http.Get(m.DebugURL() + "/debug/pprof/")
+	assert.Error(t, err, "the debug listener outlives Close")
 }
 
 // Close after a Run that never started must not block on the serve result.

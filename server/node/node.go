@@ -55,6 +55,10 @@ type Config struct {
 	// Store is a postgres:// URL when several nodes share a PostgreSQL
 	// database; empty keeps the messages in SQLite in DataDir.
 	Store string
+	// DebugAddr, when set, serves Go's profiles (net/http/pprof) on an
+	// address of their own, so operators can see where a loaded server
+	// spends its time without exposing them on the public one.
+	DebugAddr string
 }
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
@@ -72,6 +76,8 @@ type Main struct {
 	Secret []byte
 
 	server    *http.Server
+	debug     *http.Server
+	debugURL  string
 	served    chan error
 	listener  net.Listener
 	hub       *chat.Hub
@@ -99,6 +105,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("failed to listen: %w", err)
 	}
 	m.listener = ln
+	if m.DebugAddr != "" {
+		if err := m.serveDebug(); err != nil {
+			ln.Close()
+			m.store.Close()
+			return err
+		}
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -138,6 +151,9 @@ func (m *Main) Close() error {
 		err := m.server.Shutdown(ctx)
 		if serveErr := <-m.served; !errors.Is(serveErr, http.ErrServerClosed) {
 			err = errors.Join(err, serveErr)
+		}
+		if m.debug != nil {
+			err = errors.Join(err, m.debug.Close())
 		}
 		m.closeErr = errors.Join(err, m.store.Close())
 	})

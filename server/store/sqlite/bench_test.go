@@ -32,24 +32,34 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		report(b, b.N, commits)
 	})
-	b.Run("parallel", func(b *testing.B) {
-		s, commits := benchStore(b)
-		ctx := context.Background()
-		var n atomic.Int64
-		// 16 callers per CPU: a server has many connections sending at once.
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := int(n.Add(1))
-				if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", i), i)); err != nil {
-					b.Error(err)
-					return
-				}
+	b.Run("parallel", func(b *testing.B) { benchParallel(b, 1) })
+	// Rooms spread the appends over the indexes' pages, as a server with
+	// many conversations does.
+	b.Run("parallel_1000_rooms", func(b *testing.B) { benchParallel(b, 1000) })
+}
+
+// benchParallel appends from 16 callers per CPU, a server's many
+// connections sending at once, round-robin over rooms.
+func benchParallel(b *testing.B, rooms int) {
+	s, commits := benchStore(b)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			room := "bench"
+			if rooms > 1 {
+				room = fmt.Sprintf("room-%d", i%rooms)
 			}
-		})
-		report(b, b.N, commits)
+			if _, _, err := s.Append(ctx, newMessage(room, fmt.Sprintf("c%d", i), i)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
+	report(b, b.N, commits)
 }
 
 // BenchmarkAfter measures the replay of 100 messages, what a reconnecting

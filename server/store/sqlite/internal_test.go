@@ -207,6 +207,42 @@ func TestCommit(t *testing.T) {
 	}
 }
 
+// The writer remembers each room's head. Should the database move without
+// it (a second process on the same file), the stale head collides with the
+// stored seq: that batch fails, storing nothing, and the writer reads the
+// heads again, so the next append takes the right seq.
+func TestTheWriterForgetsTheHeadsItKnowsWhenABatchFails(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	commitOne := func(r *appendReq) appendResult {
+		s.commit([]*appendReq{r})
+		return <-r.reply
+	}
+	res := commitOne(req("r", "c1", "id1", "first"))
+	require.NoError(t, res.err)
+	require.Equal(t, int64(1), res.msg.Seq)
+
+	_, err := s.writer.Exec(`UPDATE rooms SET head = 2 WHERE room = 'r';
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+		VALUES ('r', 2, 'elsewhere', 'c-other', 'u2', 'Bo', 'therapist', 'written elsewhere', 1)`)
+	require.NoError(t, err)
+
+	res = commitOne(req("r", "c2", "id2", "collides"))
+	require.ErrorContains(t, res.err, "r/2")
+	res = commitOne(req("r", "c3", "id3", "after"))
+	require.NoError(t, res.err)
+	assert.Equal(t, int64(3), res.msg.Seq)
+	assert.True(t, res.created)
+
+	msgs, err := s.After(context.Background(), "r", 0, 10)
+	require.NoError(t, err)
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, m.Body)
+	}
+	assert.Equal(t, []string{"first", "written elsewhere", "after"}, bodies)
+}
+
 func TestTheCheckpointerRunsBesideTheWriterUntilClose(t *testing.T) {
 	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "tether.db"), Options{

@@ -15,11 +15,14 @@ import (
 
 // The statements behind Rooms and the activity it orders by (migration 2).
 const (
-	// bumpSQL takes the next seq of a room as Append stores a message, and
-	// marks the room the most recently active: the subquery reads the end
-	// of rooms_by_activity, and with one writer nothing commits between.
-	bumpSQL = "INSERT INTO rooms (room, head, activity) VALUES (?, 1, coalesce((SELECT max(activity) FROM rooms), 0) + 1)" +
-		" ON CONFLICT (room) DO UPDATE SET head = head + 1, activity = excluded.activity RETURNING head"
+	// The writer keeps each room's head and the store's largest activity in
+	// memory (it is the only writer), so an append reads neither; these
+	// statements fill that memory and move the room row along.
+	headForWriteSQL = "SELECT head FROM rooms WHERE room = ?"
+	// maxActivitySQL reads the end of rooms_by_activity.
+	maxActivitySQL = "SELECT coalesce(max(activity), 0) FROM rooms"
+	newRoomSQL     = "INSERT INTO rooms (room, head, activity) VALUES (?, 1, ?)"
+	bumpSQL        = "UPDATE rooms SET head = ?, activity = ? WHERE room = ?"
 
 	// roomCols are the last message's columns, in the order Rooms scans them.
 	roomCols = "m.seq, m.id, m.client_id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at"

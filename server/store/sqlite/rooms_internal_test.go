@@ -41,8 +41,8 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 		},
 		{
 			name:    "an append reads the largest activity from the index",
-			query:   bumpSQL,
-			args:    []any{"a"},
+			query:   maxActivitySQL,
+			args:    nil,
 			want:    []string{"rooms_by_activity"},
 			notWant: []string{"SCAN rooms"},
 		},

@@ -97,7 +97,11 @@ type Store struct {
 	log              *slog.Logger
 
 	// Writer statements, run inside each batch's transaction.
-	findStmt, bumpStmt, insertStmt *sql.Stmt
+	findStmt, headWStmt, activityStmt, newRoomStmt, bumpStmt, insertStmt *sql.Stmt
+	// heads and activity are what the writer knows of the rooms table
+	// (see apply); only the writer goroutine touches them.
+	heads    map[string]int64
+	activity int64 // 0: not read yet
 	// Reader statements.
 	afterStmt, beforeStmt, headStmt, roomsStmt, roomsOnlyStmt *sql.Stmt
 
@@ -213,8 +217,14 @@ func (s *Store) open(path string) error {
 		text string
 	}{
 		{s.writer, &s.findStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND client_id = ?"},
+		{s.writer, &s.headWStmt, headForWriteSQL},
+		{s.writer, &s.activityStmt, maxActivitySQL},
+		{s.writer, &s.newRoomStmt, newRoomSQL},
 		{s.writer, &s.bumpStmt, bumpSQL},
-		{s.writer, &s.insertStmt, "INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+		// A client_id the room already holds inserts nothing: apply then
+		// answers with the stored message.
+		{s.writer, &s.insertStmt, "INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+			" ON CONFLICT (room, client_id) DO NOTHING"},
 		{s.reader, &s.afterStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?"},
 		// Newest first so LIMIT keeps the newest; Before puts them back in order.
 		{s.reader, &s.beforeStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"},
@@ -375,7 +385,7 @@ func (s *Store) Close() error {
 // too after a partial failure.
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.findStmt, s.bumpStmt, s.insertStmt, s.afterStmt, s.beforeStmt, s.headStmt, s.roomsStmt, s.roomsOnlyStmt} {
+	for _, st := range []*sql.Stmt{s.findStmt, s.headWStmt, s.activityStmt, s.newRoomStmt, s.bumpStmt, s.insertStmt, s.afterStmt, s.beforeStmt, s.headStmt, s.roomsStmt, s.roomsOnlyStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

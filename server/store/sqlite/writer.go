@@ -139,50 +139,104 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 }
 
+// maxKnownHeads bounds the writer's memory of room heads; past it the
+// memory starts over (each room is read again on its next append).
+const maxKnownHeads = 1 << 16
+
 // apply runs batch in one transaction, filling results, and returns the
 // messages it created in seq order.
-func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
+//
+// Per append it runs two statements: the insert, which the (room,
+// client_id) index turns into a no-op for a message the room already holds,
+// and the room row's update. The next seq comes from the writer's memory of
+// each room's head, read from the database the first time a room is seen:
+// with one writer nothing else moves it. What a batch learns joins that
+// memory only once the batch is committed, and any failure forgets it all,
+// so a rolled-back batch never leaves a head the database does not have.
+func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wire.Message, err error) {
 	// Not the callers' contexts: once taken, a request is written whatever
 	// its caller does, and one caller must not abort the others' batch.
 	ctx := context.Background()
+	defer func() {
+		if err != nil {
+			s.heads, s.activity = nil, 0
+		}
+	}()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	find := tx.StmtContext(ctx, s.findStmt)
-	bump := tx.StmtContext(ctx, s.bumpStmt)
+	activity := s.activity
+	if activity == 0 {
+		if err := tx.StmtContext(ctx, s.activityStmt).QueryRowContext(ctx).Scan(&activity); err != nil {
+			return nil, fmt.Errorf("largest activity: %w", err)
+		}
+	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
-
-	var created []wire.Message
+	bump := tx.StmtContext(ctx, s.bumpStmt)
+	heads := make(map[string]int64, len(batch)) // this batch's
 	for i, req := range batch {
 		m := req.m
-		// The transaction sees its own inserts, so a client_id repeated
-		// within the batch is found here like one committed earlier.
-		msg := wire.Message{Room: m.Room}
-		err := find.QueryRowContext(ctx, m.Room, m.ClientID).Scan(
-			&msg.Seq, &msg.ID, &msg.ClientID, &msg.Sender.ID, &msg.Sender.Name, &msg.Sender.Role, &msg.Body, &msg.SentAt)
-		if err == nil {
+		head, known := heads[m.Room]
+		if !known {
+			head, known = s.heads[m.Room]
+		}
+		if !known {
+			err := tx.StmtContext(ctx, s.headWStmt).QueryRowContext(ctx, m.Room).Scan(&head)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("head of %q: %w", m.Room, err)
+			}
+		}
+		seq := head + 1
+		if head == 0 {
+			// A new room: its row first, which the message refers to.
+			if _, err := tx.StmtContext(ctx, s.newRoomStmt).ExecContext(ctx, m.Room, activity+1); err != nil {
+				return nil, fmt.Errorf("new room %q: %w", m.Room, err)
+			}
+		}
+		res, err := insert.ExecContext(ctx, m.Room, seq, m.ID, m.ClientID,
+			m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
+		if err != nil {
+			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
+		} else if n == 0 {
+			// The room holds this client_id already (committed earlier or
+			// earlier in this batch: the transaction sees its own inserts).
+			if head == 0 {
+				return nil, fmt.Errorf("insert %s/%d: a new room already holds client_id %q", m.Room, seq, m.ClientID)
+			}
+			msg := wire.Message{Room: m.Room}
+			if err := tx.StmtContext(ctx, s.findStmt).QueryRowContext(ctx, m.Room, m.ClientID).Scan(
+				&msg.Seq, &msg.ID, &msg.ClientID, &msg.Sender.ID, &msg.Sender.Name, &msg.Sender.Role, &msg.Body, &msg.SentAt); err != nil {
+				return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
+			}
+			heads[m.Room] = head
 			results[i] = appendResult{msg: msg}
 			continue
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
+		activity++
+		if head > 0 {
+			if _, err := bump.ExecContext(ctx, seq, activity, m.Room); err != nil {
+				return nil, fmt.Errorf("next seq of %q: %w", m.Room, err)
+			}
 		}
-		var seq int64
-		if err := bump.QueryRowContext(ctx, m.Room).Scan(&seq); err != nil {
-			return nil, fmt.Errorf("next seq of %q: %w", m.Room, err)
-		}
-		if _, err := insert.ExecContext(ctx, m.Room, seq, m.ID, m.ClientID,
-			m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt); err != nil {
-			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
-		}
-		msg = wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
+		heads[m.Room] = seq
+		msg := wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
 		results[i] = appendResult{msg: msg, created: true}
 		created = append(created, msg)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	if s.heads == nil || len(s.heads)+len(heads) > maxKnownHeads {
+		s.heads = make(map[string]int64, len(heads))
+	}
+	for room, head := range heads {
+		s.heads[room] = head
+	}
+	s.activity = activity
 	return created, nil
 }
