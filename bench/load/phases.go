@@ -113,6 +113,7 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 	interval := time.Duration(float64(len(conns)) / rate * float64(time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	var published atomic.Int64
+	delivered0 := p.sink.delivered.Load()
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Go(func() {
@@ -162,7 +163,9 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 	b := take()
 	cancel()
 	wg.Wait()
-	time.Sleep(500 * time.Millisecond) // let the last deliveries drain before the next step
+	// What a server fell behind on still arrives after the step: the next
+	// step (the half-load run after an overloaded one) must not measure it.
+	drain(p, delivered0+2*published.Load())
 	secs := b.at.Sub(a.at).Seconds()
 	s := step{
 		OfferedPerS:   math.Round(rate),
@@ -182,6 +185,30 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 	// Every publish reaches both members of its room.
 	s.KeptUp = s.DeliveredPerS >= 0.9*2*rate && s.P99MS < 1000 && s.Errors == 0
 	return s
+}
+
+// drain waits until the pool has received want deliveries in all, every
+// publish of the step reaching both members, or until nothing more arrives
+// for 5 s (a publish that was lost, which the step has counted as an error).
+func drain(p *pool, want int64) {
+	start := time.Now()
+	last, lastChange := p.sink.delivered.Load(), time.Now()
+	for {
+		got := p.sink.delivered.Load()
+		if got >= want {
+			if d := time.Since(start); d > time.Second {
+				log.Printf("%s: the server took %.1f s to deliver what it had fallen behind on", p.proto.Name(), d.Seconds())
+			}
+			return
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		} else if time.Since(lastChange) > 5*time.Second {
+			log.Printf("%s: %d deliveries never arrived", p.proto.Name(), want-got)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // throughputResult is the load phase of one server.

@@ -64,24 +64,66 @@ func (c *wsConn) writeLoop() {
 			c.space = nil
 		}
 		c.qmu.Unlock()
-		for _, frame := range batch {
-			c.hub.faults.Delay(c.ctx)
-			// Not a child of c.ctx, which would keep a map of its children
-			// for the session's life: when the session ends its socket is
-			// closed, which ends a write as surely.
-			ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				c.drop()
-				c.qmu.Lock()
-				c.writing = false
-				c.queue = nil
-				c.qmu.Unlock()
-				return
-			}
+		if err := c.writeBatch(batch); err != nil {
+			c.drop()
+			c.qmu.Lock()
+			c.writing = false
+			c.queue = nil
+			c.qmu.Unlock()
+			return
 		}
 	}
+}
+
+// writeBatch writes frames corked (see corkWriter): they leave in one
+// system call per corkLimit bytes. The library writes into memory then, so
+// it gets no timeout of its own; uncork has WriteTimeout.
+func (c *wsConn) writeBatch(frames [][]byte) error {
+	out := c.input.out
+	if out == nil { // a session not made by ServeWS (tests)
+		for _, frame := range frames {
+			if err := c.writeOne(frame); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	out.cork()
+	for _, frame := range frames {
+		if c.hub.faults.Latency() > 0 {
+			// The test latency delays each frame on the wire, as before.
+			if err := out.uncork(c.hub.cfg.WriteTimeout); err != nil {
+				return err
+			}
+			if err := c.writeOne(frame); err != nil {
+				return err
+			}
+			out.cork()
+			continue
+		}
+		if err := c.ws.Write(context.Background(), websocket.MessageText, frame); err != nil {
+			out.uncork(c.hub.cfg.WriteTimeout)
+			return err
+		}
+		if out.gathered() >= corkLimit {
+			if err := out.uncork(c.hub.cfg.WriteTimeout); err != nil {
+				return err
+			}
+			out.cork()
+		}
+	}
+	return out.uncork(c.hub.cfg.WriteTimeout)
+}
+
+// writeOne writes a frame straight to the socket, within WriteTimeout.
+func (c *wsConn) writeOne(frame []byte) error {
+	c.hub.faults.Delay(c.ctx)
+	// Not a child of c.ctx, which would keep a map of its children for the
+	// session's life: when the session ends its socket is closed, which
+	// ends a write as surely.
+	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
 }
 
 // enqueue queues a frame for the writer. A full queue means the peer reads

@@ -12,10 +12,13 @@ import (
 
 // A session's buffers. net/http's are 4 KiB each and would stay with the
 // session for its life; protocol v1 frames are mostly a few hundred bytes,
-// and a longer one goes through these in two system calls instead of one.
+// and a longer one goes through the read buffer in two system calls instead
+// of one. The write buffer is only where the library masks and frames: the
+// session's writer gathers whole frames under it (corkWriter), so a frame
+// longer than it still leaves in one system call.
 const (
 	readBufferSize  = 512
-	writeBufferSize = 1 << 10
+	writeBufferSize = 256
 )
 
 // upgrade hands websocket.Accept a hijacked connection with the small
@@ -33,6 +36,7 @@ type hijacked struct {
 	conn  net.Conn
 	br    *bufio.Reader
 	early int // bytes the client sent behind its request
+	out   *corkWriter
 }
 
 func (u *upgrade) Unwrap() http.ResponseWriter { return u.ResponseWriter }
@@ -65,8 +69,8 @@ func (u *upgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	u.conn, u.br, u.early = conn, br, n
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+	u.conn, u.br, u.early, u.out = conn, br, n, &corkWriter{conn: conn}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(u.out, writeBufferSize)), nil
 }
 
 // accepted is called once websocket.Accept has returned. The library has
