@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,7 @@ type config struct {
 	holdSettle time.Duration
 	serverCPU  string
 	clientCPU  string
+	rates      string
 }
 
 // plan is how much of each phase to run.
@@ -59,6 +61,7 @@ type plan struct {
 	lpWindow     time.Duration
 	navRuns      int
 	halfOpenRuns int
+	diskWindow   time.Duration
 }
 
 func plans(quick bool) plan {
@@ -68,7 +71,7 @@ func plans(quick bool) plan {
 			loadConns: 2000, rates: []float64{2000, 4000, 8000},
 			warm: time.Second, window: 2 * time.Second, halfWindow: 3 * time.Second,
 			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
-			navRuns: 3, halfOpenRuns: 1,
+			navRuns: 3, halfOpenRuns: 1, diskWindow: 5 * time.Second,
 		}
 	}
 	return plan{
@@ -78,7 +81,7 @@ func plans(quick bool) plan {
 		loadConns: 2000, rates: []float64{1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000},
 		warm: 2 * time.Second, window: 5 * time.Second, halfWindow: 15 * time.Second,
 		lpRooms: 100, lpPerRoom: 2, lpWindow: 15 * time.Second,
-		navRuns: 5, halfOpenRuns: 3,
+		navRuns: 5, halfOpenRuns: 3, diskWindow: 30 * time.Second,
 	}
 }
 
@@ -94,13 +97,14 @@ func main() {
 	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
-	flag.StringVar(&phases, "phases", "hold,load,longpoll,client", "the phases to run")
+	flag.StringVar(&phases, "phases", "disk,hold,load,longpoll,client", "the phases to run")
 	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
 	flag.DurationVar(&c.holdSettle, "hold-settle", 0, "how long to hold them before measuring (0: the plan's)")
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
 	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
+	flag.StringVar(&c.rates, "rates", "", "the load steps, publishes a second, comma separated (empty: the plan's)")
 	flag.Parse()
 	c.phases, c.targets = set(phases), set(targets)
 	if c.markdown == "" {
@@ -143,10 +147,21 @@ func run(c config) error {
 	if c.holdSettle > 0 {
 		pl.holdSettle = c.holdSettle
 	}
+	if c.rates != "" {
+		pl.rates = nil
+		for _, r := range strings.Split(c.rates, ",") {
+			rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+			if err != nil || rate <= 0 {
+				return fmt.Errorf("-rates: %q is not a rate", r)
+			}
+			pl.rates = append(pl.rates, rate)
+		}
+	}
 	m := describeMachine()
 	res := newResults(c.quick, m)
 
 	nofile := raiseNoFile()
+	res.Limits.OpenFilesPerProcess = int64(nofile)
 	// The server needs a descriptor per socket plus a few of its own; the
 	// harness as many again (one process each here).
 	if limit := int(nofile) - 200; pl.holdConns > limit {
@@ -186,6 +201,17 @@ func run(c config) error {
 		return startServer("peer", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0")
 	}}
 
+	if c.phases["disk"] {
+		// First, on a quiet machine: what the disk under the data folders
+		// does with nothing of tether's running.
+		d, err := runDisk(tmp, pl.diskWindow)
+		if err != nil {
+			return fmt.Errorf("disk: %w", err)
+		}
+		log.Printf("disk: %d fdatasyncs of 16 KiB in %.0f s: p50 %.2f ms, p99 %.2f ms, max %.0f ms; %d over 10 ms, %.1f %% of the time",
+			d.Syncs, d.Seconds, d.P50MS, d.P99MS, d.MaxMS, d.Stalls, d.StalledShare*100)
+		res.Limits.Disk = &d
+	}
 	if c.phases["hold"] {
 		for _, t := range []struct {
 			target

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log"
@@ -10,8 +11,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tether/conn/native"
@@ -98,10 +102,14 @@ type step struct {
 	ClientCores   float64 `json:"client_cores"`
 	PerCore       float64 `json:"delivered_per_s_per_server_core"`
 	P50MS         float64 `json:"p50_ms"`
+	P95MS         float64 `json:"p95_ms"`
 	P99MS         float64 `json:"p99_ms"`
 	MaxMS         float64 `json:"max_ms"`
 	Errors        int64   `json:"errors"`
 	KeptUp        bool    `json:"kept_up"`
+	// StoreOver10ms is the share of the window's appends that took tether's
+	// store over 10 ms (from its /metrics); nil for the peer.
+	StoreOver10ms *float64 `json:"store_appends_over_10ms,omitempty"`
 }
 
 // runStep makes every connection of p publish at its share of rate
@@ -148,10 +156,13 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 		at                              time.Time
 		published, acked, delivered, ec int64
 		server, client                  time.Duration
+		appends                         appendCounts
+		appendsOK                       bool
 	}
 	take := func() snap {
 		s := snap{at: time.Now(), published: published.Load(), acked: p.sink.acks.Load(),
 			delivered: p.sink.delivered.Load(), ec: p.sink.errors.Load()}
+		s.appends, s.appendsOK = storeAppends(srv.URL)
 		s.server, _ = readCPU(srv.Pid())
 		s.client, _ = readCPU(os.Getpid())
 		return s
@@ -175,6 +186,7 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 		ServerCores:   round2((b.server - a.server).Seconds() / secs),
 		ClientCores:   round2((b.client - a.client).Seconds() / secs),
 		P50MS:         ms(hist.Quantile(0.50)),
+		P95MS:         ms(hist.Quantile(0.95)),
 		P99MS:         ms(hist.Quantile(0.99)),
 		MaxMS:         ms(hist.Max()),
 		Errors:        b.ec - a.ec,
@@ -182,9 +194,53 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 	if s.ServerCores > 0 {
 		s.PerCore = math.Round(s.DeliveredPerS / s.ServerCores)
 	}
+	if a.appendsOK && b.appendsOK && b.appends.total > a.appends.total {
+		slow := (b.appends.total - b.appends.within10ms) - (a.appends.total - a.appends.within10ms)
+		s.StoreOver10ms = ptr(round3(slow / (b.appends.total - a.appends.total)))
+	}
 	// Every publish reaches both members of its room.
 	s.KeptUp = s.DeliveredPerS >= 0.9*2*rate && s.P99MS < 1000 && s.Errors == 0
 	return s
+}
+
+// appendCounts are tether's store appends so far, from its histogram.
+type appendCounts struct{ total, within10ms float64 }
+
+// storeAppends reads tether's /metrics; false when the server has none
+// (the peer) or it does not answer.
+func storeAppends(base string) (appendCounts, bool) {
+	var c appendCounts
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return c, false
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return c, false
+	}
+	var found int
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case `tether_store_seconds_count{op="append"}`:
+			dst = &c.total
+		case `tether_store_seconds_bucket{op="append",le="0.01"}`:
+			dst = &c.within10ms
+		default:
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst = v
+			found++
+		}
+	}
+	return c, found == 2
 }
 
 // drain waits until the pool has received want deliveries in all, every
@@ -250,9 +306,27 @@ func runThroughput(t target, conns int, rates []float64, warm, window, halfWindo
 	if !srv.alive() {
 		return res, fmt.Errorf("%s died under load:\n%s", t.proto.Name(), srv.Output())
 	}
+	// The latency at half load is a server's in its stride, not one paying
+	// off the overload that ended the steps (for tether, hundreds of MB of
+	// database the kernel still writes back): a fresh server, after a sync.
+	p.close()
+	srv.stop(30 * time.Second)
+	syscall.Sync()
+	if srv, err = t.start(); err != nil {
+		return res, err
+	}
+	defer srv.stop(30 * time.Second)
+	p = newPool(t.proto, srv.URL, t.token)
+	defer p.close()
+	if err := p.open(context.Background(), conns, 32, pairs("t")); err != nil {
+		return res, err
+	}
 	res.Half = runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
-	log.Printf("%s: half load %.0f/s: delivered %.0f/s, p50 %.2f ms, p99 %.2f ms, server %.2f cores",
-		t.proto.Name(), res.Half.OfferedPerS, res.Half.DeliveredPerS, res.Half.P50MS, res.Half.P99MS, res.Half.ServerCores)
+	log.Printf("%s: half load %.0f/s: delivered %.0f/s, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, server %.2f cores",
+		t.proto.Name(), res.Half.OfferedPerS, res.Half.DeliveredPerS, res.Half.P50MS, res.Half.P95MS, res.Half.P99MS, res.Half.ServerCores)
+	if s := res.Half.StoreOver10ms; s != nil {
+		log.Printf("%s: at half load %.1f %% of the appends took the store over 10 ms", t.proto.Name(), *s*100)
+	}
 	if last := p.sink.lastError.Load(); last != nil {
 		log.Printf("%s: last error: %s", t.proto.Name(), *last)
 	}

@@ -27,8 +27,17 @@ type results struct {
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
 	Machine machine  `json:"machine"`
+	Limits  limits   `json:"limits"`
 	Notes   []string `json:"notes,omitempty"`
 	Detail  detail   `json:"detail"`
+}
+
+// limits are the machine's own bounds on the figures, measured in the run.
+type limits struct {
+	// OpenFilesPerProcess caps the sockets one process can hold.
+	OpenFilesPerProcess int64 `json:"open_files_per_process"`
+	// Disk is the disk under the data folders alone (runDisk).
+	Disk *diskResult `json:"disk_fdatasync"`
 }
 
 type detail struct {
@@ -168,6 +177,12 @@ func (r *results) markdown() string {
 	b.WriteString(".\n\n| metric | tether | peer (centrifuge v0.40.1) | goal | met? |\n|---|---|---|---|---|\n")
 	for _, g := range r.goals() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.metric, cell(g.tether, g.format), cell(g.peer, g.format), g.goal, g.met())
+	}
+	b.WriteString("\n| limit of this machine, measured in the run | figure |\n|---|---|\n")
+	fmt.Fprintf(&b, "| open files per process (hard limit: one socket each) | %s |\n", cell(ptr(float64(r.Limits.OpenFilesPerProcess)), "%.0f"))
+	if d := r.Limits.Disk; d != nil {
+		fmt.Fprintf(&b, "| fdatasync of 16 KiB under the data folder, alone: p50 / p99 / p99.9 / max, ms | %.2f / %.2f / %.2f / %.0f |\n", d.P50MS, d.P99MS, d.P999MS, d.MaxMS)
+		fmt.Fprintf(&b, "| its syncs over 10 ms in %.0f s, and the share of the time spent in them | %d, %.1f %% |\n", d.Seconds, d.Stalls, d.StalledShare*100)
 	}
 	if c := r.Detail.Client; c != nil {
 		b.WriteString("\n| client figure | tether | go-app hello world |\n|---|---|---|\n")

@@ -80,3 +80,13 @@ func TestGroupThousands(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(cell(ptr(50000), "%.0f"), "50,000"))
 }
+
+func TestTheTableShowsTheMachinesLimits(t *testing.T) {
+	t.Parallel()
+	r := newResults(false, machine{})
+	r.Limits = limits{OpenFilesPerProcess: 20000, Disk: &diskResult{Seconds: 30, P50MS: 0.31, P99MS: 1.37, P999MS: 40, MaxMS: 223, Stalls: 39, StalledShare: 0.074}}
+	md := r.markdown()
+	assert.Contains(t, md, "| open files per process (hard limit: one socket each) | 20,000 |")
+	assert.Contains(t, md, "p50 / p99 / p99.9 / max, ms | 0.31 / 1.37 / 40.00 / 223 |")
+	assert.Contains(t, md, "| its syncs over 10 ms in 30 s, and the share of the time spent in them | 39, 7.4 % |")
+}
