@@ -48,6 +48,14 @@ type config struct {
 	rates      string
 }
 
+// workerFlags are a cluster worker's (see runHoldWorker).
+type workerFlags struct {
+	on     bool
+	url    string
+	conns  int
+	prefix string
+}
+
 // plan is how much of each phase to run.
 type plan struct {
 	holdConns    int
@@ -97,7 +105,7 @@ func main() {
 	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
-	flag.StringVar(&phases, "phases", "disk,hold,load,longpoll,client", "the phases to run")
+	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,client", "the phases to run (cluster runs only when one process may not open all the connections asked)")
 	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
@@ -105,7 +113,18 @@ func main() {
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
 	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
 	flag.StringVar(&c.rates, "rates", "", "the load steps, publishes a second, comma separated (empty: the plan's)")
+	var worker workerFlags
+	flag.BoolVar(&worker.on, "hold-worker", false, "internal: hold connections for the cluster phase")
+	flag.StringVar(&worker.url, "worker-url", "", "internal: the node a worker connects to")
+	flag.IntVar(&worker.conns, "worker-conns", 0, "internal: how many connections a worker opens")
+	flag.StringVar(&worker.prefix, "worker-prefix", "", "internal: the worker's room and user prefix")
 	flag.Parse()
+	if worker.on {
+		if err := runHoldWorker(worker.url, worker.conns, worker.prefix); err != nil {
+			log.Fatal("bench worker: ", err)
+		}
+		return
+	}
 	c.phases, c.targets = set(phases), set(targets)
 	if c.markdown == "" {
 		c.markdown = markdownPath(c.out)
@@ -162,6 +181,7 @@ func run(c config) error {
 
 	nofile := raiseNoFile()
 	res.Limits.OpenFilesPerProcess = int64(nofile)
+	asked := pl.holdConns
 	// The server needs a descriptor per socket plus a few of its own; the
 	// harness as many again (one process each here).
 	if limit := int(nofile) - 200; pl.holdConns > limit {
@@ -227,6 +247,15 @@ func run(c config) error {
 			log.Printf("%s: held %d of %d connections, %.1f KiB each (RSS %0.f → %.0f KiB)", t.proto.Name(), h.Held, h.Requested, h.KiBPerConnection, h.BaselineRSSKiB, h.RSSKiB)
 			*t.out = &h
 		}
+	}
+	if c.phases["cluster"] && c.targets["tether"] && asked > pl.holdConns {
+		nodes := (asked + pl.holdConns - 1) / pl.holdConns
+		cl, err := runClusterHold(c, env, tmp, nodes, asked, pl.holdSettle)
+		if err != nil {
+			return fmt.Errorf("cluster hold: %w", err)
+		}
+		log.Printf("cluster: held %d of %d connections on %d nodes, %.1f KiB each", cl.Held, cl.Requested, cl.Nodes, cl.KiBPerConnection)
+		res.Detail.Tether.Cluster = &cl
 	}
 	if c.phases["load"] {
 		for _, t := range []struct {

@@ -90,3 +90,17 @@ func TestTheTableShowsTheMachinesLimits(t *testing.T) {
 	assert.Contains(t, md, "p50 / p99 / p99.9 / max, ms | 0.31 / 1.37 / 40.00 / 223 |")
 	assert.Contains(t, md, "| its syncs over 10 ms in 30 s, and the share of the time spent in them | 39, 7.4 % |")
 }
+
+func TestTheClusterHoldHasRowsOfItsOwn(t *testing.T) {
+	t.Parallel()
+	r := newResults(false, machine{})
+	r.Detail.Tether.Hold = &holdResult{Held: 19800, KiBPerConnection: 14.7}
+	r.Detail.Tether.Cluster = &clusterResult{Nodes: 3, Requested: 50000, Held: 50000, KiBPerConnection: 13.3}
+	r.summarize()
+	assert.Equal(t, 19800.0, *r.WSConnectionsHeld, "the issue's key stays one process's")
+	assert.Equal(t, 50000.0, *r.WSConnectionsHeldNodes)
+	md := r.markdown()
+	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,800 | — | ≥ 50,000 | **no** |")
+	assert.Contains(t, md, "| WebSocket connections held (3 tether nodes on this machine, one PostgreSQL) | 50,000 | — | ≥ 50,000 | yes |")
+	assert.Contains(t, md, "| server memory per connection, KiB (RSS, 3 tether nodes on this machine, one PostgreSQL) | 13.3 | — | ≤ 16 | yes |")
+}
