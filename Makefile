@@ -14,7 +14,7 @@ WASM_TEST_PKGS := ./components/... ./conn/...
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: run build wasm test lint test-go test-wasm e2e bench chromium node postgresql clean
+.PHONY: run build wasm test lint test-go test-wasm e2e bench chromium node postgresql redis clean
 
 ## run: build everything and start the server in dev mode on $(ADDR)
 run: build
@@ -77,7 +77,7 @@ e2e: chromium node build
 ## QUICK=1: a short run (under two minutes) of bench/load alone; BENCH_OUT=file.json
 BENCH_OUT ?= $(if $(QUICK),bench/quick.json,bench/results.json)
 BENCH_HELLO := $(BIN)/bench-hello-web
-bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello $(if $(QUICK),,postgresql)
+bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello redis $(if $(QUICK),,postgresql)
 	$(if $(QUICK),,$(GO) test -run '^$$' -bench . -benchtime 2000x ./server/...)
 	$(GO) build -o $(BIN)/bench-load ./bench/load
 	$(BIN)/bench-load $(if $(QUICK),-quick) -out $(BENCH_OUT) -tether $(BIN)/tether -peer $(BIN)/bench-peer \
@@ -108,6 +108,11 @@ chromium:
 postgresql:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+
+# Redis, for the benchmark's peer with its history on disk (bench/load).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
 
 node: playwright/node_modules/.package-lock.json
 

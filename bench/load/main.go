@@ -79,7 +79,7 @@ func plans(quick bool) plan {
 			loadConns: 2000, rates: []float64{2000, 4000, 8000},
 			warm: time.Second, window: 2 * time.Second, halfWindow: 3 * time.Second,
 			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
-			navRuns: 3, halfOpenRuns: 1, diskWindow: 5 * time.Second,
+			navRuns: 3, halfOpenRuns: 1, diskWindow: 3 * time.Second,
 		}
 	}
 	return plan{
@@ -106,7 +106,7 @@ func main() {
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
 	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,client", "the phases to run (cluster runs only when one process may not open all the connections asked)")
-	flag.StringVar(&targets, "targets", "tether,peer", "the servers to measure in the hold and load phases")
+	flag.StringVar(&targets, "targets", "", "the servers to measure in the hold and load phases: tether, peer, peer-redis (the peer with its history in Redis, load phase only); empty: all three, or tether,peer in a quick run")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
 	flag.DurationVar(&c.holdSettle, "hold-settle", 0, "how long to hold them before measuring (0: the plan's)")
@@ -124,6 +124,12 @@ func main() {
 			log.Fatal("bench worker: ", err)
 		}
 		return
+	}
+	if targets == "" {
+		targets = "tether,peer,peer-redis"
+		if c.quick {
+			targets = "tether,peer"
+		}
 	}
 	c.phases, c.targets = set(phases), set(targets)
 	if c.markdown == "" {
@@ -220,6 +226,21 @@ func run(c config) error {
 	peerTarget := target{proto: centrifugeProtocol{}, token: token, start: func() (*serverProcess, error) {
 		return startServer("peer", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0")
 	}}
+	redisRuns := 0
+	durablePeerTarget := target{proto: durablePeerProtocol{}, token: token, start: func() (*serverProcess, error) {
+		redisRuns++
+		redis, addr, err := startRedis(c.serverCPU, filepath.Join(tmp, fmt.Sprintf("redis-%d", redisRuns)))
+		if err != nil {
+			return nil, err
+		}
+		srv, err := startServer("peer-redis", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0", "-redis", addr)
+		if err != nil {
+			redis.stop(5 * time.Second)
+			return nil, err
+		}
+		srv.with = append(srv.with, redis)
+		return srv, nil
+	}}
 
 	if c.phases["disk"] {
 		// First, on a quiet machine: what the disk under the data folders
@@ -261,7 +282,8 @@ func run(c config) error {
 		for _, t := range []struct {
 			target
 			out **throughputResult
-		}{{tetherTarget, &res.Detail.Tether.Throughput}, {peerTarget, &res.Detail.Peer.Throughput}} {
+		}{{tetherTarget, &res.Detail.Tether.Throughput}, {peerTarget, &res.Detail.Peer.Throughput},
+			{durablePeerTarget, &res.Detail.DurablePeer.Throughput}} {
 			if !c.targets[t.proto.Name()] {
 				continue
 			}

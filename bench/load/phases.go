@@ -163,7 +163,7 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 		s := snap{at: time.Now(), published: published.Load(), acked: p.sink.acks.Load(),
 			delivered: p.sink.delivered.Load(), ec: p.sink.errors.Load()}
 		s.appends, s.appendsOK = storeAppends(srv.URL)
-		s.server, _ = readCPU(srv.Pid())
+		s.server, _ = srv.cpu()
 		s.client, _ = readCPU(os.Getpid())
 		return s
 	}

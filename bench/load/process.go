@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,21 @@ type serverProcess struct {
 
 	mu     sync.Mutex
 	output strings.Builder
+
+	// with are processes the server needs (the durable peer's Redis): their
+	// CPU counts as the server's, and they stop after it.
+	with []*serverProcess
+}
+
+// cpu is the CPU time the server and the processes it needs have used.
+func (p *serverProcess) cpu() (time.Duration, error) {
+	total, err := readCPU(p.Pid())
+	for _, w := range p.with {
+		t, werr := readCPU(w.Pid())
+		total += t
+		err = errors.Join(err, werr)
+	}
+	return total, err
 }
 
 // servingLine is what each server prints once it listens.
@@ -110,6 +126,11 @@ func (l *processLog) Write(b []byte) (int, error) {
 
 // stop asks the server to end (SIGTERM) and kills it after grace.
 func (p *serverProcess) stop(grace time.Duration) error {
+	defer func() {
+		for _, w := range p.with {
+			w.stop(grace)
+		}
+	}()
 	select {
 	case <-p.exited:
 		return nil

@@ -54,6 +54,12 @@ func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
 	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,000 | 19,000 | ≥ 50,000 | **no** |")
 	assert.Contains(t, md, "| memory per connection, tether / peer | 0.40× | — | ≤ 1.0× | yes |")
 	assert.Contains(t, md, "| long-poll delivery p99, ms | — | — | ≤ 50 | not measured |")
+	assert.Nil(t, r.DurablePeerDeliveredRatio, "no run of the peer with Redis")
+
+	r.Detail.DurablePeer.Throughput = &throughputResult{Best: step{PerCore: 7500}}
+	r.summarize()
+	assert.Equal(t, 2.0, *r.DurablePeerDeliveredRatio)
+	assert.Contains(t, r.markdown(), "(AOF, fsync always; Redis's CPU counted) | 2.00× | — | — | — |", "a figure for context, with no goal")
 }
 
 func TestBestStepPrefersTheMostDeliveredThatKeptUp(t *testing.T) {

@@ -4,11 +4,14 @@
 // a history per room for recovery, publications from clients. It lives in a
 // module of its own so that tether's go.mod never depends on centrifuge.
 //
-// It differs from tether in one way that favours it: the history is kept in
-// memory (centrifuge's memory broker), while tether writes every message to
-// SQLite before it acknowledges it.
+// By default it differs from tether in one way that favours it: the history
+// is kept in memory (centrifuge's memory broker), while tether writes every
+// message to SQLite before it acknowledges it. With -redis it keeps the
+// history in Redis (centrifuge's Redis broker), which the harness runs with
+// an append-only file synced before every reply: durable, like tether.
 //
 //	go run . -addr 127.0.0.1:8090        # TETHER_SECRET signs the tokens
+//	go run . -redis unix:///tmp/redis.sock
 package main
 
 import (
@@ -40,21 +43,33 @@ type roomsKey struct{}
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "address to listen on (port 0 picks a free one)")
 	historySize := flag.Int("history", 500, "publications kept per room")
+	redisAddr := flag.String("redis", "", "keep the history in this Redis (host:port or unix://path) instead of in memory")
 	flag.Parse()
 	secret := []byte(os.Getenv("TETHER_SECRET"))
 	if len(secret) < 32 {
 		log.Fatal("peer: TETHER_SECRET must hold at least 32 bytes")
 	}
-	if err := run(*addr, secret, *historySize); err != nil {
+	if err := run(*addr, secret, *historySize, *redisAddr); err != nil {
 		log.Fatal("peer: ", err)
 	}
 }
 
-func run(addr string, secret []byte, historySize int) error {
+func run(addr string, secret []byte, historySize int, redisAddr string) error {
 	node, err := centrifuge.New(centrifuge.Config{LogLevel: centrifuge.LogLevelError,
 		LogHandler: func(e centrifuge.LogEntry) { log.Printf("centrifuge: %s %v", e.Message, e.Fields) }})
 	if err != nil {
 		return err
+	}
+	if redisAddr != "" {
+		shard, err := centrifuge.NewRedisShard(node, centrifuge.RedisShardConfig{Address: redisAddr})
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		broker, err := centrifuge.NewRedisBroker(node, centrifuge.RedisBrokerConfig{Shards: []*centrifuge.RedisShard{shard}})
+		if err != nil {
+			return fmt.Errorf("redis broker: %w", err)
+		}
+		node.SetBroker(broker)
 	}
 	node.OnConnecting(func(ctx context.Context, e centrifuge.ConnectEvent) (centrifuge.ConnectReply, error) {
 		var c claims
