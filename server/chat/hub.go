@@ -155,7 +155,7 @@ func (h *Hub) fanOut(msgs []wire.Message) {
 		}
 		h.mu.Unlock()
 		for _, s := range subs {
-			s.deliver(m.Seq, frame)
+			s.deliver(m, frame)
 		}
 	}
 }

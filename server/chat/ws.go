@@ -36,9 +36,13 @@ type wsConn struct {
 	expiry  *time.Timer // closes the session when the token expires
 
 	// qmu guards the outgoing queue and the writer's life.
-	qmu      sync.Mutex
-	queue    [][]byte      // frames for the writer, oldest first; at most SendQueue
-	writing  bool          // a writer goroutine runs
+	qmu     sync.Mutex
+	queue   [][]byte // frames for the writer, oldest first; at most SendQueue
+	writing bool     // a writer goroutine runs
+	// acking is the message this session's onSend waits to acknowledge
+	// (room and client_id); its echo waits in the queue for the ack, so
+	// the two leave in one write (see pushHeld).
+	acking   ackKey
 	ended    bool          // the session is over: no writer starts again
 	space    chan struct{} // closed when the writer takes frames, for enqueueWait
 	writerWG sync.WaitGroup
@@ -64,14 +68,17 @@ type subscription struct {
 	last      int64 // the last seq queued to the connection
 }
 
+type ackKey struct{ room, clientID string }
+
 type pendingMessage struct {
 	seq   int64
 	frame []byte
 }
 
-// deliver queues one live message; it runs on the store's writer goroutine
-// and never blocks.
-func (s *subscription) deliver(seq int64, frame []byte) {
+// deliver queues one live message, m encoded as frame; it runs on the
+// store's writer goroutine and never blocks.
+func (s *subscription) deliver(m *wire.Message, frame []byte) {
+	seq := m.Seq
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replaying {
@@ -85,7 +92,7 @@ func (s *subscription) deliver(seq int64, frame []byte) {
 	if seq <= s.last {
 		return
 	}
-	if s.conn.enqueue(frame) {
+	if s.conn.enqueueEcho(frame, ackKey{m.Room, m.ClientID}) {
 		s.last = seq
 	}
 }
@@ -451,6 +458,10 @@ func (c *wsConn) onSend(f *wire.Send) {
 		return
 	}
 	c.limited = 0
+	// The echo of this message waits for its ack (see pushHeld); deferred,
+	// doneAcking runs after the ack or error below is queued.
+	c.startAcking(ackKey{f.Room, f.ClientID})
+	defer c.doneAcking()
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	msg, _, err := h.appendMessage(ctx, c.claims.User(), f.Room, f.ClientID, f.Body)

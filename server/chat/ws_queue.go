@@ -19,6 +19,14 @@ import (
 // push queues a frame if there is room and starts the writer if none runs.
 // queued is false when the queue is full (full) or the session is over.
 func (c *wsConn) push(frame []byte) (queued, full bool) {
+	return c.pushHeld(frame, ackKey{})
+}
+
+// pushHeld is push for a message frame: when it is the echo of the message
+// this session's onSend is about to acknowledge, it waits in the queue
+// without starting the writer, and the ack (or doneAcking) starts it, so
+// that the echo and the ack leave in one write instead of two.
+func (c *wsConn) pushHeld(frame []byte, echo ackKey) (queued, full bool) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	if c.ended || c.ctx.Err() != nil {
@@ -28,12 +36,37 @@ func (c *wsConn) push(frame []byte) (queued, full bool) {
 		return false, true
 	}
 	c.queue = append(c.queue, frame)
+	if echo != (ackKey{}) && echo == c.acking {
+		return true, false
+	}
+	c.startWriterLocked()
+	return true, false
+}
+
+func (c *wsConn) startWriterLocked() {
 	if !c.writing {
 		c.writing = true
 		c.writerWG.Add(1)
 		go c.writeLoop()
 	}
-	return true, false
+}
+
+// acking marks the message onSend is storing (see pushHeld).
+func (c *wsConn) startAcking(k ackKey) {
+	c.qmu.Lock()
+	c.acking = k
+	c.qmu.Unlock()
+}
+
+// doneAcking ends what startAcking began, after the ack or the error is
+// queued, and starts the writer for an echo that may wait.
+func (c *wsConn) doneAcking() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.acking = ackKey{}
+	if len(c.queue) > 0 && !c.ended && c.ctx.Err() == nil {
+		c.startWriterLocked()
+	}
 }
 
 // reusedQueue is the largest queue capacity a session keeps while idle.
@@ -129,7 +162,12 @@ func (c *wsConn) writeOne(frame []byte) error {
 // enqueue queues a frame for the writer. A full queue means the peer reads
 // too slowly: it is closed (1008) rather than allowed to hold anyone up.
 func (c *wsConn) enqueue(frame []byte) bool {
-	queued, full := c.push(frame)
+	return c.enqueueEcho(frame, ackKey{})
+}
+
+// enqueueEcho is enqueue for a message frame (see pushHeld).
+func (c *wsConn) enqueueEcho(frame []byte, echo ackKey) bool {
+	queued, full := c.pushHeld(frame, echo)
 	if full {
 		c.slow()
 	}

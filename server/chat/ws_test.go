@@ -8,9 +8,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/wire"
+	"tether/server/api"
+	"tether/server/chat"
+	"tether/server/metrics"
+	"tether/server/store/sqlite"
 )
 
 // maskedFrame is a client's text frame, masked as RFC 6455 requires.
@@ -113,5 +119,45 @@ func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
 			assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
 			assert.Contains(t, readServerFrame(t, r), `{"type":"pong","id":7`)
 		})
+	}
+}
+
+// A sender's own message and its ack, on a real session, in the order the
+// client expects them (the queue's hold is tested in ws_cork_test.go).
+func TestTheSenderGetsItsEchoThenItsAck(t *testing.T) {
+	t.Parallel()
+	s := newRoomsServer(t, false)
+	// Wired as the server wires it: what the store commits reaches the hub.
+	hub := chat.NewHub(chat.Config{}, nil, s.auth, nil, metrics.New(), slog.New(slog.DiscardHandler))
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "live.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler), OnCommit: hub.Publish})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	hub.SetStore(st)
+	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		srv.Listener.Addr(), wire.Subprotocol)
+	r := bufio.NewReader(conn)
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0}}`, s.token(t, "booking-1"))
+	_, err = conn.Write(maskedFrame(t, []byte(hello)))
+	require.NoError(t, err)
+	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
+	assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
+
+	for i := range 5 {
+		send := fmt.Sprintf(`{"type":"send","room":"booking-1","client_id":"c%d","body":"hello %d"}`, i, i)
+		_, err = conn.Write(maskedFrame(t, []byte(send)))
+		require.NoError(t, err)
+		assert.Contains(t, readServerFrame(t, r), fmt.Sprintf(`"type":"message","room":"booking-1","seq":%d`, i+1), "send %d", i)
+		assert.Contains(t, readServerFrame(t, r), fmt.Sprintf(`"type":"ack","room":"booking-1","client_id":"c%d"`, i), "send %d", i)
 	}
 }
