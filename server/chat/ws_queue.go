@@ -43,6 +43,7 @@ func (c *wsConn) pushHeld(frame []byte, echo ackKey) (queued, full bool) {
 	return true, false
 }
 
+// startWriterLocked starts the writer if none runs; qmu is held.
 func (c *wsConn) startWriterLocked() {
 	if !c.writing {
 		c.writing = true
@@ -51,7 +52,7 @@ func (c *wsConn) startWriterLocked() {
 	}
 }
 
-// acking marks the message onSend is storing (see pushHeld).
+// startAcking marks the message onSend is storing (see pushHeld).
 func (c *wsConn) startAcking(k ackKey) {
 	c.qmu.Lock()
 	c.acking = k
@@ -113,14 +114,6 @@ func (c *wsConn) writeLoop() {
 // it gets no timeout of its own; uncork has WriteTimeout.
 func (c *wsConn) writeBatch(frames [][]byte) error {
 	out := c.input.out
-	if out == nil { // a session not made by ServeWS (tests)
-		for _, frame := range frames {
-			if err := c.writeOne(frame); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	out.cork()
 	for _, frame := range frames {
 		if c.hub.faults.Latency() > 0 {
