@@ -278,19 +278,30 @@ type throughputResult struct {
 	Half step `json:"half_load"`
 }
 
+// startWithPool starts a server of t and opens conns connections to it,
+// parallel at a time, roomOf naming their rooms. The caller closes the pool
+// and stops the server.
+func startWithPool(t target, conns, parallel int, roomOf func(idx int) string) (*serverProcess, *pool, error) {
+	srv, err := t.start()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := newPool(t.proto, srv.URL, t.token)
+	if err := p.open(context.Background(), conns, parallel, roomOf); err != nil {
+		p.close()
+		srv.stop(30 * time.Second)
+		return nil, nil, err
+	}
+	return srv, p, nil
+}
+
 // runThroughput opens conns connections (rooms of two) and raises the
 // offered load through rates until the server stops keeping up, then
 // measures latency at half the best load.
 func runThroughput(t target, conns int, rates []float64, warm, window, halfWindow time.Duration) (throughputResult, error) {
 	res := throughputResult{Connections: conns}
-	srv, err := t.start()
+	srv, p, err := startWithPool(t, conns, 32, pairs("t"))
 	if err != nil {
-		return res, err
-	}
-	defer srv.stop(30 * time.Second)
-	p := newPool(t.proto, srv.URL, t.token)
-	defer p.close()
-	if err := p.open(context.Background(), conns, 32, pairs("t")); err != nil {
 		return res, err
 	}
 	for _, rate := range rates {
@@ -303,24 +314,21 @@ func runThroughput(t target, conns int, rates []float64, warm, window, halfWindo
 		}
 	}
 	res.Best = bestStep(res.Steps)
-	if !srv.alive() {
+	alive := srv.alive()
+	p.close()
+	srv.stop(30 * time.Second)
+	if !alive {
 		return res, fmt.Errorf("%s died under load:\n%s", t.proto.Name(), srv.Output())
 	}
 	// The latency at half load is a server's in its stride, not one paying
 	// off the overload that ended the steps (for tether, hundreds of MB of
 	// database the kernel still writes back): a fresh server, after a sync.
-	p.close()
-	srv.stop(30 * time.Second)
 	syscall.Sync()
-	if srv, err = t.start(); err != nil {
+	if srv, p, err = startWithPool(t, conns, 32, pairs("t")); err != nil {
 		return res, err
 	}
 	defer srv.stop(30 * time.Second)
-	p = newPool(t.proto, srv.URL, t.token)
 	defer p.close()
-	if err := p.open(context.Background(), conns, 32, pairs("t")); err != nil {
-		return res, err
-	}
 	res.Half = runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
 	log.Printf("%s: half load %.0f/s: delivered %.0f/s, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, server %.2f cores",
 		t.proto.Name(), res.Half.OfferedPerS, res.Half.DeliveredPerS, res.Half.P50MS, res.Half.P95MS, res.Half.P99MS, res.Half.ServerCores)
@@ -370,17 +378,13 @@ type longPollResult struct {
 // client), and measures publish → receive at the poller.
 func runLongPoll(t target, rooms int, perRoom float64, warm, window time.Duration) (longPollResult, error) {
 	res := longPollResult{Rooms: rooms, PerS: float64(rooms) * perRoom}
-	srv, err := t.start()
+	roomOf := alone("lp")
+	srv, p, err := startWithPool(t, rooms, 16, roomOf)
 	if err != nil {
 		return res, err
 	}
 	defer srv.stop(30 * time.Second)
-	p := newPool(t.proto, srv.URL, t.token)
 	defer p.close()
-	roomOf := alone("lp")
-	if err := p.open(context.Background(), rooms, 16, roomOf); err != nil {
-		return res, err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	transport := &http.Transport{MaxIdleConnsPerHost: rooms, MaxConnsPerHost: 0}
