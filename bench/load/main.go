@@ -70,6 +70,14 @@ type plan struct {
 	navRuns      int
 	halfOpenRuns int
 	diskWindow   time.Duration
+	// The abuse phase: normal users, their publishes a second, the
+	// abuser's rooms, each window (without the abuser, then with it) and
+	// how long RSS is watched after the abuser's window.
+	abuseUsers  int
+	abuseRate   float64
+	abuseRooms  int
+	abuseWindow time.Duration
+	abuseSettle time.Duration
 }
 
 func plans(quick bool) plan {
@@ -80,6 +88,7 @@ func plans(quick bool) plan {
 			warm: time.Second, window: 2 * time.Second, halfWindow: 3 * time.Second,
 			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
 			navRuns: 3, halfOpenRuns: 1, diskWindow: 3 * time.Second,
+			abuseUsers: 1000, abuseRate: 500, abuseRooms: 10, abuseWindow: 10 * time.Second, abuseSettle: 5 * time.Second,
 		}
 	}
 	return plan{
@@ -90,6 +99,7 @@ func plans(quick bool) plan {
 		warm: 2 * time.Second, window: 5 * time.Second, halfWindow: 15 * time.Second,
 		lpRooms: 100, lpPerRoom: 2, lpWindow: 15 * time.Second,
 		navRuns: 5, halfOpenRuns: 3, diskWindow: 30 * time.Second,
+		abuseUsers: 1000, abuseRate: 500, abuseRooms: 20, abuseWindow: 30 * time.Second, abuseSettle: 15 * time.Second,
 	}
 }
 
@@ -105,7 +115,7 @@ func main() {
 	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
-	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,client", "the phases to run (cluster runs only when one process may not open all the connections asked)")
+	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,abuse,client", "the phases to run (cluster runs only when one process may not open all the connections asked)")
 	flag.StringVar(&targets, "targets", "", "the servers to measure in the hold and load phases: tether, peer, peer-redis (the peer with its history in Redis, load phase only); empty: all three, or tether,peer in a quick run")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
@@ -211,6 +221,9 @@ func run(c config) error {
 	token := func(user, room string) (string, error) {
 		return a.Issue(wire.User{ID: user, Name: user, Role: wire.RoleCustomer}, []string{room}, 24*time.Hour)
 	}
+	tokenRooms := func(user string, rooms []string) (string, error) {
+		return a.Issue(wire.User{ID: user, Name: user, Role: wire.RoleCustomer}, rooms, 24*time.Hour)
+	}
 	env := []string{auth.EnvSecret + "=" + secretHex}
 	tmp, err := os.MkdirTemp("", "tether-bench-")
 	if err != nil {
@@ -218,7 +231,7 @@ func run(c config) error {
 	}
 	defer os.RemoveAll(tmp)
 	runs := 0
-	tetherTarget := target{proto: tetherProtocol{}, token: token, start: func() (*serverProcess, error) {
+	tetherTarget := target{proto: tetherProtocol{}, token: token, tokenRooms: tokenRooms, start: func() (*serverProcess, error) {
 		runs++
 		data := filepath.Join(tmp, fmt.Sprintf("tether-%d", runs))
 		return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data)
@@ -300,6 +313,13 @@ func run(c config) error {
 			return fmt.Errorf("long-poll: %w", err)
 		}
 		res.Detail.Tether.LongPoll = &lp
+	}
+	if c.phases["abuse"] {
+		ab, err := runAbuse(tetherTarget, pl.abuseUsers, pl.abuseRooms, pl.abuseRate, pl.warm, pl.abuseWindow, pl.abuseSettle)
+		if err != nil {
+			return fmt.Errorf("abuse: %w", err)
+		}
+		res.Detail.Tether.Abuse = &ab
 	}
 	if c.phases["client"] {
 		cl, err := runClient(c, pl)

@@ -26,6 +26,9 @@ type target struct {
 	proto protocol
 	start func() (*serverProcess, error)
 	token func(user, room string) (string, error)
+	// tokenRooms signs a token for several rooms (tether only: the abuse
+	// phase's abuser).
+	tokenRooms func(user string, rooms []string) (string, error)
 }
 
 // holdResult is the idle-connection phase: how many sockets the server held
