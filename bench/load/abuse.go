@@ -350,15 +350,18 @@ func (ab *abuseResult) markdown() string {
 		ab.RSSBeforeMiB, ab.RSSPeakMiB, ab.SettleSeconds, ab.RSSAfterMiB)
 	a := ab.Abuser
 	fmt.Fprintf(&b, "\n| what the abuser got (one token, %d rooms of %d messages of %d characters) | |\n|---|---|\n", ab.AbuserRooms, ab.SeededPerRoom, ab.SeedChars)
-	fmt.Fprintf(&b, "| `subscribe` frames with since=0 sent; sockets opened of dialled | %d; %d of %d |\n", a.SubscribesSent, a.SocketsOpened, a.SocketsDialed)
-	fmt.Fprintf(&b, "| `rate_limited` errors; other errors | %d; %s |\n", a.RateLimited, formatCounts(a.OtherErrors))
+	fmt.Fprintf(&b, "| `subscribe` frames with since=0 sent; sockets opened of dialled | %s; %s of %s |\n", count(a.SubscribesSent), count(a.SocketsOpened), count(a.SocketsDialed))
+	fmt.Fprintf(&b, "| `rate_limited` errors; other errors | %s; %s |\n", count(a.RateLimited), formatCounts(a.OtherErrors))
 	fmt.Fprintf(&b, "| upgrades refused, by status; sockets the server closed, by code | %s; %s |\n", formatCounts(a.UpgradesRefused), formatCounts(a.SocketCloses))
-	fmt.Fprintf(&b, "| messages replayed; MiB received on its sockets | %d; %.1f |\n", a.ReplayedMessages, mib(a.BytesWS))
-	fmt.Fprintf(&b, "| long-polls asked; answers, by status; MiB received | %d; %s; %.1f |\n", a.LongPollsSent, formatCounts(a.LongPollAnswers), mib(a.BytesLongPoll))
+	fmt.Fprintf(&b, "| messages replayed; MiB received on its sockets | %s; %.1f |\n", count(a.ReplayedMessages), mib(a.BytesWS))
+	fmt.Fprintf(&b, "| long-polls asked; answers, by status; MiB received | %s; %s; %.1f |\n", count(a.LongPollsSent), formatCounts(a.LongPollAnswers), mib(a.BytesLongPoll))
 	fmt.Fprintf(&b, "| history pages of %d asked and left unread; their answers read at the end; MiB | %d; %s; %.1f |\n",
 		wire.MaxPageLimit, a.HistoryReadsSent, formatCounts(a.HistoryAnswers), mib(a.BytesHistory))
 	return b.String()
 }
+
+// count writes a count as the table's other counts are: 12,500 and 950.
+func count(n int64) string { return cell(ptr(float64(n)), "%.0f") }
 
 // formatCounts lists counts by key in key order ("1008: 9, 4429: 3"), or
 // "none".
@@ -368,7 +371,7 @@ func formatCounts(m map[string]int64) string {
 	}
 	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+		parts = append(parts, k+": "+count(m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

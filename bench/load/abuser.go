@@ -178,11 +178,13 @@ func (a *abuser) subscriber(work, conns context.Context, slot, frames int) {
 		ws.SetReadLimit(1 << 20)
 		ended := make(chan struct{})
 		go func() { defer close(ended); a.readSocket(conns, ws) }()
+		// Writes take conns, not work: a write whose context ends closes
+		// the socket, which the server did not do.
 		hello, _ := wire.Encode(&wire.Hello{Token: a.token})
-		err = ws.Write(work, websocket.MessageText, hello)
-		for err == nil && sent < frames {
+		err = ws.Write(conns, websocket.MessageText, hello)
+		for err == nil && sent < frames && work.Err() == nil {
 			f, _ := wire.Encode(&wire.Subscribe{Room: a.rooms[(slot+sent)%len(a.rooms)], Since: 0})
-			if err = ws.Write(work, websocket.MessageText, f); err == nil {
+			if err = ws.Write(conns, websocket.MessageText, f); err == nil {
 				sent++
 				a.subscribes.Add(1)
 			}

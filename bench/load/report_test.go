@@ -18,6 +18,7 @@ var issueKeys = []string{
 	"ws_connections_held", "server_kib_per_connection", "delivered_msgs_per_s_per_core",
 	"p99_publish_to_receive_ms", "longpoll_p99_ms", "wasm_brotli_ratio_vs_goapp_hello",
 	"peer_delivered_ratio", "peer_memory_ratio", "reconnect_after_online_ms", "halfopen_detection_s",
+	"abuse_rss_growth_mib", "abuse_rss_growth_goal_mib", "abuse_p99_ratio", "abuse_p99_ratio_goal", "abuse_p99_ms", "abuse_baseline_p99_ms",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
