@@ -151,14 +151,19 @@ func runAbuse(t target, users, rooms int, rate float64, warm, window, settle tim
 	if err != nil {
 		return res, err
 	}
-	a := newAbuser(srv.URL, token, names, heads)
 	peak, samples, stopSampling := sampleRSS(srv.Pid())
-	a.start()
+	defer stopSampling()
+	a, err := startAbuseWorker(srv.URL, token, names, heads)
+	if err != nil {
+		return res, err
+	}
 	res.Abused = measureWindow(p, srv, window)
 	a.stop()
 	time.Sleep(settle)
 	stopSampling()
-	res.Abuser = a.close()
+	if res.Abuser, err = a.close(); err != nil {
+		return res, err
+	}
 	stopPublishing()
 	time.Sleep(2 * time.Second)
 	if after, err := readMemory(srv.Pid()); err == nil {
@@ -220,8 +225,8 @@ func measureWindow(p *pool, srv *serverProcess, window time.Duration) abuseWindo
 	}
 }
 
-// sampleRSS reads pid's RSS every 100 ms until stop: peak is the largest
-// so far, samples one a second.
+// sampleRSS reads pid's RSS every 100 ms until stop (which may be called
+// again): peak is the largest so far, samples one a second.
 func sampleRSS(pid int) (peak *atomic.Int64, samples func() []int64, stop func()) {
 	peak = &atomic.Int64{}
 	var mu sync.Mutex
@@ -252,7 +257,8 @@ func sampleRSS(pid int) (peak *atomic.Int64, samples func() []int64, stop func()
 		defer mu.Unlock()
 		return append([]int64(nil), every...)
 	}
-	return peak, samples, func() { close(done); wg.Wait() }
+	var once sync.Once
+	return peak, samples, func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
 // seedRooms posts perRoom messages of abuseSeedChars to each room over

@@ -99,3 +99,19 @@ func TestAbuseFiguresAndGoals(t *testing.T) {
 	r.summarize()
 	assert.Contains(t, r.markdown(), "| 63.9 | — | < 64 | yes |")
 }
+
+func TestTheAbusersRoomsTravelAsOneFlag(t *testing.T) {
+	t.Parallel()
+	rooms := []string{"ab0", "ab1", "ab2"}
+	heads := map[string]int64{"ab0": 500, "ab1": 499, "ab2": 0}
+	flag := formatHeads(rooms, heads)
+	assert.Equal(t, "ab0=500,ab1=499,ab2=0", flag)
+	gotRooms, gotHeads, err := parseHeads(flag)
+	require.NoError(t, err)
+	assert.Equal(t, rooms, gotRooms, "in order: the abuser takes them in turn")
+	assert.Equal(t, heads, gotHeads)
+	for _, bad := range []string{"", "ab0", "ab0=x", "=5", "ab0=-1", "ab0=1,"} {
+		_, _, err := parseHeads(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -54,6 +54,9 @@ type workerFlags struct {
 	url    string
 	conns  int
 	prefix string
+	// abuse and abuseRooms are the abuser's process (see runAbuseWorker).
+	abuse      bool
+	abuseRooms string
 }
 
 // plan is how much of each phase to run.
@@ -128,7 +131,15 @@ func main() {
 	flag.StringVar(&worker.url, "worker-url", "", "internal: the node a worker connects to")
 	flag.IntVar(&worker.conns, "worker-conns", 0, "internal: how many connections a worker opens")
 	flag.StringVar(&worker.prefix, "worker-prefix", "", "internal: the worker's room and user prefix")
+	flag.BoolVar(&worker.abuse, "abuse-worker", false, "internal: run the abuse phase's abuser")
+	flag.StringVar(&worker.abuseRooms, "abuse-rooms", "", "internal: the abuser's rooms and their heads, room=head,…")
 	flag.Parse()
+	if worker.abuse {
+		if err := runAbuseWorker(worker.url, worker.abuseRooms); err != nil {
+			log.Fatal("bench abuser: ", err)
+		}
+		return
+	}
 	if worker.on {
 		if err := runHoldWorker(worker.url, worker.conns, worker.prefix); err != nil {
 			log.Fatal("bench worker: ", err)
