@@ -70,6 +70,9 @@ type abuseResult struct {
 	// abuser beside them, right after, on the same server.
 	Baseline abuseWindow `json:"baseline"`
 	Abused   abuseWindow `json:"with_abuser"`
+	// AbuserCores is the CPU the abuser's process used in its window, on
+	// the load generator's core.
+	AbuserCores float64 `json:"abuser_cores"`
 	// RSS: before the abuser started, its peak while the abuse ran and
 	// for the settle period after, and 2 s after the abuser left.
 	RSSBeforeMiB float64 `json:"rss_before_mib"`
@@ -157,7 +160,11 @@ func runAbuse(t target, users, rooms int, rate float64, warm, window, settle tim
 	if err != nil {
 		return res, err
 	}
+	cpu0, _ := readCPU(a.cmd.Process.Pid)
 	res.Abused = measureWindow(p, srv, window)
+	if cpu1, err := readCPU(a.cmd.Process.Pid); err == nil && res.Abused.Seconds > 0 {
+		res.AbuserCores = round2((cpu1 - cpu0).Seconds() / res.Abused.Seconds)
+	}
 	a.stop()
 	time.Sleep(settle)
 	stopSampling()
@@ -351,7 +358,7 @@ func (ab *abuseResult) markdown() string {
 		groupThousands(strconv.Itoa(ab.Users)), ab.PublishesPerS, w0.Seconds)
 	fmt.Fprintf(&b, "| p50 / p99 / max publish → receive, ms | %.2f / %.2f / %.0f | %.2f / %.2f / %.0f |\n", w0.P50MS, w0.P99MS, w0.MaxMS, w1.P50MS, w1.P99MS, w1.MaxMS)
 	fmt.Fprintf(&b, "| delivered/s; errors; connections closed | %.0f; %d; %d | %.0f; %d; %d |\n", w0.DeliveredPerS, w0.Errors, w0.Closed, w1.DeliveredPerS, w1.Errors, w1.Closed)
-	fmt.Fprintf(&b, "| server cores; load generator cores | %.2f; %.2f | %.2f; %.2f |\n", w0.ServerCores, w0.ClientCores, w1.ServerCores, w1.ClientCores)
+	fmt.Fprintf(&b, "| server cores; load generator cores; the abuser's | %.2f; %.2f; — | %.2f; %.2f; %.2f |\n", w0.ServerCores, w0.ClientCores, w1.ServerCores, w1.ClientCores, ab.AbuserCores)
 	fmt.Fprintf(&b, "| server RSS, MiB | %.1f before | %.1f at its peak (%.0f s after the window too), %.1f once the abuser left |\n",
 		ab.RSSBeforeMiB, ab.RSSPeakMiB, ab.SettleSeconds, ab.RSSAfterMiB)
 	a := ab.Abuser
