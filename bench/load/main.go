@@ -109,7 +109,7 @@ func plans(quick bool) plan {
 func main() {
 	var c config
 	var phases, targets string
-	flag.BoolVar(&c.quick, "quick", false, "a short run (under two minutes) with smaller counts")
+	flag.BoolVar(&c.quick, "quick", false, "a short run with smaller counts and shorter windows")
 	flag.StringVar(&c.out, "out", "bench/results.json", "where to write the figures as JSON")
 	flag.StringVar(&c.markdown, "md", "", "where to write the Markdown table (default: beside -out: RESULTS.md for results.json, else NAME.md)")
 	flag.StringVar(&c.tether, "tether", "bin/tether", "the tether server binary")
