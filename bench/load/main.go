@@ -110,7 +110,7 @@ func main() {
 	var c config
 	var phases, targets string
 	flag.BoolVar(&c.quick, "quick", false, "a short run with smaller counts and shorter windows")
-	flag.StringVar(&c.out, "out", "bench/results.json", "where to write the figures as JSON")
+	flag.StringVar(&c.out, "out", "", "where to write the figures as JSON (default: bench/results.json, or bench/quick.json for a quick run: the committed figures are a full run's)")
 	flag.StringVar(&c.markdown, "md", "", "where to write the Markdown table (default: beside -out: RESULTS.md for results.json, else NAME.md)")
 	flag.StringVar(&c.tether, "tether", "bin/tether", "the tether server binary")
 	flag.StringVar(&c.peer, "peer", "bin/bench-peer", "the centrifuge peer binary")
@@ -153,6 +153,12 @@ func main() {
 		}
 	}
 	c.phases, c.targets = set(phases), set(targets)
+	if c.out == "" {
+		c.out = "bench/results.json"
+		if c.quick {
+			c.out = "bench/quick.json"
+		}
+	}
 	if c.markdown == "" {
 		c.markdown = markdownPath(c.out)
 	}
