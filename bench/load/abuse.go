@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"maps"
 	"net/http"
@@ -33,11 +34,18 @@ const (
 	// abuseSeedPerRoom is the history of each of the abuser's rooms: a
 	// subscribe with since=0 replays all of it (wire.ReplayLimit).
 	abuseSeedPerRoom = 500
-	// abuseSeedChars is the length of a seeded message: a long chat
-	// message, a quarter of wire.MaxBodyChars. A page of 500 of them
-	// (about 600 KB) is more than the kernel buffers for a socket whose
-	// reader stops, so an unread answer keeps its handler waiting.
+	// abuseSeedChars is the length of a message of the rooms the abuser
+	// subscribes to: a long chat message, a quarter of wire.MaxBodyChars
+	// (a replay of 500 is about 600 KB).
 	abuseSeedChars = 1000
+	// abuseHistoryRooms hold the pages the abuser asks for and never
+	// reads: 500 messages of wire.MaxBodyChars characters of Chinese,
+	// three bytes each in UTF-8, a page of about 6 MB. A smaller page
+	// fits whole in the kernel's send buffer on loopback (autotuned up to
+	// tcp_wmem's 4 MiB; a page of 600 KB went there whole and its handler
+	// returned): this one keeps its handler waiting for the reader, with
+	// the page in its memory.
+	abuseHistoryRooms = 2
 	// abuseSeedPerUser messages per seeding user stay within the server's
 	// burst of sends a user (30).
 	abuseSeedPerUser = 25
@@ -64,8 +72,12 @@ type abuseResult struct {
 	AbuserRooms   int     `json:"abuser_rooms"`
 	SeededPerRoom int     `json:"seeded_per_room"`
 	SeedChars     int     `json:"seeded_body_chars"`
-	SeedSeconds   float64 `json:"seed_seconds"`
-	SettleSeconds float64 `json:"settle_seconds"`
+	// HistoryRooms hold the pages of the history reads, HistoryPageBytes
+	// long each.
+	HistoryRooms     int     `json:"history_rooms"`
+	HistoryPageBytes int64   `json:"history_page_bytes"`
+	SeedSeconds      float64 `json:"seed_seconds"`
+	SettleSeconds    float64 `json:"settle_seconds"`
 	// Baseline is the normal users alone, Abused the same users with the
 	// abuser beside them, right after, on the same server.
 	Baseline abuseWindow `json:"baseline"`
@@ -85,13 +97,19 @@ type abuseResult struct {
 	Abuser        abuserCounts `json:"abuser"`
 }
 
-// abuseRooms names the abuser's rooms.
-func abuseRooms(n int) []string {
+// abuseRooms names n of the abuser's rooms.
+func abuseRooms(prefix string, n int) []string {
 	rooms := make([]string, n)
 	for i := range rooms {
-		rooms[i] = "ab" + strconv.Itoa(i)
+		rooms[i] = prefix + strconv.Itoa(i)
 	}
 	return rooms
+}
+
+// seedBody is a message body of n characters: repeats of text, cut.
+func seedBody(text string, n int) string {
+	r := []rune(strings.Repeat(text, n/len([]rune(text))+1))
+	return string(r[:n])
 }
 
 // p99Ratio is the p99 with the abuser over the p99 without; nil when the
@@ -119,7 +137,7 @@ func mib(b int64) float64 { return round1(float64(b) / (1 << 20)) }
 // warm, which is no part of the abuse.
 func runAbuse(t target, users, rooms int, rate float64, warm, window, settle time.Duration) (abuseResult, error) {
 	res := abuseResult{Users: users, PublishesPerS: rate, AbuserRooms: rooms, SeededPerRoom: abuseSeedPerRoom,
-		SeedChars: abuseSeedChars, SettleSeconds: settle.Seconds()}
+		SeedChars: abuseSeedChars, HistoryRooms: abuseHistoryRooms, SettleSeconds: settle.Seconds()}
 	if t.tokenRooms == nil {
 		return res, errors.New("the abuse phase needs tokens for several rooms")
 	}
@@ -130,14 +148,27 @@ func runAbuse(t target, users, rooms int, rate float64, warm, window, settle tim
 	defer srv.stop(30 * time.Second)
 	defer p.close()
 
-	names := abuseRooms(rooms)
+	names, history := abuseRooms("ab", rooms), abuseRooms("abh", abuseHistoryRooms)
 	start := time.Now()
-	heads, err := seedRooms(srv.URL, t, names, abuseSeedPerRoom)
+	heads, err := seedRooms(srv.URL, t, names, abuseSeedPerRoom, seedBody(padding+" ", abuseSeedChars))
 	if err != nil {
 		return res, fmt.Errorf("failed to seed the abuser's rooms: %w", err)
 	}
+	hheads, err := seedRooms(srv.URL, t, history, abuseSeedPerRoom, seedBody("这是一条很长的聊天消息，", wire.MaxBodyChars))
+	if err != nil {
+		return res, fmt.Errorf("failed to seed the rooms of the history reads: %w", err)
+	}
+	maps.Copy(heads, hheads)
 	res.SeedSeconds = round1(time.Since(start).Seconds())
-	log.Printf("tether: abuse: %d connections open, %d rooms of %d messages seeded in %.1f s", users, rooms, abuseSeedPerRoom, res.SeedSeconds)
+	token, err := t.tokenRooms("abuser", append(slices.Clone(names), history...))
+	if err != nil {
+		return res, err
+	}
+	if res.HistoryPageBytes, err = pageBytes(srv.URL, token, history[0], heads[history[0]]+1); err != nil {
+		return res, err
+	}
+	log.Printf("tether: abuse: %d connections open, %d + %d rooms of %d messages seeded in %.1f s (history pages of %.1f MiB)",
+		users, rooms, abuseHistoryRooms, abuseSeedPerRoom, res.SeedSeconds, float64(res.HistoryPageBytes)/(1<<20))
 
 	stopPublishing := runStepAsync(p, rate)
 	defer stopPublishing()
@@ -150,13 +181,9 @@ func runAbuse(t target, users, rooms int, rate float64, warm, window, settle tim
 	if err != nil {
 		return res, err
 	}
-	token, err := t.tokenRooms("abuser", names)
-	if err != nil {
-		return res, err
-	}
 	peak, samples, stopSampling := sampleRSS(srv.Pid())
 	defer stopSampling()
-	a, err := startAbuseWorker(srv.URL, token, names, heads)
+	a, err := startAbuseWorker(srv.URL, token, names, history, heads)
 	if err != nil {
 		return res, err
 	}
@@ -268,10 +295,10 @@ func sampleRSS(pid int) (peak *atomic.Int64, samples func() []int64, stop func()
 	return peak, samples, func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
-// seedRooms posts perRoom messages of abuseSeedChars to each room over
-// HTTP, from as many users as the server's send burst asks, and returns
-// each room's head.
-func seedRooms(base string, t target, rooms []string, perRoom int) (map[string]int64, error) {
+// seedRooms posts perRoom messages of body to each room over HTTP, from
+// as many users as the server's send burst asks, and returns each room's
+// head.
+func seedRooms(base string, t target, rooms []string, perRoom int, body string) (map[string]int64, error) {
 	type job struct {
 		room string
 		user int
@@ -279,7 +306,6 @@ func seedRooms(base string, t target, rooms []string, perRoom int) (map[string]i
 	jobs := make(chan job)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
-	body := strings.Repeat(padding+" ", abuseSeedChars/len(padding)+1)[:abuseSeedChars]
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var firstErr atomic.Pointer[error]
@@ -387,4 +413,25 @@ func formatCounts(m map[string]int64) string {
 		parts = append(parts, k+": "+count(m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// pageBytes reads the newest page of room (the history reads' request)
+// and returns its length.
+func pageBytes(base, token, room string, before int64) (int64, error) {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/rooms/%s/messages?before=%d&limit=%d", base, room, before, wire.MaxPageLimit), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("failed to read a page of %s: %w", room, err)
+	}
+	defer res.Body.Close()
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return n, fmt.Errorf("failed to read a page of %s: HTTP %d: %v", room, res.StatusCode, err)
+	}
+	return n, nil
 }

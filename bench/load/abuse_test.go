@@ -4,6 +4,7 @@ package main
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
@@ -69,7 +70,11 @@ func TestAbuseFiguresAndGoals(t *testing.T) {
 	t.Parallel()
 	assert.Nil(t, p99Ratio(0, 12), "no baseline, no ratio")
 	assert.Equal(t, 1.25, *p99Ratio(8, 10))
-	assert.Equal(t, []string{"ab0", "ab1", "ab2"}, abuseRooms(3))
+	assert.Equal(t, []string{"ab0", "ab1", "ab2"}, abuseRooms("ab", 3))
+	assert.Equal(t, "abcab", seedBody("abc", 5))
+	long := seedBody("这是一条很长的聊天消息，", 4000)
+	assert.Equal(t, 4000, utf8.RuneCountInString(long))
+	assert.Equal(t, 12000, len(long), "three bytes a character")
 	assert.Equal(t, 1.5, mib(3<<19))
 
 	r := newResults(false, machine{})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -38,12 +39,13 @@ type abuseWorker struct {
 
 // startAbuseWorker runs the abuser against url in a child process and
 // waits until it has started.
-func startAbuseWorker(url, token string, rooms []string, heads map[string]int64) (*abuseWorker, error) {
+func startAbuseWorker(url, token string, rooms, history []string, heads map[string]int64) (*abuseWorker, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("failed to find the harness's binary: %w", err)
 	}
-	cmd := exec.Command(self, "-abuse-worker", "-worker-url", url, "-abuse-rooms", formatHeads(rooms, heads))
+	cmd := exec.Command(self, "-abuse-worker", "-worker-url", url,
+		"-abuse-rooms", formatHeads(rooms, heads), "-abuse-history-rooms", formatHeads(history, heads))
 	cmd.Env = append(os.Environ(), envAbuserToken+"="+token)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -122,17 +124,22 @@ func (w *abuseWorker) kill() {
 
 // runAbuseWorker is the abuser's process: abuse url until standard input
 // says "stop", hold on until it ends, then print the counts.
-func runAbuseWorker(url, roomHeads string) error {
+func runAbuseWorker(url, roomHeads, historyHeads string) error {
 	raiseNoFile()
 	rooms, heads, err := parseHeads(roomHeads)
 	if err != nil {
 		return err
 	}
+	history, hheads, err := parseHeads(historyHeads)
+	if err != nil {
+		return err
+	}
+	maps.Copy(heads, hheads)
 	token := os.Getenv(envAbuserToken)
 	if token == "" {
 		return errors.New(envAbuserToken + " is not set")
 	}
-	a := newAbuser(url, token, rooms, heads)
+	a := newAbuser(url, token, rooms, history, heads)
 	a.start()
 	fmt.Println("started")
 	sc := bufio.NewScanner(os.Stdin)

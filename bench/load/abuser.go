@@ -70,7 +70,8 @@ type abuserCounts struct {
 type abuser struct {
 	base    string
 	token   string
-	rooms   []string
+	rooms   []string // subscribed to and long-polled
+	history []string // whose newest page it asks for and never reads
 	heads   map[string]int64
 	httpCli *http.Client
 
@@ -87,9 +88,9 @@ type abuser struct {
 	wg      sync.WaitGroup
 }
 
-func newAbuser(base, token string, rooms []string, heads map[string]int64) *abuser {
+func newAbuser(base, token string, rooms, history []string, heads map[string]int64) *abuser {
 	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 100)}}
-	return &abuser{base: base, token: token, rooms: rooms, heads: heads, tallies: map[string]map[string]int64{},
+	return &abuser{base: base, token: token, rooms: rooms, history: history, heads: heads, tallies: map[string]map[string]int64{},
 		httpCli: &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: abuseLongPolls}}}
 }
 
@@ -109,7 +110,7 @@ func (a *abuser) start() {
 	conns, closeFn := context.WithCancel(context.Background())
 	a.stopNew, a.closeFn = stopNew, closeFn
 	for i := range abuseHistoryReads {
-		a.wg.Go(func() { a.history(conns, a.rooms[i%len(a.rooms)]) })
+		a.wg.Go(func() { a.historyRead(conns, a.history[i%len(a.history)]) })
 	}
 	for i := range abuseSockets {
 		share := abuseSubscribes / abuseSockets
@@ -304,9 +305,9 @@ func (a *abuser) longPoll(work, conns context.Context, room string) {
 	}
 }
 
-// history asks for the newest page of room on a socket of its own with a
-// small receive buffer and never reads the answer (until close).
-func (a *abuser) history(conns context.Context, room string) {
+// historyRead asks for the newest page of room on a socket of its own
+// with a small receive buffer and never reads the answer (until close).
+func (a *abuser) historyRead(conns context.Context, room string) {
 	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 101)},
 		Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error

@@ -55,8 +55,9 @@ type workerFlags struct {
 	conns  int
 	prefix string
 	// abuse and abuseRooms are the abuser's process (see runAbuseWorker).
-	abuse      bool
-	abuseRooms string
+	abuse        bool
+	abuseRooms   string
+	abuseHistory string
 }
 
 // plan is how much of each phase to run.
@@ -133,9 +134,10 @@ func main() {
 	flag.StringVar(&worker.prefix, "worker-prefix", "", "internal: the worker's room and user prefix")
 	flag.BoolVar(&worker.abuse, "abuse-worker", false, "internal: run the abuse phase's abuser")
 	flag.StringVar(&worker.abuseRooms, "abuse-rooms", "", "internal: the abuser's rooms and their heads, room=head,…")
+	flag.StringVar(&worker.abuseHistory, "abuse-history-rooms", "", "internal: the rooms of the abuser's history reads, room=head,…")
 	flag.Parse()
 	if worker.abuse {
-		if err := runAbuseWorker(worker.url, worker.abuseRooms); err != nil {
+		if err := runAbuseWorker(worker.url, worker.abuseRooms, worker.abuseHistory); err != nil {
 			log.Fatal("bench abuser: ", err)
 		}
 		return
