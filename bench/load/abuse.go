@@ -388,7 +388,8 @@ func (ab *abuseResult) markdown() string {
 	fmt.Fprintf(&b, "| server RSS, MiB | %.1f before | %.1f at its peak (%.0f s after the window too), %.1f once the abuser left |\n",
 		ab.RSSBeforeMiB, ab.RSSPeakMiB, ab.SettleSeconds, ab.RSSAfterMiB)
 	a := ab.Abuser
-	fmt.Fprintf(&b, "\n| what the abuser got (one token, %d rooms of %d messages of %d characters) | |\n|---|---|\n", ab.AbuserRooms, ab.SeededPerRoom, ab.SeedChars)
+	fmt.Fprintf(&b, "\n| what the abuser got (one token; %d rooms of %d messages of %s characters; pages of %.1f MiB from %d more) | |\n|---|---|\n",
+		ab.AbuserRooms, ab.SeededPerRoom, count(int64(ab.SeedChars)), float64(ab.HistoryPageBytes)/(1<<20), ab.HistoryRooms)
 	fmt.Fprintf(&b, "| `subscribe` frames with since=0 sent; sockets opened of dialled | %s; %s of %s |\n", count(a.SubscribesSent), count(a.SocketsOpened), count(a.SocketsDialed))
 	fmt.Fprintf(&b, "| `rate_limited` errors; other errors | %s; %s |\n", count(a.RateLimited), formatCounts(a.OtherErrors))
 	fmt.Fprintf(&b, "| upgrades refused, by status; sockets the server closed, by code | %s; %s |\n", formatCounts(a.UpgradesRefused), formatCounts(a.SocketCloses))

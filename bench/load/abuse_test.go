@@ -80,6 +80,7 @@ func TestAbuseFiguresAndGoals(t *testing.T) {
 	r := newResults(false, machine{})
 	r.Detail.Tether.Abuse = &abuseResult{
 		Users: 1000, PublishesPerS: 500, AbuserRooms: 20, SeededPerRoom: 500, SeedChars: 1000, SettleSeconds: 15,
+		HistoryRooms: 2, HistoryPageBytes: 6 << 20,
 		Baseline: abuseWindow{Seconds: 30, P50MS: 3, P99MS: 20, MaxMS: 40}, Abused: abuseWindow{Seconds: 30, P50MS: 4, P99MS: 24, MaxMS: 90},
 		AbuserCores: 0.3, RSSBeforeMiB: 80, RSSPeakMiB: 144, RSSGrowthMiB: 64, P99Ratio: p99Ratio(20, 24),
 		Abuser: abuserCounts{SubscribesSent: 1000, RateLimited: 950, SocketCloses: map[string]int64{"4429": 4}},
@@ -98,6 +99,7 @@ func TestAbuseFiguresAndGoals(t *testing.T) {
 	assert.Contains(t, md, "| p99 publish → receive of those 1,000, with the abuser ÷ without | 1.20× | — | ≤ 1.5× | yes |")
 	assert.Contains(t, md, "| p50 / p99 / max publish → receive, ms | 3.00 / 20.00 / 40 | 4.00 / 24.00 / 90 |")
 	assert.Contains(t, md, "| `rate_limited` errors; other errors | 950; none |")
+	assert.Contains(t, md, "(one token; 20 rooms of 500 messages of 1000 characters; pages of 6.0 MiB from 2 more)")
 	assert.Contains(t, md, "load generator cores; the abuser's | 0.00; 0.00; — | 0.00; 0.00; 0.30 |")
 	assert.Contains(t, md, "sockets the server closed, by code | none; 4429: 4 |")
 
