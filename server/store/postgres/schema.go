@@ -149,6 +149,82 @@ var migrations = []string{
 		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
 	END
 	$$;`,
+
+	// 3: a client_id is its sender's idempotency key: unique per (room,
+	// sender_id, client_id), no longer per (room, client_id), so that
+	// nobody can claim another user's (predictable) client_ids in a room
+	// and make their sends fail. Every stored message stays: they were
+	// unique per room, so they are per sender too. The index build locks
+	// messages against writes until the migration commits.
+	//
+	// tether_append_batch stores a whole batch in one statement: sent as
+	// one Query message, it commits as soon as it ends, so the server never
+	// waits for the node while the batch holds its rooms' rows (a pipeline
+	// of calls commits only at its Sync, and a node cut off before that
+	// held the rows until TCP gave up, ~2 h). It returns one row per
+	// message in order: for a new one its seq only, since the node has the
+	// rest (the reply stays small, so the server never waits for the
+	// network to drain it before the commit either); for a repeat the
+	// message stored. lock_timeout bounds its wait for a room's row; it is
+	// above the 10 s in which the server drops a cut-off peer (see
+	// conn.go), so it fails only a batch stuck behind something else.
+	//
+	// tether_append is replaced with the same rule, for the nodes of the
+	// previous version still running.
+	`ALTER TABLE messages ADD CONSTRAINT messages_room_sender_client_key UNIQUE (room, sender_id, client_id);
+	ALTER TABLE messages DROP CONSTRAINT messages_room_client_id_key;
+
+	CREATE OR REPLACE FUNCTION tether_append(
+		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
+		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
+		body bytea, sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
+		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
+		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+			FROM messages m WHERE m.room = p_room AND m.sender_id = p_sender_id AND m.client_id = p_client_id;
+		IF FOUND THEN
+			RETURN;
+		END IF;
+		UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room;
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
+		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
+		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
+	END
+	$$;
+
+	CREATE FUNCTION tether_append_batch(
+		p_room text[], p_id text[], p_client_id text[], p_sender_id bytea[], p_sender_name bytea[],
+		p_sender_role text[], p_body bytea[], p_sent_at bigint[], p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_name bytea, sender_role text, body bytea,
+		sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE
+	SET lock_timeout = '15s'
+	AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		FOR i IN 1 .. coalesce(array_length(p_room, 1), 0) LOOP
+			INSERT INTO rooms AS r (room, head) VALUES (p_room[i], 0) ON CONFLICT (room) DO NOTHING;
+			SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room[i] FOR UPDATE;
+			RETURN QUERY SELECT m.seq, m.id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+				FROM messages m
+				WHERE m.room = p_room[i] AND m.sender_id = p_sender_id[i] AND m.client_id = p_client_id[i];
+			CONTINUE WHEN FOUND;
+			UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room[i];
+			INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+				VALUES (p_room[i], v_seq, p_id[i], p_client_id[i], p_sender_id[i], p_sender_name[i],
+					p_sender_role[i], p_body[i], p_sent_at[i], p_node);
+			INSERT INTO outbox (room, seq) VALUES (p_room[i], v_seq);
+			RETURN QUERY SELECT v_seq, NULL::text, NULL::bytea, NULL::text, NULL::bytea, NULL::bigint, true;
+		END LOOP;
+	END
+	$$;`,
 }
 
 // migrate brings the database up to len(steps) in one transaction and

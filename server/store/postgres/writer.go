@@ -29,7 +29,7 @@ type appendResult struct {
 }
 
 // Append stores m with the next seq of its room, or returns the message the
-// room already holds with m.ClientID. It returns once the batch holding m is
+// room already holds from m.Sender with m.ClientID. It returns once the batch holding m is
 // committed. If ctx ends before the writer takes m, nothing is stored; once
 // taken, m is committed even if Append returns ctx.Err() first.
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
@@ -113,14 +113,22 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 }
 
-// appendSQL calls tether_append (schema.go) for one message.
-const appendSQL = "SELECT seq, id, sender_id, sender_name, sender_role, body, sent_at, created FROM tether_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+// appendBatchSQL stores a batch with tether_append_batch (schema.go). The
+// casts type the array literals of the simple protocol.
+const appendBatchSQL = "SELECT seq, id, sender_name, sender_role, body, sent_at, created FROM tether_append_batch(" +
+	"$1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::text)"
 
 // apply runs batch in one transaction, filling results, and returns the
 // messages it created in commit order (seq order within each room).
 //
-// The calls are pipelined: sent at once, run by the server in one implicit
-// transaction that commits at the end, answered in one round trip.
+// The batch is one statement sent in one Query message of the simple
+// protocol: the server has all of it or none, and commits as soon as it
+// ends, without waiting for anything more from this node. A node cut off
+// from the network after sending it therefore holds no room's row: the
+// server commits, and only this node never learns it (a retry with the
+// same client_id finds the message). With the extended protocol even one
+// statement commits only at the Sync that follows its Execute, and a cut
+// between them held the rows until TCP gave up.
 func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
 	// Rooms are locked in name order, the same on every node, so that two
 	// nodes' batches never wait for each other in a cycle. The sort is
@@ -131,38 +139,61 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Messag
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(batch[a].m.Room, batch[b].m.Room) })
 
-	b := &pgx.Batch{}
-	for _, i := range order {
+	n := len(batch)
+	rooms, ids, clientIDs, roles := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	senderIDs, senderNames, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	sentAts := make([]int64, n)
+	for j, i := range order {
 		m := batch[i].m
-		b.Queue(appendSQL, m.Room, m.ID, m.ClientID, []byte(m.Sender.ID), []byte(m.Sender.Name),
-			m.Sender.Role, []byte(m.Body), m.SentAt, s.node)
+		rooms[j], ids[j], clientIDs[j], roles[j] = m.Room, m.ID, m.ClientID, m.Sender.Role
+		senderIDs[j], senderNames[j], bodies[j] = []byte(m.Sender.ID), []byte(m.Sender.Name), []byte(m.Body)
+		sentAts[j] = m.SentAt
 	}
 	// Not the callers' contexts: once taken, a request is written whatever
 	// its caller does, and one caller must not abort the others' batch.
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	br := s.pool.SendBatch(ctx, b)
+	rows, err := s.pool.Query(ctx, appendBatchSQL, pgx.QueryExecModeSimpleProtocol,
+		rooms, ids, clientIDs, senderIDs, senderNames, roles, bodies, sentAts, s.node)
+	if err != nil {
+		return nil, fmt.Errorf("append batch: %w", err)
+	}
+	defer rows.Close()
 	var created []wire.Message
 	for _, i := range order {
+		if !rows.Next() {
+			break
+		}
 		m := batch[i].m
-		msg := wire.Message{Room: m.Room, ClientID: m.ClientID}
-		var senderID, senderName, body []byte
-		var isNew bool
-		err := br.QueryRow().Scan(&msg.Seq, &msg.ID, &senderID, &senderName, &msg.Sender.Role, &body, &msg.SentAt, &isNew)
-		if err != nil {
-			br.Close()
+		var (
+			seq              int64
+			id, role         *string
+			senderName, body []byte
+			sentAt           *int64
+			isNew            bool
+		)
+		if err := rows.Scan(&seq, &id, &senderName, &role, &body, &sentAt, &isNew); err != nil {
 			return nil, fmt.Errorf("append to %q: %w", m.Room, err)
 		}
-		msg.Sender.ID, msg.Sender.Name, msg.Body = string(senderID), string(senderName), string(body)
+		msg := wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
+		if !isNew {
+			if id == nil || role == nil || sentAt == nil {
+				return nil, fmt.Errorf("append to %q: a repeated client_id came back incomplete", m.Room)
+			}
+			msg.ID, msg.Sender.Name, msg.Sender.Role, msg.Body, msg.SentAt = *id, string(senderName), *role, string(body), *sentAt
+		}
 		results[i] = appendResult{msg: msg, created: isNew}
 		if isNew {
 			created = append(created, msg)
 		}
 	}
-	// The implicit transaction commits when the server reaches the end of
-	// the pipeline; Close reads that answer.
-	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+	// The statement committed if it ended without an error.
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("append batch: %w", err)
+	}
+	if got := rows.CommandTag().RowsAffected(); got != int64(n) {
+		return nil, fmt.Errorf("append batch: %d rows for %d appends", got, n)
 	}
 	return created, nil
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"rooms count their seqs independently", s.roomsAreIndependent},
 		{"append returns the message as given, with its seq", s.appendReturnsTheMessage},
 		{"a repeated client_id returns the original message and stores nothing", s.repeatedClientID},
+		{"the same client_id from two senders makes two messages", s.clientIDPerSender},
 		{"the same client_id in two rooms makes two messages", s.clientIDPerRoom},
 		{"concurrent appends to one room get every seq exactly once", s.concurrentAppends},
 		{"after returns the later messages in seq order", s.after},
@@ -187,10 +188,11 @@ func (s suite) repeatedClientID(t *testing.T) {
 	appendAfter, _, err := st.Append(ctx, msg("r1", "c2"))
 	require.NoError(t, err)
 
-	// A retry gets a new server id and time; the body may even differ.
+	// A retry gets a new server id and time; the body and the sender's
+	// name may even differ. The sender's id is what makes it a retry.
 	retry := msg("r1", "c1")
 	retry.Body = "a different body"
-	retry.Sender = wire.User{ID: "u-other", Name: "Other", Role: wire.RolePlace}
+	retry.Sender.Name = "Ada, renamed"
 	for range 2 {
 		got, created, err := st.Append(ctx, retry)
 		require.NoError(t, err)
@@ -204,6 +206,40 @@ func (s suite) repeatedClientID(t *testing.T) {
 	head, err := st.Head(ctx, "r1")
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), head)
+}
+
+// clientIDPerSender is why a client_id is keyed by its sender: another
+// participant who sends a user's next (predictable) client_id first must
+// not make that user's send a repeat of theirs.
+func (s suite) clientIDPerSender(t *testing.T) {
+	st := s.store(t)
+	ctx := context.Background()
+	squatter := msg("r1", "c1")
+	squatter.Sender = wire.User{ID: "u-other", Name: "Other", Role: wire.RolePlace}
+	squatter.Body = "sent first by someone else"
+	theirs := msg("r1", "c1")
+	tests := []struct {
+		name    string
+		in      store.NewMessage
+		created bool
+		seq     int64
+	}{
+		{"another sender takes the client_id first", squatter, true, 1},
+		{"the user's own send with it is a new message", theirs, true, 2},
+		{"the user's retry finds their message", theirs, false, 2},
+		{"the other sender's retry finds theirs", squatter, false, 1},
+	}
+	for _, tt := range tests {
+		got, created, err := st.Append(ctx, tt.in)
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.created, created, tt.name)
+		assert.Equal(t, tt.seq, got.Seq, tt.name)
+		assert.Equal(t, tt.in.Sender, got.Sender, tt.name)
+		assert.Equal(t, tt.in.Body, got.Body, tt.name)
+	}
+	all, err := st.After(ctx, "r1", 0, 100)
+	require.NoError(t, err)
+	assert.Equal(t, span(1, 2), seqs(all))
 }
 
 func (s suite) clientIDPerRoom(t *testing.T) {
