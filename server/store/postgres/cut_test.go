@@ -141,3 +141,51 @@ func viaProxy(t *testing.T, dbURL string, p *cutProxy) string {
 	u.Host = fmt.Sprintf("127.0.0.1:%d", p.Addr().Port)
 	return u.String()
 }
+
+// TestANodeCutOffMidRelayDoesNotStopTheOthers cuts node A's connection once
+// the server has one of its relays (which take the lock that serialises
+// every node's relays), then requires that node B's messages still reach
+// node A's listener within peerAppendBound.
+func TestANodeCutOffMidRelayDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
+	direct := pgtest.NewDatabase(t)
+	proxy := newCutProxy(t, unixTarget(t, direct))
+	heardByA, heardByB := newRecorder(t), newRecorder(t)
+	nodeA := open(t, viaProxy(t, direct, proxy), heardByA.options())
+	nodeB := open(t, direct, heardByB.options())
+	t.Cleanup(proxy.Close) // before the stores close
+
+	ctx := t.Context()
+	// The relay lock's key: in a Query message as text, in a Bind as an
+	// int8 in binary ("tether" plus 2).
+	proxy.Arm("pg_advisory_xact_lock", "\x00tether\x02")
+	_, _, err := nodeA.Append(ctx, newMessage("a", "c1"))
+	require.NoError(t, err)
+	select {
+	case <-proxy.cut:
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "the proxy never saw node A's relay")
+	}
+
+	bCtx, cancel := context.WithTimeout(ctx, peerAppendBound)
+	defer cancel()
+	for _, clientID := range []string{"c1", "c2"} {
+		_, _, err := nodeB.Append(bCtx, newMessage("b", clientID))
+		require.NoError(t, err)
+	}
+	told := func(r *recorder, room string, head int64) func() bool {
+		return func() bool {
+			seqs := r.seqs(room)
+			return len(seqs) > 0 && seqs[len(seqs)-1] >= head
+		}
+	}
+	require.Eventually(t, told(heardByA, "b", 2), time.Until(deadlineOf(bCtx)), 10*time.Millisecond,
+		"node B's messages did not reach node A")
+	require.Eventually(t, told(heardByB, "a", 1), time.Until(deadlineOf(bCtx)), 10*time.Millisecond,
+		"node A's message did not reach node B")
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}

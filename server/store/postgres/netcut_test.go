@@ -29,7 +29,7 @@ import (
 type cutProxy struct {
 	ln     net.Listener
 	target func() (net.Conn, error)
-	marker atomic.Pointer[[]byte]
+	markers atomic.Pointer[[][]byte]
 	// cut is closed when a connection is cut.
 	cut     chan struct{}
 	cutOnce sync.Once
@@ -55,10 +55,25 @@ func newCutProxy(t *testing.T, target func() (net.Conn, error)) *cutProxy {
 // Addr is where clients connect.
 func (p *cutProxy) Addr() *net.TCPAddr { return p.ln.Addr().(*net.TCPAddr) }
 
-// Arm makes the proxy cut the next connection that sends marker.
-func (p *cutProxy) Arm(marker string) {
-	b := []byte(marker)
-	p.marker.Store(&b)
+// Arm makes the proxy cut the next connection that sends any of markers.
+func (p *cutProxy) Arm(markers ...string) {
+	bs := make([][]byte, len(markers))
+	for i, m := range markers {
+		bs[i] = []byte(m)
+	}
+	p.markers.Store(&bs)
+}
+
+// armed reports whether msg holds one of the armed markers.
+func (p *cutProxy) armed(msg []byte) bool {
+	if ms := p.markers.Load(); ms != nil {
+		for _, m := range *ms {
+			if bytes.Contains(msg, m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Close closes every socket, which ends the silence with a reset of both
@@ -137,7 +152,7 @@ func (p *cutProxy) forwardFrontend(client, server net.Conn, cut *atomic.Bool) {
 		if err != nil {
 			return
 		}
-		if m := p.marker.Load(); m != nil && len(*m) > 0 && bytes.Contains(msg, *m) {
+		if p.armed(msg) {
 			seen = true
 		}
 		if seen && typ == 'S' {
@@ -156,7 +171,7 @@ func (p *cutProxy) forwardFrontend(client, server net.Conn, cut *atomic.Bool) {
 
 func (p *cutProxy) cutNow(cut *atomic.Bool) {
 	cut.Store(true)
-	p.marker.Store(nil)
+	p.markers.Store(nil)
 	p.cutOnce.Do(func() { close(p.cut) })
 }
 
