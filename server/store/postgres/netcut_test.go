@@ -27,8 +27,8 @@ import (
 // its implicit transaction). Replies the server sends after the cut never
 // reach the client.
 type cutProxy struct {
-	ln     net.Listener
-	target func() (net.Conn, error)
+	ln      net.Listener
+	target  func() (net.Conn, error)
 	markers atomic.Pointer[[][]byte]
 	// cut is closed when a connection is cut.
 	cut     chan struct{}
