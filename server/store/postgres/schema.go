@@ -154,8 +154,9 @@ var migrations = []string{
 	// sender_id, client_id), no longer per (room, client_id), so that
 	// nobody can claim another user's (predictable) client_ids in a room
 	// and make their sends fail. Every stored message stays: they were
-	// unique per room, so they are per sender too. The index build locks
-	// messages against writes until the migration commits.
+	// unique per room, so they are per sender too. Adding and dropping the
+	// constraints locks messages, reads included, until the migration
+	// commits: the index build takes a few seconds per million messages.
 	//
 	// tether_append_batch stores a whole batch in one statement: sent as
 	// one Query message, it commits as soon as it ends, so the server never

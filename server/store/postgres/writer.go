@@ -129,6 +129,12 @@ const appendBatchSQL = "SELECT seq, id, sender_name, sender_role, body, sent_at,
 // same client_id finds the message). With the extended protocol even one
 // statement commits only at the Sync that follows its Execute, and a cut
 // between them held the rows until TCP gave up.
+//
+// The price: the statement's text carries the batch (pgx quotes every
+// value; bodies and names as bytea hex), so where the server shows or logs
+// statement text (pg_stat_activity.query, and the STATEMENT line of an
+// error under the default log_min_error_statement) it shows message data
+// that the extended protocol kept in its parameters.
 func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
 	// Rooms are locked in name order, the same on every node, so that two
 	// nodes' batches never wait for each other in a cycle. The sort is
