@@ -78,6 +78,16 @@ func TestANodeCutOffMidBatchDoesNotHoldItsRooms(t *testing.T) {
 	assert.False(t, created)
 	assert.Equal(t, int64(2), retry.Seq)
 
+	// Nor does the cut session hold back vacuum: once its batch committed
+	// it holds no transaction id and no snapshot while it waits.
+	admin := connect(t, direct)
+	assert.Eventually(t, func() bool {
+		var holding int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'node-a' AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)`).Scan(&holding)
+		return err == nil && holding == 0
+	}, 5*time.Second, 10*time.Millisecond, "a session of node A holds a transaction id or a snapshot")
+
 	proxy.Close()
 	select {
 	case err := <-aDone:
@@ -137,6 +147,7 @@ func viaProxy(t *testing.T, dbURL string, p *cutProxy) string {
 	require.NoError(t, err)
 	q := u.Query()
 	q.Del("host")
+	q.Set("application_name", "node-a")
 	u.RawQuery = q.Encode()
 	u.Host = fmt.Sprintf("127.0.0.1:%d", p.Addr().Port)
 	return u.String()

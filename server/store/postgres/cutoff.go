@@ -16,13 +16,13 @@ import (
 // FIN, no RST) can hold anything. TCP alone gives up after about two hours
 // on an idle connection and fifteen minutes on one with data in flight.
 //
-// What matters most is elsewhere: an append batch and a relay are each one
-// Query message that the server commits without waiting for the node
-// (writer.go, fanout.go), so a cut-off node holds no row or lock while the
-// server waits for it. These settings bound the rest: a transaction a node
-// started and left (migrations, and any future one), a backend that waits
-// to send a reply nobody reads, and connections that stay open on a dead
-// peer, on both ends.
+// What matters most is elsewhere: an append batch is a procedure that
+// commits before it answers, and a relay one Query message that the server
+// commits as soon as it ends (writer.go, fanout.go), so a cut-off node
+// holds no row or lock while the server waits for it. These settings bound
+// the rest: a transaction a node started and left (migrations, and any
+// future one), a backend that waits to send a reply nobody reads, and
+// connections that stay open on a dead peer, on both ends.
 const (
 	// An idle connection is probed after keepAliveIdle of silence, then
 	// every keepAliveInterval; keepAliveCount probes without an answer

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"tether/conn/wire"
 	"tether/server/store"
 )
@@ -113,28 +111,20 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 }
 
-// appendBatchSQL stores a batch with tether_append_batch (schema.go). The
-// casts type the array literals of the simple protocol.
-const appendBatchSQL = "SELECT seq, id, sender_name, sender_role, body, sent_at, created FROM tether_append_batch(" +
-	"$1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::text)"
+// appendBatchSQL stores a batch with tether_append_batch (schema.go).
+const appendBatchSQL = "CALL tether_append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 // apply runs batch in one transaction, filling results, and returns the
 // messages it created in commit order (seq order within each room).
 //
-// The batch is one statement sent in one Query message of the simple
-// protocol: the server has all of it or none, and commits as soon as it
-// ends, without waiting for anything more from this node. A node cut off
-// from the network after sending it therefore holds no room's row: the
-// server commits, and only this node never learns it (a retry with the
-// same client_id finds the message). With the extended protocol even one
-// statement commits only at the Sync that follows its Execute, and a cut
-// between them held the rows until TCP gave up.
-//
-// The price: the statement's text carries the batch (pgx quotes every
-// value; bodies and names as bytea hex), so where the server shows or logs
-// statement text (pg_stat_activity.query, and the STATEMENT line of an
-// error under the default log_min_error_statement) it shows message data
-// that the extended protocol kept in its parameters.
+// The batch is one statement, a procedure that commits before it answers:
+// the server never waits for this node while the batch holds its rooms'
+// rows. A node cut off from the network after sending it therefore holds
+// nothing the others need: the server commits, and only this node never
+// learns it (a retry with the same client_id finds the message). A
+// pipeline of calls, or one plain statement, would commit only at the Sync
+// that follows the Execute, and a cut before the Sync held the rows until
+// TCP gave up.
 func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
 	// Rooms are locked in name order, the same on every node, so that two
 	// nodes' batches never wait for each other in a cycle. The sort is
@@ -159,47 +149,40 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Messag
 	// its caller does, and one caller must not abort the others' batch.
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, appendBatchSQL, pgx.QueryExecModeSimpleProtocol,
-		rooms, ids, clientIDs, senderIDs, senderNames, roles, bodies, sentAts, s.node)
+	// The answer: per message its seq, whether it is new, and for a repeat
+	// the message stored (NULL elements for the new ones).
+	var (
+		seqs                []int64
+		isNew               []bool
+		oldIDs, oldRoles    []*string
+		oldNames, oldBodies [][]byte
+		oldSentAts          []*int64
+	)
+	err := s.pool.QueryRow(ctx, appendBatchSQL, rooms, ids, clientIDs, senderIDs, senderNames, roles, bodies, sentAts, s.node).
+		Scan(&seqs, &isNew, &oldIDs, &oldNames, &oldRoles, &oldBodies, &oldSentAts)
 	if err != nil {
 		return nil, fmt.Errorf("append batch: %w", err)
 	}
-	defer rows.Close()
+	for _, got := range []int{len(seqs), len(isNew), len(oldIDs), len(oldNames), len(oldRoles), len(oldBodies), len(oldSentAts)} {
+		if got != n {
+			return nil, fmt.Errorf("append batch: %d answers for %d appends", got, n)
+		}
+	}
 	var created []wire.Message
-	for _, i := range order {
-		if !rows.Next() {
-			break
-		}
+	for j, i := range order {
 		m := batch[i].m
-		var (
-			seq              int64
-			id, role         *string
-			senderName, body []byte
-			sentAt           *int64
-			isNew            bool
-		)
-		if err := rows.Scan(&seq, &id, &senderName, &role, &body, &sentAt, &isNew); err != nil {
-			return nil, fmt.Errorf("append to %q: %w", m.Room, err)
-		}
-		msg := wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
-		if !isNew {
-			if id == nil || role == nil || sentAt == nil {
+		msg := wire.Message{Room: m.Room, Seq: seqs[j], ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
+		if !isNew[j] {
+			if oldIDs[j] == nil || oldRoles[j] == nil || oldSentAts[j] == nil {
 				return nil, fmt.Errorf("append to %q: a repeated client_id came back incomplete", m.Room)
 			}
-			msg.ID, msg.Sender.Name, msg.Sender.Role, msg.Body, msg.SentAt = *id, string(senderName), *role, string(body), *sentAt
+			msg.ID, msg.Sender.Name, msg.Sender.Role = *oldIDs[j], string(oldNames[j]), *oldRoles[j]
+			msg.Body, msg.SentAt = string(oldBodies[j]), *oldSentAts[j]
 		}
-		results[i] = appendResult{msg: msg, created: isNew}
-		if isNew {
+		results[i] = appendResult{msg: msg, created: isNew[j]}
+		if isNew[j] {
 			created = append(created, msg)
 		}
-	}
-	// The statement committed if it ended without an error.
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("append batch: %w", err)
-	}
-	if got := rows.CommandTag().RowsAffected(); got != int64(n) {
-		return nil, fmt.Errorf("append batch: %d rows for %d appends", got, n)
 	}
 	return created, nil
 }
