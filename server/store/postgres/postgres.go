@@ -7,9 +7,9 @@
 // It keeps the semantics of server/store/sqlite and passes the same
 // conformance suite: one writer goroutine per node commits appends in
 // batches (one statement and one round trip per batch, which the server
-// commits without waiting for the node: see writer.go), the seq of a room is taken from its row in rooms,
-// locked until the commit, so seqs stay dense across nodes, and
-// (room, sender_id, client_id) is unique.
+// commits without waiting for the node: see writer.go), the seq of a room
+// is taken from its row in rooms, locked until the commit, so seqs stay
+// dense across nodes, and (room, sender_id, client_id) is unique.
 //
 // Cross-node delivery is in fanout.go: each message's transaction also
 // writes an outbox row; a relay moves the outbox into a log ordered by

@@ -27,9 +27,10 @@ type appendResult struct {
 }
 
 // Append stores m with the next seq of its room, or returns the message the
-// room already holds from m.Sender with m.ClientID. It returns once the batch holding m is
-// committed. If ctx ends before the writer takes m, nothing is stored; once
-// taken, m is committed even if Append returns ctx.Err() first.
+// room already holds from m.Sender with m.ClientID. It returns once the
+// batch holding m is committed. If ctx ends before the writer takes m,
+// nothing is stored; once taken, m is committed even if Append returns
+// ctx.Err() first.
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
 	// select picks at random among ready cases: check first, so an ended
 	// context never lets a request through.
