@@ -267,18 +267,23 @@ func TestARepeatedClientIDGetsTheOriginalAckAndNoSecondMessage(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, &wire.Ack{Room: room, ClientID: "c2", Seq: second.Seq, SentAt: second.SentAt}, ack)
 	})
-	t.Run("another user reusing the client_id gets conflict", func(t *testing.T) {
-		_, err := taylor.ws.SendAndAck(ctx, room, "c1", "mine now")
-		requireFrameError(t, err, wire.CodeConflict, "c1")
-		_, _, err = taylor.http.Post(ctx, room, "c2", "mine now")
-		requireHTTPError(t, err, 409, wire.CodeConflict)
+	// A client_id is keyed by its sender: another user cannot claim
+	// casey's next one and make casey's send fail.
+	t.Run("another user reusing the client_id makes a message of their own", func(t *testing.T) {
+		ack, err := taylor.ws.SendAndAck(ctx, room, "c1", "mine")
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), ack.Seq)
+		posted, created, err := taylor.http.Post(ctx, room, "c2", "mine too")
+		require.NoError(t, err)
+		assert.True(t, created)
+		assert.Equal(t, int64(4), posted.Seq)
 	})
 
-	assert.Equal(t, []string{"hello", "second"}, bodies(history(t, casey.http, room)))
+	assert.Equal(t, []string{"hello", "second", "mine", "mine too"}, bodies(history(t, casey.http, room)))
 	for _, u := range []*user{casey, taylor} {
-		msgs, err := u.ws.NextMessages(ctx, room, 2)
+		msgs, err := u.ws.NextMessages(ctx, room, 4)
 		require.NoError(t, err)
-		assert.Equal(t, span(1, 2), seqs(msgs))
+		assert.Equal(t, span(1, 4), seqs(msgs))
 		requireQuiet(t, u.ws)
 	}
 }

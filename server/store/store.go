@@ -19,7 +19,7 @@ var ErrClosed = errors.New("store is closed")
 type NewMessage struct {
 	Room     string
 	ID       string // unique id chosen by the server
-	ClientID string // the sender's idempotency key, unique per room
+	ClientID string // the sender's idempotency key, unique per (room, sender)
 	Sender   wire.User
 	Body     string
 	SentAt   int64 // unix milliseconds
@@ -33,10 +33,14 @@ type NewMessage struct {
 // message whose Append returned survives a crash of the process.
 type Store interface {
 	// Append stores m with the next seq of its room and returns it with
-	// created true. When the room already holds a message with m.ClientID it
-	// stores nothing and returns that message with created false. An error
-	// does not mean m was not stored (the context may end after the commit):
-	// a retry with the same ClientID finds it if it was.
+	// created true. When the room already holds a message from the same
+	// sender (m.Sender.ID) with m.ClientID it stores nothing and returns that
+	// message with created false. A client_id is keyed by its sender, not
+	// by the room alone, so that another participant who sends a user's
+	// next client_id first (they are predictable) makes a message of their
+	// own instead of turning the user's send into a repeat of theirs. An
+	// error does not mean m was not stored (the context may end after the
+	// commit): a retry with the same ClientID finds it if it was.
 	Append(ctx context.Context, m NewMessage) (msg wire.Message, created bool, err error)
 	// After returns up to limit messages of room with seq > since, in seq
 	// order; a limit of 0 or less returns none.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +58,7 @@ const relayLockKey = 0x746574686572_02
 const logEndSQL = "SELECT coalesce((SELECT max(id) FROM fanout), (SELECT horizon FROM fanout_horizon))"
 
 // relaySQL moves the outbox into the log and wakes the listeners, in the
-// transaction that holds relayLockKey (queued after it in one batch). The
+// transaction that holds relayLockKey (after it in one Query message). The
 // wake-up names the entries (room, first and last seq) and the log's last
 // id before them, so that a listener whose cursor is that id needs not read
 // the log; when they do not fit in a payload (8000 bytes) it names only the
@@ -77,10 +79,10 @@ const relaySQL = `WITH prev AS (` + logEndSQL + ` AS id),
 	FROM wake`
 
 // horizonSQL records the last id of the log entries older than the
-// retention ($1 seconds); pruneSQL drops the entries up to it.
+// retention (%s seconds); pruneSQL drops the entries up to it.
 const (
 	horizonSQL = `UPDATE fanout_horizon SET horizon = greatest(horizon,
-		coalesce((SELECT max(id) FROM fanout WHERE logged_at < now() - make_interval(secs => $1)), 0))`
+		coalesce((SELECT max(id) FROM fanout WHERE logged_at < now() - make_interval(secs => %s)), 0))`
 	pruneSQL = `DELETE FROM fanout WHERE id <= (SELECT horizon FROM fanout_horizon)`
 )
 
@@ -228,15 +230,20 @@ func (f *fanout) runRelay() {
 
 // relay moves the outbox into the log and notifies, in one transaction
 // that holds the relay lock; with prune it also drops old log entries.
+//
+// The statements go in one Query message (Exec without arguments uses the
+// simple protocol), which the server runs as one transaction and commits
+// without waiting for this node: a node cut off in the middle of a relay
+// does not hold the relay lock, and with it every node's relays, until TCP
+// gives up. A pipeline would commit only at its Sync.
 func (f *fanout) relay(ctx context.Context, prune bool) error {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(relayLockKey))
-	b.Queue(relaySQL)
+	stmts := []string{fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(relayLockKey)), relaySQL}
 	if prune {
-		b.Queue(horizonSQL, f.s.opts.LogRetention.Seconds())
-		b.Queue(pruneSQL)
+		secs := strconv.FormatFloat(f.s.opts.LogRetention.Seconds(), 'f', -1, 64)
+		stmts = append(stmts, fmt.Sprintf(horizonSQL, secs), pruneSQL)
 	}
-	return f.s.pool.SendBatch(ctx, b).Close()
+	_, err := f.s.pool.Exec(ctx, strings.Join(stmts, ";\n"))
+	return err
 }

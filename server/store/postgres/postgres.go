@@ -6,10 +6,10 @@
 //
 // It keeps the semantics of server/store/sqlite and passes the same
 // conformance suite: one writer goroutine per node commits appends in
-// batches (one round trip per batch: the appends are pipelined in one
-// implicit transaction), the seq of a room is taken from its row in rooms,
-// locked until the commit, so seqs stay dense across nodes, and
-// (room, client_id) is unique.
+// batches (one statement and one round trip per batch, which the server
+// commits without waiting for the node: see writer.go), the seq of a room
+// is taken from its row in rooms, locked until the commit, so seqs stay
+// dense across nodes, and (room, sender_id, client_id) is unique.
 //
 // Cross-node delivery is in fanout.go: each message's transaction also
 // writes an outbox row; a relay moves the outbox into a log ordered by
@@ -141,6 +141,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// pgx's message may quote the URL, password included: keep it out.
 		return nil, errors.New("postgres: the store URL is not a valid connection string")
 	}
+	guardAgainstCuts(&cfg.ConnConfig.Config)
 	s := &Store{
 		opts:       opts,
 		log:        opts.Logger,

@@ -149,6 +149,110 @@ var migrations = []string{
 		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
 	END
 	$$;`,
+
+	// 3: a client_id is its sender's idempotency key: unique per (room,
+	// sender_id, client_id), no longer per (room, client_id), so that
+	// nobody can claim another user's (predictable) client_ids in a room
+	// and make their sends fail. Every stored message stays: they were
+	// unique per room, so they are per sender too. Adding and dropping the
+	// constraints locks messages, reads included, until the migration
+	// commits: the index build takes a few seconds per million messages.
+	//
+	// tether_append_batch stores a whole batch in one statement, and
+	// commits before it answers: a procedure called on its own may COMMIT.
+	// A batch therefore holds its rooms' rows only while the server runs
+	// it, never while it waits for the node. A pipeline of calls, or one
+	// statement of the extended protocol, commits only at the Sync that
+	// follows, and a node cut off before its Sync reached the server held
+	// the rows until TCP gave up (~2 h). After the COMMIT the session only
+	// holds an empty transaction until its Sync.
+	//
+	// It answers one row of arrays, one element per message in order: the
+	// seq and whether it is new, and for a repeated client_id the message
+	// stored (NULL for a new one: the node has it). lock_timeout bounds its
+	// wait for a room's row: another batch holds one only while it runs, so
+	// this fails only a batch stuck behind something else (an operator's
+	// lock), at 15 s rather than at the node's 30 s batch timeout. It is
+	// set inside, local to the transaction, since a procedure with a SET
+	// clause may not COMMIT.
+	//
+	// tether_append is replaced with the same rule, for the nodes of the
+	// previous version still running.
+	`ALTER TABLE messages ADD CONSTRAINT messages_room_sender_client_key UNIQUE (room, sender_id, client_id);
+	ALTER TABLE messages DROP CONSTRAINT messages_room_client_id_key;
+
+	CREATE OR REPLACE FUNCTION tether_append(
+		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
+		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
+		body bytea, sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
+		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
+		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+			FROM messages m WHERE m.room = p_room AND m.sender_id = p_sender_id AND m.client_id = p_client_id;
+		IF FOUND THEN
+			RETURN;
+		END IF;
+		UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room;
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
+		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
+		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
+	END
+	$$;
+
+	CREATE PROCEDURE tether_append_batch(
+		p_room text[], p_id text[], p_client_id text[], p_sender_id bytea[], p_sender_name bytea[],
+		p_sender_role text[], p_body bytea[], p_sent_at bigint[], p_node text,
+		INOUT o_seq bigint[] DEFAULT NULL, INOUT o_created boolean[] DEFAULT NULL,
+		INOUT o_id text[] DEFAULT NULL, INOUT o_sender_name bytea[] DEFAULT NULL,
+		INOUT o_sender_role text[] DEFAULT NULL, INOUT o_body bytea[] DEFAULT NULL,
+		INOUT o_sent_at bigint[] DEFAULT NULL)
+	LANGUAGE plpgsql AS $$
+	DECLARE
+		n int := coalesce(array_length(p_room, 1), 0);
+		v_seq bigint;
+		v_old record;
+	BEGIN
+		PERFORM set_config('lock_timeout', '15s', true);
+		o_seq := array_fill(NULL::bigint, ARRAY[n]);
+		o_created := array_fill(NULL::boolean, ARRAY[n]);
+		o_id := array_fill(NULL::text, ARRAY[n]);
+		o_sender_name := array_fill(NULL::bytea, ARRAY[n]);
+		o_sender_role := array_fill(NULL::text, ARRAY[n]);
+		o_body := array_fill(NULL::bytea, ARRAY[n]);
+		o_sent_at := array_fill(NULL::bigint, ARRAY[n]);
+		FOR i IN 1 .. n LOOP
+			INSERT INTO rooms AS r (room, head) VALUES (p_room[i], 0) ON CONFLICT (room) DO NOTHING;
+			SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room[i] FOR UPDATE;
+			SELECT m.seq, m.id, m.sender_name, m.sender_role, m.body, m.sent_at INTO v_old
+				FROM messages m
+				WHERE m.room = p_room[i] AND m.sender_id = p_sender_id[i] AND m.client_id = p_client_id[i];
+			IF FOUND THEN
+				o_seq[i] := v_old.seq;
+				o_created[i] := false;
+				o_id[i] := v_old.id;
+				o_sender_name[i] := v_old.sender_name;
+				o_sender_role[i] := v_old.sender_role;
+				o_body[i] := v_old.body;
+				o_sent_at[i] := v_old.sent_at;
+				CONTINUE;
+			END IF;
+			UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room[i];
+			INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+				VALUES (p_room[i], v_seq, p_id[i], p_client_id[i], p_sender_id[i], p_sender_name[i],
+					p_sender_role[i], p_body[i], p_sent_at[i], p_node);
+			INSERT INTO outbox (room, seq) VALUES (p_room[i], v_seq);
+			o_seq[i] := v_seq;
+			o_created[i] := true;
+		END LOOP;
+		COMMIT;
+	END
+	$$;`,
 }
 
 // migrate brings the database up to len(steps) in one transaction and

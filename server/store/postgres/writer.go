@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"tether/conn/wire"
 	"tether/server/store"
 )
@@ -29,9 +27,10 @@ type appendResult struct {
 }
 
 // Append stores m with the next seq of its room, or returns the message the
-// room already holds with m.ClientID. It returns once the batch holding m is
-// committed. If ctx ends before the writer takes m, nothing is stored; once
-// taken, m is committed even if Append returns ctx.Err() first.
+// room already holds from m.Sender with m.ClientID. It returns once the
+// batch holding m is committed. If ctx ends before the writer takes m,
+// nothing is stored; once taken, m is committed even if Append returns
+// ctx.Err() first.
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
 	// select picks at random among ready cases: check first, so an ended
 	// context never lets a request through.
@@ -113,14 +112,20 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 }
 
-// appendSQL calls tether_append (schema.go) for one message.
-const appendSQL = "SELECT seq, id, sender_id, sender_name, sender_role, body, sent_at, created FROM tether_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+// appendBatchSQL stores a batch with tether_append_batch (schema.go).
+const appendBatchSQL = "CALL tether_append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 // apply runs batch in one transaction, filling results, and returns the
 // messages it created in commit order (seq order within each room).
 //
-// The calls are pipelined: sent at once, run by the server in one implicit
-// transaction that commits at the end, answered in one round trip.
+// The batch is one statement, a procedure that commits before it answers:
+// the server never waits for this node while the batch holds its rooms'
+// rows. A node cut off from the network after sending it therefore holds
+// nothing the others need: the server commits, and only this node never
+// learns it (a retry with the same client_id finds the message). A
+// pipeline of calls, or one plain statement, would commit only at the Sync
+// that follows the Execute, and a cut before the Sync held the rows until
+// TCP gave up.
 func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Message, error) {
 	// Rooms are locked in name order, the same on every node, so that two
 	// nodes' batches never wait for each other in a cycle. The sort is
@@ -131,38 +136,54 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) ([]wire.Messag
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(batch[a].m.Room, batch[b].m.Room) })
 
-	b := &pgx.Batch{}
-	for _, i := range order {
+	n := len(batch)
+	rooms, ids, clientIDs, roles := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	senderIDs, senderNames, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	sentAts := make([]int64, n)
+	for j, i := range order {
 		m := batch[i].m
-		b.Queue(appendSQL, m.Room, m.ID, m.ClientID, []byte(m.Sender.ID), []byte(m.Sender.Name),
-			m.Sender.Role, []byte(m.Body), m.SentAt, s.node)
+		rooms[j], ids[j], clientIDs[j], roles[j] = m.Room, m.ID, m.ClientID, m.Sender.Role
+		senderIDs[j], senderNames[j], bodies[j] = []byte(m.Sender.ID), []byte(m.Sender.Name), []byte(m.Body)
+		sentAts[j] = m.SentAt
 	}
 	// Not the callers' contexts: once taken, a request is written whatever
 	// its caller does, and one caller must not abort the others' batch.
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	br := s.pool.SendBatch(ctx, b)
-	var created []wire.Message
-	for _, i := range order {
-		m := batch[i].m
-		msg := wire.Message{Room: m.Room, ClientID: m.ClientID}
-		var senderID, senderName, body []byte
-		var isNew bool
-		err := br.QueryRow().Scan(&msg.Seq, &msg.ID, &senderID, &senderName, &msg.Sender.Role, &body, &msg.SentAt, &isNew)
-		if err != nil {
-			br.Close()
-			return nil, fmt.Errorf("append to %q: %w", m.Room, err)
-		}
-		msg.Sender.ID, msg.Sender.Name, msg.Body = string(senderID), string(senderName), string(body)
-		results[i] = appendResult{msg: msg, created: isNew}
-		if isNew {
-			created = append(created, msg)
+	// The answer: per message its seq, whether it is new, and for a repeat
+	// the message stored (NULL elements for the new ones).
+	var (
+		seqs                []int64
+		isNew               []bool
+		oldIDs, oldRoles    []*string
+		oldNames, oldBodies [][]byte
+		oldSentAts          []*int64
+	)
+	err := s.pool.QueryRow(ctx, appendBatchSQL, rooms, ids, clientIDs, senderIDs, senderNames, roles, bodies, sentAts, s.node).
+		Scan(&seqs, &isNew, &oldIDs, &oldNames, &oldRoles, &oldBodies, &oldSentAts)
+	if err != nil {
+		return nil, fmt.Errorf("append batch: %w", err)
+	}
+	for _, got := range []int{len(seqs), len(isNew), len(oldIDs), len(oldNames), len(oldRoles), len(oldBodies), len(oldSentAts)} {
+		if got != n {
+			return nil, fmt.Errorf("append batch: %d answers for %d appends", got, n)
 		}
 	}
-	// The implicit transaction commits when the server reaches the end of
-	// the pipeline; Close reads that answer.
-	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+	var created []wire.Message
+	for j, i := range order {
+		m := batch[i].m
+		msg := wire.Message{Room: m.Room, Seq: seqs[j], ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
+		if !isNew[j] {
+			if oldIDs[j] == nil || oldRoles[j] == nil || oldSentAts[j] == nil {
+				return nil, fmt.Errorf("append to %q: a repeated client_id came back incomplete", m.Room)
+			}
+			msg.ID, msg.Sender.Name, msg.Sender.Role = *oldIDs[j], string(oldNames[j]), *oldRoles[j]
+			msg.Body, msg.SentAt = string(oldBodies[j]), *oldSentAts[j]
+		}
+		results[i] = appendResult{msg: msg, created: isNew[j]}
+		if isNew[j] {
+			created = append(created, msg)
+		}
 	}
 	return created, nil
 }

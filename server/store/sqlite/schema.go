@@ -46,6 +46,33 @@ var migrations = []string{
 	UPDATE rooms SET activity = (
 		SELECT m.rowid FROM messages m WHERE m.room = rooms.room AND m.seq = rooms.head);
 	CREATE INDEX rooms_by_activity ON rooms (activity);`,
+
+	// 3: a client_id is its sender's idempotency key: unique per (room,
+	// sender_id, client_id), no longer per (room, client_id), so that
+	// nobody can claim another user's (predictable) client_ids in a room
+	// and make their sends fail. SQLite cannot drop a table's UNIQUE
+	// constraint, so messages is copied into a new table, rowids included
+	// (they order the messages as they were appended). Every message
+	// stays: they were unique per room, so they are per sender too. The
+	// copy needs room for a second copy of the table until it commits.
+	// The id UNIQUE index is kept as it was.
+	`CREATE TABLE messages_v3 (
+		room        TEXT    NOT NULL REFERENCES rooms (room),
+		seq         INTEGER NOT NULL CHECK (seq > 0),
+		id          TEXT    NOT NULL UNIQUE,
+		client_id   TEXT    NOT NULL,
+		sender_id   TEXT    NOT NULL,
+		sender_name TEXT    NOT NULL,
+		sender_role TEXT    NOT NULL,
+		body        TEXT    NOT NULL,
+		sent_at     INTEGER NOT NULL,
+		PRIMARY KEY (room, seq),
+		UNIQUE (room, sender_id, client_id)
+	) STRICT;
+	INSERT INTO messages_v3 (rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+		SELECT rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at FROM messages;
+	DROP TABLE messages;
+	ALTER TABLE messages_v3 RENAME TO messages;`,
 }
 
 // migrate brings db up to len(steps) in one transaction and returns the

@@ -216,15 +216,15 @@ func (s *Store) open(path string) error {
 		dst  **sql.Stmt
 		text string
 	}{
-		{s.writer, &s.findStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND client_id = ?"},
+		{s.writer, &s.findStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"},
 		{s.writer, &s.headWStmt, headForWriteSQL},
 		{s.writer, &s.activityStmt, maxActivitySQL},
 		{s.writer, &s.newRoomStmt, newRoomSQL},
 		{s.writer, &s.bumpStmt, bumpSQL},
-		// A client_id the room already holds inserts nothing: apply then
+		// A client_id the room already holds from the same sender inserts nothing: apply then
 		// answers with the stored message.
 		{s.writer, &s.insertStmt, "INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-			" ON CONFLICT (room, client_id) DO NOTHING"},
+			" ON CONFLICT (room, sender_id, client_id) DO NOTHING"},
 		{s.reader, &s.afterStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?"},
 		// Newest first so LIMIT keeps the newest; Before puts them back in order.
 		{s.reader, &s.beforeStmt, "SELECT " + cols + " FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"},

@@ -28,9 +28,10 @@ type appendResult struct {
 }
 
 // Append stores m with the next seq of its room, or returns the message the
-// room already holds with m.ClientID. It returns once the batch holding m is
-// committed. If ctx ends before the writer takes m, nothing is stored; once
-// taken, m is committed even if Append returns ctx.Err() first.
+// room already holds from m.Sender with m.ClientID. It returns once the
+// batch holding m is committed. If ctx ends before the writer takes m,
+// nothing is stored; once taken, m is committed even if Append returns
+// ctx.Err() first.
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
 	// select picks at random among ready cases: check first, so an ended
 	// context never lets a request through.
@@ -147,7 +148,8 @@ const maxKnownHeads = 1 << 16
 // messages it created in seq order.
 //
 // Per append it runs two statements: the insert, which the (room,
-// client_id) index turns into a no-op for a message the room already holds,
+// sender_id, client_id) index turns into a no-op for a message the room
+// already holds,
 // and the room row's update. The next seq comes from the writer's memory of
 // each room's head, read from the database the first time a room is seen:
 // with one writer nothing else moves it. What a batch learns joins that
@@ -203,13 +205,13 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wir
 		if n, err := res.RowsAffected(); err != nil {
 			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
 		} else if n == 0 {
-			// The room holds this client_id already (committed earlier or
+			// The room holds this sender's client_id already (committed earlier or
 			// earlier in this batch: the transaction sees its own inserts).
 			if head == 0 {
 				return nil, fmt.Errorf("insert %s/%d: a new room already holds client_id %q", m.Room, seq, m.ClientID)
 			}
 			msg := wire.Message{Room: m.Room}
-			if err := tx.StmtContext(ctx, s.findStmt).QueryRowContext(ctx, m.Room, m.ClientID).Scan(
+			if err := tx.StmtContext(ctx, s.findStmt).QueryRowContext(ctx, m.Room, m.Sender.ID, m.ClientID).Scan(
 				&msg.Seq, &msg.ID, &msg.ClientID, &msg.Sender.ID, &msg.Sender.Name, &msg.Sender.Role, &msg.Body, &msg.SentAt); err != nil {
 				return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
 			}

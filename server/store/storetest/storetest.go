@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"rooms count their seqs independently", s.roomsAreIndependent},
 		{"append returns the message as given, with its seq", s.appendReturnsTheMessage},
 		{"a repeated client_id returns the original message and stores nothing", s.repeatedClientID},
+		{"the same client_id from two senders makes two messages", s.clientIDPerSender},
 		{"the same client_id in two rooms makes two messages", s.clientIDPerRoom},
 		{"concurrent appends to one room get every seq exactly once", s.concurrentAppends},
 		{"after returns the later messages in seq order", s.after},
@@ -176,46 +177,6 @@ func (s suite) appendReturnsTheMessage(t *testing.T) {
 	read, err := st.After(context.Background(), "r1", 0, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []wire.Message{want}, read)
-}
-
-func (s suite) repeatedClientID(t *testing.T) {
-	st := s.store(t)
-	ctx := context.Background()
-	first, created, err := st.Append(ctx, msg("r1", "c1"))
-	require.NoError(t, err)
-	require.True(t, created)
-	appendAfter, _, err := st.Append(ctx, msg("r1", "c2"))
-	require.NoError(t, err)
-
-	// A retry gets a new server id and time; the body may even differ.
-	retry := msg("r1", "c1")
-	retry.Body = "a different body"
-	retry.Sender = wire.User{ID: "u-other", Name: "Other", Role: wire.RolePlace}
-	for range 2 {
-		got, created, err := st.Append(ctx, retry)
-		require.NoError(t, err)
-		assert.False(t, created)
-		assert.Equal(t, first, got)
-	}
-
-	all, err := st.After(ctx, "r1", 0, 100)
-	require.NoError(t, err)
-	assert.Equal(t, []wire.Message{first, appendAfter}, all)
-	head, err := st.Head(ctx, "r1")
-	require.NoError(t, err)
-	assert.Equal(t, int64(2), head)
-}
-
-func (s suite) clientIDPerRoom(t *testing.T) {
-	st := s.store(t)
-	ctx := context.Background()
-	for _, room := range []string{"a", "b"} {
-		m, created, err := st.Append(ctx, msg(room, "same"))
-		require.NoError(t, err)
-		assert.True(t, created, "room %s", room)
-		assert.Equal(t, int64(1), m.Seq)
-		assert.Equal(t, room, m.Room)
-	}
 }
 
 func (s suite) concurrentAppends(t *testing.T) {
