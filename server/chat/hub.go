@@ -49,6 +49,10 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns for WebSocket upgrades;
 	// the server's own host is always allowed.
 	AllowedOrigins []string
+
+	// Limits is what one token holder, and everyone together, may cost
+	// (see limits.go).
+	Limits
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +77,7 @@ func (c *Config) setDefaults() {
 	if c.MaxBadFrames <= 0 {
 		c.MaxBadFrames = 10
 	}
+	c.Limits.setDefaults(c.Heartbeat)
 }
 
 // Hub joins the store, the sockets and the long-polls of one server.
@@ -87,7 +92,9 @@ type Hub struct {
 	mu       sync.Mutex
 	rooms    map[string]*room
 	conns    map[*wsConn]struct{}
-	limiters map[string]*rate.Limiter
+	limiters map[string]*userLimiters
+	counts   counts // sockets and long-polls, per user and in total
+	swept    time.Time
 
 	draining atomic.Bool
 	drained  chan struct{} // closed when draining starts: long-polls return
@@ -109,7 +116,8 @@ func NewHub(cfg Config, st store.Store, a *auth.Auth, f *faults.Faults, m *metri
 		cfg: cfg, store: st, auth: a, faults: f, metrics: m, log: log,
 		rooms:    map[string]*room{},
 		conns:    map[*wsConn]struct{}{},
-		limiters: map[string]*rate.Limiter{},
+		limiters: map[string]*userLimiters{},
+		counts:   newCounts(),
 		drained:  make(chan struct{}),
 	}
 }
@@ -205,24 +213,6 @@ func (h *Hub) removeSub(s *subscription) {
 	}
 	h.mu.Unlock()
 	h.release(s.room)
-}
-
-// allowSend takes one message from the user's send budget; when it is spent
-// it says how long to wait.
-func (h *Hub) allowSend(userID string) (ok bool, retryAfter time.Duration) {
-	h.mu.Lock()
-	l := h.limiters[userID]
-	if l == nil {
-		l = rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst)
-		h.limiters[userID] = l
-	}
-	h.mu.Unlock()
-	r := l.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
-		return false, d
-	}
-	return true, 0
 }
 
 // errDraining refuses work while the server shuts down.

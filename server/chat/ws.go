@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,8 +52,14 @@ type wsConn struct {
 	subs   map[string]*subscription
 
 	closeOnce sync.Once
+	closing   atomic.Bool // a close is under way or done: slow starts none
 	badFrames int
 	limited   int
+
+	user       string                     // the user counted for MaxUserSockets, once welcomed
+	subscribes subscribeBudget            // reader only
+	lastInput  atomic.Int64               // unix nanoseconds of the last frame read
+	idle       atomic.Pointer[time.Timer] // pings the peer when it goes silent (see ws_idle.go)
 }
 
 // subscription is one room of one connection. While its replay is read it
@@ -109,6 +116,11 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "WebSocket is refused (test fault)")
 		return
 	}
+	if !h.takeSocket() {
+		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server holds all the connections it can")
+		return
+	}
 	up := &upgrade{ResponseWriter: w}
 	ws, err := websocket.Accept(up, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
@@ -117,15 +129,18 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Accept has answered (403 for a foreign Origin, 400 for a bad upgrade).
 		h.log.Info("websocket upgrade refused", "err", err, "origin", r.Header.Get("Origin"))
+		h.giveSocket()
 		return
 	}
 	if ws.Subprotocol() != wire.Subprotocol {
 		ws.Close(websocket.StatusCode(wire.ClosePolicy), "subprotocol "+wire.Subprotocol+" required")
+		h.giveSocket()
 		return
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
 	if err := up.accepted(); err != nil {
 		ws.CloseNow()
+		h.giveSocket()
 		return
 	}
 
@@ -158,6 +173,10 @@ func (c *wsConn) serve() {
 		h.mu.Lock()
 		delete(h.conns, c)
 		h.mu.Unlock()
+		if c.user != "" {
+			h.giveUserSocket(c.user)
+		}
+		h.giveSocket()
 		h.metrics.OpenSockets.Dec()
 	}()
 	// A timer, not a deadline on the read: the library drops the socket
@@ -183,11 +202,15 @@ func (c *wsConn) serve() {
 		if c.claims != nil && helloTimer != nil {
 			helloTimer.Stop()
 			helloTimer = nil // an idle session keeps no more than it needs
+			c.watchIdle()
 		}
 	}
 	c.cancel()
 	if c.expiry != nil {
 		c.expiry.Stop()
+	}
+	if t := c.idle.Load(); t != nil {
+		t.Stop()
 	}
 	c.qmu.Lock()
 	c.ended = true
@@ -210,7 +233,14 @@ func (c *wsConn) readBurst() bool {
 	}
 }
 
+// slow closes a session whose peer reads too slowly (1008). Every write
+// that finds the queue full calls it, from the store's writer goroutine or
+// the session's reader; the first starts the close in a goroutine of its
+// own, the others return at once: no goroutine per failed write.
 func (c *wsConn) slow() {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
 	c.hub.metrics.SlowDisconnects.Inc()
 	go c.close(wire.ClosePolicy, "too slow to read its messages")
 }
@@ -223,6 +253,7 @@ func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) 
 // close ends the session with a close frame; it may wait for the peer's
 // answer, so callers that must not block run it in a goroutine.
 func (c *wsConn) close(code wire.CloseCode, reason string) {
+	c.closing.Store(true)
 	c.closeOnce.Do(func() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
 		// The close handshake reads the peer's answer through the read
@@ -235,6 +266,7 @@ func (c *wsConn) close(code wire.CloseCode, reason string) {
 
 // drop cuts the connection without a close frame.
 func (c *wsConn) drop() {
+	c.closing.Store(true)
 	c.closeOnce.Do(func() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(wire.CloseAbnormal))).Inc()
 		c.ws.CloseNow()
@@ -295,6 +327,7 @@ func (c *wsConn) readFrame() (wire.Frame, bool) {
 		if err != nil {
 			return nil, false
 		}
+		c.lastInput.Store(time.Now().UnixNano())
 		if typ != websocket.MessageText {
 			c.badFrame(&wire.DecodeError{Code: wire.CodeBadFrame, Reason: "frames are JSON text, not binary"})
 			continue
@@ -342,6 +375,12 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		c.close(wire.CloseUnauthorized, reason)
 		return false
 	}
+	if !h.takeUserSocket(claims.Subject) {
+		h.metrics.Errors.WithLabelValues(wire.CodeRateLimited).Inc()
+		c.close(wire.CloseRateLimited, h.refuseRetryAfter())
+		return false
+	}
+	c.user = claims.Subject
 	c.claims = claims
 	c.send(&wire.Welcome{
 		Session:     c.session,
@@ -367,6 +406,10 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 // subscribe replays what the client missed in room, then keeps it live.
 func (c *wsConn) subscribe(room string, since int64) {
 	h := c.hub
+	if ok, wait := c.subscribes.take(time.Now(), h.cfg.SubscribeRate, h.cfg.SubscribeBurst); !ok {
+		c.sendError(wire.CodeRateLimited, "too many subscribes; wait before subscribing again", room, wait)
+		return
+	}
 	if !h.auth.CanAccess(c.claims, room) {
 		c.sendError(wire.CodeForbidden, "you are not a participant of "+room, room, 0)
 		return
