@@ -136,12 +136,13 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		if !h.takeLongPoll(w, claims.Subject) {
 			return
 		}
-		defer h.givePoll(claims.Subject)
 		t := time.NewTimer(time.Duration(wait) * time.Second)
 		defer t.Stop()
 		timeout = t.C
 		h.metrics.LongPolls.Inc()
 		defer h.metrics.LongPolls.Dec()
+		// Before the gauge drops: who sees it drop finds the place free.
+		defer h.givePoll(claims.Subject)
 	}
 	for {
 		wake := h.waitChan(rm)

@@ -170,13 +170,15 @@ func (c *wsConn) serve() {
 		for _, s := range c.subs {
 			h.removeSub(s)
 		}
-		h.mu.Lock()
-		delete(h.conns, c)
-		h.mu.Unlock()
+		// The places first: a caller that sees the socket gone finds
+		// them free.
 		if c.user != "" {
 			h.giveUserSocket(c.user)
 		}
 		h.giveSocket()
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
 		h.metrics.OpenSockets.Dec()
 	}()
 	// A timer, not a deadline on the read: the library drops the socket
