@@ -35,7 +35,9 @@ type Config struct {
 	// SendQueue is how many frames may wait for a slow reader before its
 	// socket is closed (1008).
 	SendQueue int
-	// WriteTimeout closes a socket whose peer stops reading mid-frame.
+	// WriteTimeout closes a socket whose peer stops reading mid-frame,
+	// and an HTTP connection whose peer takes no 32 KiB of an answer in
+	// that time (see WriteTimeout on Hub).
 	WriteTimeout time.Duration
 	// SendRate and SendBurst limit the messages each user sends.
 	SendRate  rate.Limit
