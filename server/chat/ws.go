@@ -60,6 +60,8 @@ type wsConn struct {
 	subscribes subscribeBudget            // reader only
 	lastInput  atomic.Int64               // unix nanoseconds of the last frame read
 	idle       atomic.Pointer[time.Timer] // pings the peer when it goes silent (see ws_idle.go)
+	pinging    atomic.Bool                // a protocol ping waits for its pong
+	ponged     atomic.Bool                // takePongs took a pong since the ping
 }
 
 // ServeWS upgrades GET /api/ws to a protocol v1 session.
@@ -154,6 +156,9 @@ func (c *wsConn) serve() {
 	for {
 		if !c.inputBuffered() {
 			waitReadable(c.input.conn)
+			if c.takePongs() {
+				continue // still idle: no reader parked in the library
+			}
 		}
 		go func() { burst <- c.readBurst() }()
 		if !<-burst {

@@ -4,6 +4,7 @@ package chat
 
 import (
 	"context"
+	"io"
 	"math"
 	"time"
 )
@@ -45,10 +46,17 @@ func (c *wsConn) checkIdle() {
 		t.Reset(cfg.IdleTimeout - silent)
 		return
 	}
+	// The pong reaches the library's Ping when a reader is in the library
+	// then; else takePongs takes it and tells ponged, and Ping waits out
+	// its context. Its context is never ended sooner: ending it while the
+	// library still writes the ping would close the socket.
+	c.ponged.Store(false)
+	c.pinging.Store(true)
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.PongTimeout)
 	err := c.ws.Ping(ctx)
 	cancel()
-	if err != nil {
+	c.pinging.Store(false)
+	if err != nil && !c.ponged.Load() {
 		if c.ctx.Err() == nil {
 			c.hub.log.Debug("dropping a silent socket that answered no ping", "session", c.session, "err", err)
 			c.drop()
@@ -56,4 +64,54 @@ func (c *wsConn) checkIdle() {
 		return
 	}
 	t.Reset(cfg.IdleTimeout)
+}
+
+// maxPongs is how many bytes of pongs takePongs takes at once: a pong of
+// the server's pings is a few bytes (6 and the ping's counter).
+const maxPongs = 256
+
+// takePongs runs on the serve goroutine when input woke an idle session
+// while a ping waits. When the input is nothing but whole pongs, it takes
+// them from the socket itself and tells checkIdle, and the session goes
+// back to waiting on the poller; else (a frame, part of one, the end) it
+// leaves everything for the library's reader. Without it the pong would
+// wake a reader that then stays parked in the library, with its deeper
+// stack, until the next frame: for every idle socket that answers pings.
+// The library's read buffer is empty and no read of the library's runs
+// then; the close handshake reads under inputMu, which it holds.
+func (c *wsConn) takePongs() bool {
+	if !c.pinging.Load() || c.closing.Load() {
+		return false
+	}
+	c.inputMu.Lock()
+	defer c.inputMu.Unlock()
+	if c.input.buffered() {
+		return false
+	}
+	var b [maxPongs]byte
+	n := peekInput(c.input.conn, b[:])
+	if n == 0 || n == len(b) || !wholePongs(b[:n]) {
+		return false
+	}
+	if _, err := io.ReadFull(c.input.conn, b[:n]); err != nil {
+		return false // the reader finds the error
+	}
+	c.ponged.Store(true)
+	return true
+}
+
+// wholePongs reports whether p is one or more whole pong frames of a
+// client (masked, final, no extension bits) and nothing else.
+func wholePongs(p []byte) bool {
+	for len(p) > 0 {
+		if len(p) < 2 || p[0] != 0x8a || p[1]&0x80 == 0 {
+			return false
+		}
+		size := 2 + 4 + int(p[1]&0x7f)
+		if p[1]&0x7f > 125 || len(p) < size {
+			return false
+		}
+		p = p[size:]
+	}
+	return true
 }
