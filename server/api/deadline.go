@@ -3,7 +3,6 @@
 package api
 
 import (
-	"net"
 	"net/http"
 	"time"
 )
@@ -67,16 +66,4 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 func (d *deadlineWriter) Flush() {
 	d.arm()
 	_ = d.rc.Flush()
-}
-
-// ForgetWriteDeadline is a ConnState hook for the http.Server that serves
-// the API: once a connection is idle after an answer (its last bytes
-// written under that answer's deadline), the deadline is cleared, so the
-// next request on the connection, which a handler without deadlines may
-// serve, does not inherit an expired one. It runs on the connection's
-// goroutine.
-func ForgetWriteDeadline(c net.Conn, state http.ConnState) {
-	if state == http.StateIdle {
-		c.SetWriteDeadline(time.Time{})
-	}
 }

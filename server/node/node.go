@@ -117,8 +117,6 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-		// The API's write deadlines must not outlive their answers.
-		ConnState: api.ForgetWriteDeadline,
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
