@@ -46,7 +46,8 @@ type Limits struct {
 	RefuseRetryAfter time.Duration
 	// ReadRate and ReadBurst limit each user's history pages (before=)
 	// and room lists (GET /api/rooms): 429 with Retry-After past them
-	// (default 2/s, bursts of 30).
+	// (default 5/s, bursts of 50: an inbox listing its rooms and paging a
+	// few rooms back, from a few tabs, stays well within).
 	ReadRate  rate.Limit
 	ReadBurst int
 	// PollRate and PollBurst limit each user's reads with since= (polls
@@ -91,8 +92,8 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	defInt(&l.MaxUserLongPolls, 10)
 	defInt(&l.MaxLongPolls, 10_000)
 	defDur(&l.RefuseRetryAfter, 10*time.Second)
-	defRate(&l.ReadRate, 2)
-	defInt(&l.ReadBurst, 30)
+	defRate(&l.ReadRate, 5)
+	defInt(&l.ReadBurst, 50)
 	defRate(&l.PollRate, 20)
 	defInt(&l.PollBurst, 100)
 	defDur(&l.IdleTimeout, 2*heartbeat)
@@ -150,7 +151,10 @@ func (h *Hub) allowSend(userID string) (bool, time.Duration) { return h.allow(us
 
 // sweepLimitersLocked forgets, at most once per LimiterSweep, the users
 // whose buckets are all full: they have been idle long enough to refill,
-// and a new limiter would start as full. h.mu is held.
+// and a new limiter would start as full. h.mu is held; the sweep walks
+// every user, once a minute by default. A request that took a limiter
+// just before it was forgotten spends a token nobody keeps: at worst one
+// extra token for that user, once a sweep.
 func (h *Hub) sweepLimitersLocked(now time.Time) {
 	if now.Sub(h.swept) < h.cfg.LimiterSweep {
 		return
