@@ -56,12 +56,12 @@ type wsConn struct {
 	badFrames int
 	limited   int
 
-	user       string                     // the user counted for MaxUserSockets, once welcomed
-	subscribes subscribeBudget            // reader only
-	lastInput  atomic.Int64               // unix nanoseconds of the last frame read
-	idle       atomic.Pointer[time.Timer] // pings the peer when it goes silent (see ws_idle.go)
-	pinging    atomic.Bool                // a protocol ping waits for its pong
-	ponged     atomic.Bool                // takePongs took a pong since the ping
+	user       string                             // the user counted for MaxUserSockets, once welcomed
+	subscribes subscribeBudget                    // reader only
+	lastInput  atomic.Int64                       // unix nanoseconds of the last frame read
+	idle       atomic.Pointer[time.Timer]         // pings the peer when it goes silent (see ws_idle.go)
+	pongWait   atomic.Pointer[context.CancelFunc] // ends the wait of a protocol ping
+	ponged     atomic.Bool                        // takePongs took a pong since the ping
 }
 
 // ServeWS upgrades GET /api/ws to a protocol v1 session.

@@ -47,15 +47,13 @@ func (c *wsConn) checkIdle() {
 		return
 	}
 	// The pong reaches the library's Ping when a reader is in the library
-	// then; else takePongs takes it and tells ponged, and Ping waits out
-	// its context. Its context is never ended sooner: ending it while the
-	// library still writes the ping would close the socket.
-	c.ponged.Store(false)
-	c.pinging.Store(true)
+	// then; else takePongs takes it, tells ponged and ends the wait.
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.PongTimeout)
+	c.ponged.Store(false)
+	c.pongWait.Store(&cancel)
 	err := c.ws.Ping(ctx)
+	c.pongWait.Store(nil)
 	cancel()
-	c.pinging.Store(false)
 	if err != nil && !c.ponged.Load() {
 		if c.ctx.Err() == nil {
 			c.hub.log.Debug("dropping a silent socket that answered no ping", "session", c.session, "err", err)
@@ -70,6 +68,12 @@ func (c *wsConn) checkIdle() {
 // the server's pings is a few bytes (6 and the ping's counter).
 const maxPongs = 256
 
+// pongGrace is how long after a pong takePongs ends the ping's wait. Not
+// at once: the library may still be leaving its write of the ping (the
+// peer answered it, so the bytes are out), and a context that ends before
+// it has left closes the socket.
+const pongGrace = 100 * time.Millisecond
+
 // takePongs runs on the serve goroutine when input woke an idle session
 // while a ping waits. When the input is nothing but whole pongs, it takes
 // them from the socket itself and tells checkIdle, and the session goes
@@ -80,7 +84,7 @@ const maxPongs = 256
 // The library's read buffer is empty and no read of the library's runs
 // then; the close handshake reads under inputMu, which it holds.
 func (c *wsConn) takePongs() bool {
-	if !c.pinging.Load() || c.closing.Load() {
+	if c.pongWait.Load() == nil || c.closing.Load() {
 		return false
 	}
 	c.inputMu.Lock()
@@ -97,6 +101,9 @@ func (c *wsConn) takePongs() bool {
 		return false // the reader finds the error
 	}
 	c.ponged.Store(true)
+	if end := c.pongWait.Swap(nil); end != nil {
+		time.AfterFunc(pongGrace, *end)
+	}
 	return true
 }
 
