@@ -71,6 +71,9 @@ func New(c Config) http.Handler {
 		WriteError(w, http.StatusNotFound, wire.CodeNotFound, "no such API path: "+r.URL.Path)
 	})
 	var h http.Handler = mux
+	if c.Hub != nil {
+		h = writeDeadlines(c.Hub.WriteTimeout(), h)
+	}
 	if c.Faults != nil {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Frames of /api/ws are delayed one by one; the fault switch itself

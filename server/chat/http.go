@@ -95,7 +95,7 @@ func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, bool, err
 // ServeMessages answers GET /api/rooms/{room}/messages: a long-poll with
 // since and wait, or a history page with before and limit.
 func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
-	_, room := h.authorize(w, r)
+	claims, room := h.authorize(w, r)
 	if room == "" {
 		return
 	}
@@ -112,6 +112,13 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	budget := bucketPoll
+	if hasBefore {
+		budget = bucketRead
+	}
+	if !h.allowRead(w, claims.Subject, budget) {
+		return
+	}
 	if hasBefore {
 		start := time.Now()
 		msgs, err := h.store.Before(ctx, room, before, int(limit))
@@ -126,11 +133,16 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	defer h.release(room)
 	var timeout <-chan time.Time
 	if wait > 0 {
+		if !h.takeLongPoll(w, claims.Subject) {
+			return
+		}
 		t := time.NewTimer(time.Duration(wait) * time.Second)
 		defer t.Stop()
 		timeout = t.C
 		h.metrics.LongPolls.Inc()
 		defer h.metrics.LongPolls.Dec()
+		// Before the gauge drops: who sees it drop finds the place free.
+		defer h.givePoll(claims.Subject)
 	}
 	for {
 		wake := h.waitChan(rm)
@@ -184,6 +196,9 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	limit, _, err := queryInt(r, "limit", wire.DefaultRoomsLimit, 1, wire.MaxRoomsLimit)
 	if err != nil {
 		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, err.Error())
+		return
+	}
+	if !h.allowRead(w, claims.Subject, bucketRead) {
 		return
 	}
 	only, all := h.auth.VisibleRooms(claims)
@@ -242,7 +257,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, wait := h.allowSend(claims.Subject); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		retryAfterHeader(w, wait)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many messages; wait before sending again")
 		return
 	}
@@ -269,4 +284,33 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+}
+
+// allowRead takes a read from the user's budget b (bucketRead for history
+// pages and room lists, bucketPoll for reads with since); past it it
+// answers 429 with Retry-After itself and returns false.
+func (h *Hub) allowRead(w http.ResponseWriter, userID string, b bucket) bool {
+	ok, wait := h.allow(userID, b)
+	if !ok {
+		retryAfterHeader(w, wait)
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many reads; wait before reading again")
+	}
+	return ok
+}
+
+// takeLongPoll counts a long-poll of the user; past MaxUserLongPolls it
+// answers 429, past MaxLongPolls 503, both with Retry-After, and returns
+// false. givePoll ends what it began.
+func (h *Hub) takeLongPoll(w http.ResponseWriter, userID string) bool {
+	switch h.takePoll(userID) {
+	case http.StatusTooManyRequests:
+		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many long-polls of yours are waiting")
+		return false
+	case http.StatusServiceUnavailable:
+		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server holds all the long-polls it can")
+		return false
+	}
+	return true
 }

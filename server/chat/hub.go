@@ -35,7 +35,9 @@ type Config struct {
 	// SendQueue is how many frames may wait for a slow reader before its
 	// socket is closed (1008).
 	SendQueue int
-	// WriteTimeout closes a socket whose peer stops reading mid-frame.
+	// WriteTimeout closes a socket whose peer stops reading mid-frame,
+	// and an HTTP connection whose peer takes no 32 KiB of an answer in
+	// that time (see WriteTimeout on Hub).
 	WriteTimeout time.Duration
 	// SendRate and SendBurst limit the messages each user sends.
 	SendRate  rate.Limit
@@ -49,6 +51,10 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns for WebSocket upgrades;
 	// the server's own host is always allowed.
 	AllowedOrigins []string
+
+	// Limits is what one token holder, and everyone together, may cost
+	// (see limits.go).
+	Limits
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +79,7 @@ func (c *Config) setDefaults() {
 	if c.MaxBadFrames <= 0 {
 		c.MaxBadFrames = 10
 	}
+	c.Limits.setDefaults(c.Heartbeat)
 }
 
 // Hub joins the store, the sockets and the long-polls of one server.
@@ -87,7 +94,9 @@ type Hub struct {
 	mu       sync.Mutex
 	rooms    map[string]*room
 	conns    map[*wsConn]struct{}
-	limiters map[string]*rate.Limiter
+	limiters map[string]*userLimiters
+	counts   counts // sockets and long-polls, per user and in total
+	swept    time.Time
 
 	draining atomic.Bool
 	drained  chan struct{} // closed when draining starts: long-polls return
@@ -109,7 +118,8 @@ func NewHub(cfg Config, st store.Store, a *auth.Auth, f *faults.Faults, m *metri
 		cfg: cfg, store: st, auth: a, faults: f, metrics: m, log: log,
 		rooms:    map[string]*room{},
 		conns:    map[*wsConn]struct{}{},
-		limiters: map[string]*rate.Limiter{},
+		limiters: map[string]*userLimiters{},
+		counts:   newCounts(),
 		drained:  make(chan struct{}),
 	}
 }
@@ -205,24 +215,6 @@ func (h *Hub) removeSub(s *subscription) {
 	}
 	h.mu.Unlock()
 	h.release(s.room)
-}
-
-// allowSend takes one message from the user's send budget; when it is spent
-// it says how long to wait.
-func (h *Hub) allowSend(userID string) (ok bool, retryAfter time.Duration) {
-	h.mu.Lock()
-	l := h.limiters[userID]
-	if l == nil {
-		l = rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst)
-		h.limiters[userID] = l
-	}
-	h.mu.Unlock()
-	r := l.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
-		return false, d
-	}
-	return true, 0
 }
 
 // errDraining refuses work while the server shuts down.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,50 +52,16 @@ type wsConn struct {
 	subs   map[string]*subscription
 
 	closeOnce sync.Once
+	closing   atomic.Bool // a close is under way or done: slow starts none
 	badFrames int
 	limited   int
-}
 
-// subscription is one room of one connection. While its replay is read it
-// keeps live messages in pending, so the subscriber sees the replay and the
-// live messages in seq order, without a gap or a repeat.
-type subscription struct {
-	conn *wsConn
-	room string
-
-	mu        sync.Mutex
-	replaying bool
-	pending   []pendingMessage
-	last      int64 // the last seq queued to the connection
-}
-
-type ackKey struct{ room, clientID string }
-
-type pendingMessage struct {
-	seq   int64
-	frame []byte
-}
-
-// deliver queues one live message, m encoded as frame; it runs on the
-// store's writer goroutine and never blocks.
-func (s *subscription) deliver(m *wire.Message, frame []byte) {
-	seq := m.Seq
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.replaying {
-		if len(s.pending) >= s.conn.hub.cfg.SendQueue {
-			s.conn.slow()
-			return
-		}
-		s.pending = append(s.pending, pendingMessage{seq, frame})
-		return
-	}
-	if seq <= s.last {
-		return
-	}
-	if s.conn.enqueueEcho(frame, ackKey{m.Room, m.ClientID}) {
-		s.last = seq
-	}
+	user       string                             // the user counted for MaxUserSockets, once welcomed
+	subscribes subscribeBudget                    // reader only
+	lastInput  atomic.Int64                       // unix nanoseconds of the last frame read
+	idle       atomic.Pointer[time.Timer]         // pings the peer when it goes silent (see ws_idle.go)
+	pongWait   atomic.Pointer[context.CancelFunc] // ends the wait of a protocol ping
+	ponged     atomic.Bool                        // takePongs took a pong since the ping
 }
 
 // ServeWS upgrades GET /api/ws to a protocol v1 session.
@@ -109,6 +76,11 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "WebSocket is refused (test fault)")
 		return
 	}
+	if !h.takeSocket() {
+		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server holds all the connections it can")
+		return
+	}
 	up := &upgrade{ResponseWriter: w}
 	ws, err := websocket.Accept(up, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
@@ -117,15 +89,18 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Accept has answered (403 for a foreign Origin, 400 for a bad upgrade).
 		h.log.Info("websocket upgrade refused", "err", err, "origin", r.Header.Get("Origin"))
+		h.giveSocket()
 		return
 	}
 	if ws.Subprotocol() != wire.Subprotocol {
 		ws.Close(websocket.StatusCode(wire.ClosePolicy), "subprotocol "+wire.Subprotocol+" required")
+		h.giveSocket()
 		return
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
 	if err := up.accepted(); err != nil {
 		ws.CloseNow()
+		h.giveSocket()
 		return
 	}
 
@@ -155,6 +130,12 @@ func (c *wsConn) serve() {
 		for _, s := range c.subs {
 			h.removeSub(s)
 		}
+		// The places first: a caller that sees the socket gone finds
+		// them free.
+		if c.user != "" {
+			h.giveUserSocket(c.user)
+		}
+		h.giveSocket()
 		h.mu.Lock()
 		delete(h.conns, c)
 		h.mu.Unlock()
@@ -175,6 +156,9 @@ func (c *wsConn) serve() {
 	for {
 		if !c.inputBuffered() {
 			waitReadable(c.input.conn)
+			if c.takePongs() {
+				continue // still idle: no reader parked in the library
+			}
 		}
 		go func() { burst <- c.readBurst() }()
 		if !<-burst {
@@ -183,11 +167,15 @@ func (c *wsConn) serve() {
 		if c.claims != nil && helloTimer != nil {
 			helloTimer.Stop()
 			helloTimer = nil // an idle session keeps no more than it needs
+			c.watchIdle()
 		}
 	}
 	c.cancel()
 	if c.expiry != nil {
 		c.expiry.Stop()
+	}
+	if t := c.idle.Load(); t != nil {
+		t.Stop()
 	}
 	c.qmu.Lock()
 	c.ended = true
@@ -210,7 +198,14 @@ func (c *wsConn) readBurst() bool {
 	}
 }
 
+// slow closes a session whose peer reads too slowly (1008). Every write
+// that finds the queue full calls it, from the store's writer goroutine or
+// the session's reader; the first starts the close in a goroutine of its
+// own, the others return at once: no goroutine per failed write.
 func (c *wsConn) slow() {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
 	c.hub.metrics.SlowDisconnects.Inc()
 	go c.close(wire.ClosePolicy, "too slow to read its messages")
 }
@@ -223,6 +218,7 @@ func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) 
 // close ends the session with a close frame; it may wait for the peer's
 // answer, so callers that must not block run it in a goroutine.
 func (c *wsConn) close(code wire.CloseCode, reason string) {
+	c.closing.Store(true)
 	c.closeOnce.Do(func() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
 		// The close handshake reads the peer's answer through the read
@@ -235,6 +231,7 @@ func (c *wsConn) close(code wire.CloseCode, reason string) {
 
 // drop cuts the connection without a close frame.
 func (c *wsConn) drop() {
+	c.closing.Store(true)
 	c.closeOnce.Do(func() {
 		c.hub.metrics.Closes.WithLabelValues(strconv.Itoa(int(wire.CloseAbnormal))).Inc()
 		c.ws.CloseNow()
@@ -295,6 +292,7 @@ func (c *wsConn) readFrame() (wire.Frame, bool) {
 		if err != nil {
 			return nil, false
 		}
+		c.lastInput.Store(time.Now().UnixNano())
 		if typ != websocket.MessageText {
 			c.badFrame(&wire.DecodeError{Code: wire.CodeBadFrame, Reason: "frames are JSON text, not binary"})
 			continue
@@ -342,6 +340,12 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		c.close(wire.CloseUnauthorized, reason)
 		return false
 	}
+	if !h.takeUserSocket(claims.Subject) {
+		h.metrics.Errors.WithLabelValues(wire.CodeRateLimited).Inc()
+		c.close(wire.CloseRateLimited, h.refuseRetryAfter())
+		return false
+	}
+	c.user = claims.Subject
 	c.claims = claims
 	c.send(&wire.Welcome{
 		Session:     c.session,
@@ -362,83 +366,6 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		c.subscribe(room, hello.Resume[room])
 	}
 	return true
-}
-
-// subscribe replays what the client missed in room, then keeps it live.
-func (c *wsConn) subscribe(room string, since int64) {
-	h := c.hub
-	if !h.auth.CanAccess(c.claims, room) {
-		c.sendError(wire.CodeForbidden, "you are not a participant of "+room, room, 0)
-		return
-	}
-	if old := c.subs[room]; old != nil {
-		delete(c.subs, room)
-		h.removeSub(old)
-	}
-	s := &subscription{conn: c, room: room, replaying: true}
-	h.addSub(s)
-	c.subs[room] = s
-
-	start := time.Now()
-	replay, err := h.store.After(c.ctx, room, since, wire.ReplayLimit+1)
-	var head int64
-	if err == nil {
-		head, err = h.store.Head(c.ctx, room)
-	}
-	h.metrics.ObserveStore("replay", start)
-	if err != nil {
-		delete(c.subs, room)
-		h.removeSub(s)
-		if c.ctx.Err() == nil {
-			h.log.Error("failed to read a replay", "room", room, "err", err)
-			c.sendError(wire.CodeInternal, "failed to read the room's messages", room, 0)
-		}
-		return
-	}
-	recovered := len(replay) <= wire.ReplayLimit
-	if !recovered {
-		replay = replay[:wire.ReplayLimit]
-	}
-
-	// Live messages wait in s.pending meanwhile, so the replay is queued
-	// without holding s.mu: Publish never waits for this reader.
-	last := since
-	if !c.send(&wire.Subscribed{Room: room, Head: head, Recovered: recovered}) {
-		return
-	}
-	for i := range replay {
-		if !c.send(&replay[i]) {
-			return
-		}
-		last = replay[i].Seq
-	}
-	h.metrics.Replayed.Add(float64(len(replay)))
-	if !recovered {
-		// The client pages (last, head] over HTTP; live messages start
-		// after head.
-		last = max(last, head)
-	}
-	for {
-		s.mu.Lock()
-		if len(s.pending) == 0 {
-			s.last = last
-			s.replaying = false
-			s.mu.Unlock()
-			return
-		}
-		pending := s.pending
-		s.pending = nil
-		s.mu.Unlock()
-		for _, p := range pending {
-			if p.seq <= last {
-				continue
-			}
-			if !c.enqueueWait(p.frame) {
-				return
-			}
-			last = p.seq
-		}
-	}
 }
 
 // onSend stores a message and acks it.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 )
 
 // A session's buffers. net/http's are 4 KiB each and would stay with the
@@ -47,6 +48,9 @@ func (u *upgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A deadline an earlier answer on this connection set (see the API's
+	// write deadlines) must not cut the session: its writes have their own.
+	conn.SetWriteDeadline(time.Time{})
 	// What the client sent after its request, already read into net/http's
 	// buffer, must stay buffered in ours: the library reads the buffered
 	// bytes first and then the connection itself.

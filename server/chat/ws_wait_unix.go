@@ -39,3 +39,26 @@ func waitReadable(conn net.Conn) {
 		return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR)
 	})
 }
+
+// peekInput copies into b what waits on conn without taking it, and
+// without waiting: n is 0 when nothing waits, when conn has ended, or when
+// it is not a plain socket.
+func peekInput(conn net.Conn, b []byte) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	raw.Read(func(fd uintptr) bool {
+		m, _, err := syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == nil && m > 0 {
+			n = m
+		}
+		return true
+	})
+	return n
+}

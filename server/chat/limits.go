@@ -1,0 +1,297 @@
+//go:build !wasm
+
+package chat
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"tether/conn/wire"
+)
+
+// Limits bound what one token holder, and everyone together, may cost a
+// server on the open internet: each is sized so that a normal client never
+// meets it. Zero values take the defaults; operators tune them for the
+// memory and file descriptors of their machine.
+type Limits struct {
+	// SubscribeRate and SubscribeBurst limit the rooms one socket
+	// subscribes, the rooms of hello's resume included: each costs a
+	// replay of up to 500 messages. Past them a subscribe gets error
+	// rate_limited with retry_after_ms and no replay. The burst covers an
+	// inbox resuming every room it shows (default 100 a burst, 10/s).
+	SubscribeRate  rate.Limit
+	SubscribeBurst int
+	// MaxUserSockets is how many sockets one user may hold (a therapist
+	// with many tabs open): the next one is closed after hello with 4429
+	// and RefuseRetryAfter (default 20).
+	MaxUserSockets int
+	// MaxSockets is how many sockets the server holds in all; past it an
+	// upgrade answers 503 with Retry-After (default 50,000, what one
+	// process holds in the benchmarks; the open-file limit may be lower).
+	MaxSockets int
+	// MaxUserLongPolls is how many long-polls (since with wait) one user
+	// may hold at once; past it 429 with Retry-After (default 10: a
+	// browser holds at most 6 requests to one host over HTTP/1.1).
+	MaxUserLongPolls int
+	// MaxLongPolls is how many long-polls the server holds in all; past it
+	// 503 with Retry-After (default 10,000).
+	MaxLongPolls int
+	// RefuseRetryAfter is the wait announced when a cap refuses a socket
+	// or a long-poll (default 10 s): a place frees when another closes,
+	// which no clock tells.
+	RefuseRetryAfter time.Duration
+	// ReadRate and ReadBurst limit each user's history pages (before=)
+	// and room lists (GET /api/rooms): 429 with Retry-After past them
+	// (default 5/s, bursts of 50: an inbox listing its rooms and paging a
+	// few rooms back, from a few tabs, stays well within).
+	ReadRate  rate.Limit
+	ReadBurst int
+	// PollRate and PollBurst limit each user's reads with since= (polls
+	// and the pages of a gap), counted apart from ReadRate: a poller asks
+	// again at once after each answer, so the budget is one answer per
+	// message its rooms can receive (default 20/s, bursts of 100).
+	PollRate  rate.Limit
+	PollBurst int
+	// IdleTimeout is how long a socket may send no frame before the server
+	// pings it at the WebSocket level (default twice the heartbeat, 30 s);
+	// browsers answer those pings even in a background tab.
+	IdleTimeout time.Duration
+	// PongTimeout is how long the server waits for the answer to that ping
+	// before it drops the socket (1006; default 10 s).
+	PongTimeout time.Duration
+	// LimiterSweep is how often the per-user rate limiters are swept: a
+	// limiter whose buckets are all full is forgotten, which loses nothing
+	// since a new one starts full (default 1 min).
+	LimiterSweep time.Duration
+}
+
+func (l *Limits) setDefaults(heartbeat time.Duration) {
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defRate := func(v *rate.Limit, d rate.Limit) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defRate(&l.SubscribeRate, 10)
+	defInt(&l.SubscribeBurst, 100)
+	defInt(&l.MaxUserSockets, 20)
+	defInt(&l.MaxSockets, 50_000)
+	defInt(&l.MaxUserLongPolls, 10)
+	defInt(&l.MaxLongPolls, 10_000)
+	defDur(&l.RefuseRetryAfter, 10*time.Second)
+	defRate(&l.ReadRate, 5)
+	defInt(&l.ReadBurst, 50)
+	defRate(&l.PollRate, 20)
+	defInt(&l.PollBurst, 100)
+	defDur(&l.IdleTimeout, 2*heartbeat)
+	defDur(&l.PongTimeout, 10*time.Second)
+	defDur(&l.LimiterSweep, time.Minute)
+}
+
+// userLimiters are the token buckets of one user.
+type userLimiters struct {
+	send, read, poll *rate.Limiter
+}
+
+// bucket names one of a user's token buckets.
+type bucket int
+
+const (
+	bucketSend bucket = iota
+	bucketRead
+	bucketPoll
+)
+
+// allow takes one token from the user's bucket; when it is empty it says
+// how long to wait. It runs on any request's goroutine.
+func (h *Hub) allow(userID string, b bucket) (ok bool, retryAfter time.Duration) {
+	now := time.Now()
+	h.mu.Lock()
+	h.sweepLimitersLocked(now)
+	ul := h.limiters[userID]
+	if ul == nil {
+		ul = &userLimiters{
+			send: rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
+			read: rate.NewLimiter(h.cfg.ReadRate, h.cfg.ReadBurst),
+			poll: rate.NewLimiter(h.cfg.PollRate, h.cfg.PollBurst),
+		}
+		h.limiters[userID] = ul
+	}
+	h.mu.Unlock()
+	l := ul.send
+	switch b {
+	case bucketRead:
+		l = ul.read
+	case bucketPoll:
+		l = ul.poll
+	}
+	r := l.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// allowSend takes one message from the user's send budget.
+func (h *Hub) allowSend(userID string) (bool, time.Duration) { return h.allow(userID, bucketSend) }
+
+// sweepLimitersLocked forgets, at most once per LimiterSweep, the users
+// whose buckets are all full: they have been idle long enough to refill,
+// and a new limiter would start as full. h.mu is held; the sweep walks
+// every user, once a minute by default. A request that took a limiter
+// just before it was forgotten spends a token nobody keeps: at worst one
+// extra token for that user, once a sweep.
+func (h *Hub) sweepLimitersLocked(now time.Time) {
+	if now.Sub(h.swept) < h.cfg.LimiterSweep {
+		return
+	}
+	h.swept = now
+	full := func(l *rate.Limiter) bool { return l.TokensAt(now) >= float64(l.Burst()) }
+	for id, ul := range h.limiters {
+		if full(ul.send) && full(ul.read) && full(ul.poll) {
+			delete(h.limiters, id)
+		}
+	}
+}
+
+// Limiters is how many users have rate limiters now (for tests and
+// operators: it must not grow with every user ever seen).
+func (h *Hub) Limiters() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.limiters)
+}
+
+// counts are the sockets and long-polls held now, per user and in total,
+// guarded by the hub's mu. A user's entry goes when its count reaches 0.
+type counts struct {
+	sockets     int // upgrades accepted and not yet ended
+	userSockets map[string]int
+	polls       int
+	userPolls   map[string]int
+}
+
+func newCounts() counts {
+	return counts{userSockets: map[string]int{}, userPolls: map[string]int{}}
+}
+
+// refusal says why a cap refused a socket or a poll: the HTTP status (429
+// for the user's cap, 503 for the server's), or 0 when it was taken.
+type refusal int
+
+// takeSocket reserves a place for an upgrade before it is accepted; false
+// past MaxSockets. giveSocket frees it when the session ends.
+func (h *Hub) takeSocket() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.counts.sockets >= h.cfg.MaxSockets {
+		return false
+	}
+	h.counts.sockets++
+	return true
+}
+
+func (h *Hub) giveSocket() {
+	h.mu.Lock()
+	h.counts.sockets--
+	h.mu.Unlock()
+}
+
+// takeUserSocket counts a welcomed socket of userID; false past
+// MaxUserSockets. giveUserSocket uncounts it.
+func (h *Hub) takeUserSocket(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.counts.userSockets[userID] >= h.cfg.MaxUserSockets {
+		return false
+	}
+	h.counts.userSockets[userID]++
+	return true
+}
+
+func (h *Hub) giveUserSocket(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.counts.userSockets[userID]--; h.counts.userSockets[userID] <= 0 {
+		delete(h.counts.userSockets, userID)
+	}
+}
+
+// takePoll counts a long-poll of userID, or says which cap refuses it.
+// givePoll uncounts it.
+func (h *Hub) takePoll(userID string) refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.counts.userPolls[userID] >= h.cfg.MaxUserLongPolls:
+		return http.StatusTooManyRequests
+	case h.counts.polls >= h.cfg.MaxLongPolls:
+		return http.StatusServiceUnavailable
+	}
+	h.counts.userPolls[userID]++
+	h.counts.polls++
+	return 0
+}
+
+func (h *Hub) givePoll(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts.polls--
+	if h.counts.userPolls[userID]--; h.counts.userPolls[userID] <= 0 {
+		delete(h.counts.userPolls, userID)
+	}
+}
+
+// retryAfterHeader sets Retry-After to d in whole seconds, at least 1.
+func retryAfterHeader(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+}
+
+// refuseRetryAfter is the close reason of a socket refused by a cap.
+func (h *Hub) refuseRetryAfter() string {
+	return wire.RetryAfter{RetryAfterMS: h.cfg.RefuseRetryAfter.Milliseconds()}.Reason()
+}
+
+// subscribeBudget is a socket's token bucket for subscribes, kept by its
+// reader goroutine alone: no lock, and two words per socket rather than a
+// rate.Limiter.
+type subscribeBudget struct {
+	tokens float64
+	at     time.Time
+}
+
+// take takes one subscribe at now; when none is left it says how long to
+// wait for the next.
+func (b *subscribeBudget) take(now time.Time, r rate.Limit, burst int) (bool, time.Duration) {
+	if b.at.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.at).Seconds()*float64(r))
+	}
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) / float64(r) * float64(time.Second))
+	return false, max(wait, time.Millisecond)
+}
+
+// WriteTimeout is how long the peer may take to accept each piece of an
+// answer, on a socket or over HTTP: a peer that stops reading is cut off
+// then, and the answer it held in memory is freed.
+func (h *Hub) WriteTimeout() time.Duration { return h.cfg.WriteTimeout }

@@ -1,0 +1,199 @@
+//go:build !wasm
+
+package chat_test
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tether/conn/wire"
+	"tether/server/chat"
+)
+
+// rawConn is a TCP connection to s with a small receive buffer: a test that
+// stops reading it makes the server's writes block after a few KiB.
+func rawConn(t *testing.T, s *limitServer) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+	conn.SetDeadline(time.Now().Add(limitTimeout))
+	return conn, bufio.NewReaderSize(conn, 512)
+}
+
+// rawSession upgrades a raw connection, sends hello with resume (JSON, ""
+// for none) and reads welcome.
+func rawSession(t *testing.T, s *limitServer, tok, resume string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, r := rawConn(t, s)
+	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		s.srv.Listener.Addr(), wire.Subprotocol)
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	hello := fmt.Sprintf(`{"type":"hello","token":%q}`, tok)
+	if resume != "" {
+		hello = fmt.Sprintf(`{"type":"hello","token":%q,"resume":%s}`, tok, resume)
+	}
+	_, err = conn.Write(maskedFrame(t, []byte(hello)))
+	require.NoError(t, err)
+	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
+	return conn, r
+}
+
+// readAnyFrame reads one unmasked frame of the server's, of any opcode.
+func readAnyFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		_, err = io.ReadFull(r, l[:])
+		n = uint64(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		_, err = io.ReadFull(r, l[:])
+		n = binary.BigEndian.Uint64(l[:])
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	payload = make([]byte, n)
+	_, err = io.ReadFull(r, payload)
+	return h[0] & 0x0f, payload, err
+}
+
+// maskedPong is a client's pong control frame answering a ping's payload.
+func maskedPong(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var key [4]byte
+	_, err := rand.Read(key[:])
+	require.NoError(t, err)
+	b := append([]byte{0x8a, 0x80 | byte(len(payload))}, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+const (
+	opText = 0x1
+	opPing = 0x9
+)
+
+func TestAHistoryAnswerNeverReadIsCutOffAfterTheWriteTimeout(t *testing.T) {
+	t.Parallel()
+	returned := make(chan struct{}, 1)
+	s := newLimitServer(t, chat.Config{WriteTimeout: 100 * time.Millisecond}, func(r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "before=") {
+			returned <- struct{}{}
+		}
+	})
+	s.fill(t, "room-a", 100, 4000) // a page of about 400 KB
+	conn, _ := rawConn(t, s)
+	fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?before=1000&limit=500 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+		s.srv.Listener.Addr(), s.token(t, "casey", "room-a"))
+	// The answer is never read: the handler must give up and free it.
+	select {
+	case <-returned:
+	case <-time.After(limitTimeout):
+		require.FailNow(t, "the handler still holds the answer nobody reads")
+	}
+}
+
+func TestALongPollHeldLongerThanTheWriteTimeoutStillAnswers(t *testing.T) {
+	t.Parallel()
+	// The deadline starts when the poll answers, not when it came.
+	s := newLimitServer(t, chat.Config{WriteTimeout: 100 * time.Millisecond})
+	conn, r := rawConn(t, s)
+	fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?since=0&wait=1 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+		s.srv.Listener.Addr(), s.token(t, "casey", "room-a"))
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"messages":[],"head":0}`, string(body))
+}
+
+func TestASlowSocketIsClosedOnceWhateverItsFailedWrites(t *testing.T) {
+	t.Parallel()
+	s := newLimitServer(t, chat.Config{SendQueue: 4, WriteTimeout: 2 * time.Second})
+	_, r := rawSession(t, s, s.token(t, "casey", "room-a"), `{"room-a":0}`)
+	assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
+	// The client reads no more: the socket's buffers, the writer and then
+	// the queue fill, and every message after that finds it full.
+	sender := wire.User{ID: "taylor", Name: "Taylor", Role: wire.RoleTherapist}
+	for seq := range int64(100) {
+		s.hub.Publish([]wire.Message{{
+			Room: "room-a", Seq: seq + 1, ID: fmt.Sprint(seq), ClientID: fmt.Sprint("c", seq),
+			Sender: sender, Body: strings.Repeat("x", 4000), SentAt: 1,
+		}})
+	}
+	assert.Equal(t, 1.0, s.metric(t, "tether_slow_consumer_disconnects_total"), "one close, not one per failed write")
+}
+
+func TestASilentSocketIsPingedAndDroppedUnlessItAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		answers bool
+	}{
+		{"a peer that answers no ping is dropped", false},
+		{"a peer that answers only protocol pings stays", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newLimitServer(t, chat.Config{Limits: chat.Limits{IdleTimeout: 100 * time.Millisecond, PongTimeout: 200 * time.Millisecond}})
+			conn, r := rawSession(t, s, s.token(t, "casey", "room-a"), "")
+			pings := 0
+			for pings < 3 {
+				op, payload, err := readAnyFrame(r)
+				if !tt.answers && pings > 0 {
+					require.Error(t, err, "the socket is dropped after an unanswered ping")
+					require.Eventually(t, func() bool { return s.hub.Sockets() == 0 }, limitTimeout, 10*time.Millisecond)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, byte(opPing), op, "only pings come to a silent socket")
+				pings++
+				if tt.answers {
+					_, err = conn.Write(maskedPong(t, payload))
+					require.NoError(t, err)
+				}
+			}
+			// Three pings answered later, the session still serves.
+			_, err := conn.Write(maskedFrame(t, []byte(`{"type":"ping","id":7}`)))
+			require.NoError(t, err)
+			for {
+				op, payload, err := readAnyFrame(r)
+				require.NoError(t, err)
+				if op == opText {
+					assert.Contains(t, string(payload), `{"type":"pong","id":7`)
+					break
+				}
+				require.Equal(t, byte(opPing), op)
+				_, err = conn.Write(maskedPong(t, payload))
+				require.NoError(t, err)
+			}
+			assert.Equal(t, 1, s.hub.Sockets())
+		})
+	}
+}
