@@ -165,7 +165,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := auth.New(secret, auth.Options{AllowAllRooms: m.Dev})
+	a, err := auth.New(secret, auth.Options{AllowAllRooms: m.Dev, Dev: m.Dev})
 	if err != nil {
 		return nil, err
 	}
