@@ -131,7 +131,7 @@ func (a *Auth) Verify(token string) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	if err := a.checkIssuer(&c); err != nil {
+	if err := a.checkIssuerAndLifetime(&c); err != nil {
 		return nil, err
 	}
 	switch {
@@ -148,9 +148,9 @@ func isDev(c *Claims) bool {
 	return c.Issuer == DevIssuer || slices.Contains(c.Audience, DevAudience)
 }
 
-// checkIssuer refuses a token of an unknown issuer, a dev token outside dev
+// checkIssuerAndLifetime refuses a token of an unknown issuer, a dev token outside dev
 // mode, and a token that lives longer than its kind may.
-func (a *Auth) checkIssuer(c *Claims) error {
+func (a *Auth) checkIssuerAndLifetime(c *Claims) error {
 	switch c.Issuer {
 	case "", Issuer, DevIssuer:
 	default:
