@@ -77,6 +77,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.DataDir, "data", "./data", "folder of the server's data")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: demo links and dev tokens; never in production")
 	fs.BoolVar(&c.Faults, "faults", false, "serve the fault-injecting test backend at /api/test/faults; never in production")
+	fs.BoolVar(&c.InsecurePublicDev, "insecure-public-dev", false, "let -dev and -faults listen on a non-loopback -addr (anyone who reaches it can mint tokens or cut connections); never in production")
 	fs.StringVar(&c.Store, "store", "", "postgres://… URL of a PostgreSQL database shared by several nodes; empty keeps SQLite in -data")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets and call the API across origins, comma separated (e.g. app.example.com,*.example.com)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address (host:port) to serve Go's profiles on, /debug/pprof/; empty serves none. Keep it private")
@@ -87,6 +88,9 @@ func ParseFlags(args []string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := c.CheckExposure(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

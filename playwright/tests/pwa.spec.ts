@@ -1,5 +1,5 @@
 import { test, expect, waitForApp } from './fixtures';
-import { connected, freshRoom, indicator, messageWithBody, send, therapistPath } from './chat';
+import { connected, customerPath, freshRoom, indicator, messageWithBody, send, therapistPath } from './chat';
 
 // The therapist's installed app: its worker is allowed here (the rest of the
 // suite blocks it so page.route sees every request).
@@ -59,6 +59,74 @@ test.describe('the installed app', () => {
 
     // Chromium logs each request the offline network refused; those are the
     // point here, anything else is a bug.
+    const offline = /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/;
+    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !offline.test(e)));
+  });
+});
+
+// The booking link carries the token (and soon an invite) in its fragment,
+// and dev links carry ?as= and a name: none of it may be kept in Cache
+// Storage, where it outlives the session and any logout.
+test.describe('the worker\'s cache', () => {
+  test('never keeps a token, an invite or a dev query', async ({ page, context, baseURL, consoleErrors }) => {
+    // Eight navigations, each starting the app: slow on a busy machine.
+    test.setTimeout(180_000);
+    const room = freshRoom('cache');
+    const q = new URLSearchParams({ room, user: 'casey', name: 'Casey', role: 'customer' });
+    const { token } = await (await fetch(`${baseURL}/api/dev/token?${q}`)).json();
+    expect(token).toBeTruthy();
+
+    // The first visit installs the worker; it controls the pages opened after.
+    await page.goto(customerPath(room));
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+
+    const links = [
+      `/chat/${room}#token=${token}`,
+      `/chat/${room}?as=customer&name=Casey#token=${token}`,
+      customerPath(room),
+      therapistPath(room),
+      `/chat/${room}#invite=an-invite-code`,
+      `/therapist#invite=an-invite-code`,
+    ];
+    for (const link of links) {
+      const tab = await context.newPage();
+      await tab.goto(link, { waitUntil: 'commit' });
+      await expect.poll(() => tab.evaluate(() => !!navigator.serviceWorker.controller), { message: link }).toBe(true);
+      await tab.close();
+    }
+    const cachedURLs = () => page.evaluate(async () => {
+      const urls: string[] = [];
+      for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const req of await cache.keys()) urls.push(req.url);
+      }
+      return urls;
+    });
+    // The pages were cached (offline they open from there)...
+    await expect.poll(async () => (await cachedURLs()).map((u) => new URL(u).pathname))
+      .toEqual(expect.arrayContaining([`/chat/${room}`, '/therapist']));
+    // ...under their path alone.
+    const urls = await cachedURLs();
+    for (const u of urls) {
+      expect(u, 'a cached URL').not.toContain(token);
+      expect(u).not.toMatch(/token=|invite=|[?&]as=|[?&]name=|#/);
+      expect(new URL(u).pathname.startsWith('/api/'), `API answers are never cached: ${u}`).toBe(false);
+    }
+
+    // Offline, a link still opens its own page from the cache (not only the
+    // shell of /), whatever query or fragment it carries.
+    await context.setOffline(true);
+    for (const [link, testId] of [[`/chat/${room}#token=${token}`, 'chat-page'], [therapistPath(room), 'therapist-page']]) {
+      const tab = await context.newPage();
+      const res = await tab.goto(link, { waitUntil: 'commit' });
+      expect(res?.fromServiceWorker(), link).toBe(true);
+      expect(res?.status(), link).toBe(200);
+      expect(await res?.text(), link).toContain(`data-testid="${testId}"`);
+      await tab.close();
+    }
+    await context.setOffline(false);
+    // The open page's connection fails while offline: that is expected.
     const offline = /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/;
     consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !offline.test(e)));
   });

@@ -149,7 +149,9 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 const devTokenTTL = 24 * time.Hour
 
 // devToken answers GET /api/dev/token?room=R&user=U&name=N&role=X[&ttl=S]
-// with a signed token. Without room, a therapist gets every room ("*").
+// with a signed token. Without room, a therapist gets every room ("*"). a is
+// a dev node's: its tokens name the dev issuer, which a node without -dev
+// refuses, and live at most auth.MaxDevLifetime.
 func devToken(a *auth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -193,7 +195,7 @@ func devToken(a *auth.Auth) http.Handler {
 		ttl := devTokenTTL
 		if s := q.Get("ttl"); s != "" {
 			secs, err := strconv.Atoi(s)
-			if err != nil || secs < 1 || secs > 7*24*3600 {
+			if err != nil || secs < 1 || secs > int(auth.MaxDevLifetime/time.Second) {
 				WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "ttl must be 1 to 604800 seconds")
 				return
 			}

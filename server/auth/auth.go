@@ -2,6 +2,12 @@
 
 // Package auth checks the tokens that let people into booking rooms: HS256
 // JWTs with the claims sub, name, role, rooms and exp.
+//
+// Tokens minted in dev mode carry their own issuer and audience (DevIssuer,
+// DevAudience): a dev node started with the production secret must not mint
+// tokens a production node accepts, so a node without -dev refuses them.
+// Every token has a bounded lifetime (MaxLifetime, MaxDevLifetime): a leaked
+// token is worth at most that long.
 package auth
 
 import (
@@ -34,6 +40,29 @@ const MinSecretBytes = 32
 // AllRooms in the rooms claim lets a dev-mode therapist into every room.
 const AllRooms = "*"
 
+// The issuers and audience a token may name. Booking platforms mint their
+// tokens with TETHER_SECRET and set no iss: a token without one, or with
+// Issuer, is a production token. DevIssuer and DevAudience mark the tokens a
+// dev node mints; only a dev node accepts them. Any other issuer is refused.
+const (
+	Issuer      = "tether"
+	DevIssuer   = "tether-dev"
+	DevAudience = "tether-dev"
+)
+
+// MaxLifetime bounds a production token's lifetime (exp − iat, and exp − now
+// whatever iat says): a booking platform mints a token per visit, and the
+// session renewal of contract v2 issues much shorter ones. MaxDevLifetime
+// bounds a dev token's, on a dev node only: GET /api/dev/token may ask for up
+// to a week so a demo survives a weekend.
+const (
+	MaxLifetime    = 24 * time.Hour
+	MaxDevLifetime = 7 * 24 * time.Hour
+)
+
+// leeway is the clock skew allowed between the minting host and this node.
+const leeway = 5 * time.Second
+
 // Claims are what a token says about its holder.
 type Claims struct {
 	jwt.RegisteredClaims
@@ -59,6 +88,7 @@ func (c *Claims) Expiry() time.Time {
 type Auth struct {
 	secret        []byte
 	allowAllRooms bool
+	dev           bool
 	now           func() time.Time
 }
 
@@ -66,6 +96,10 @@ type Auth struct {
 type Options struct {
 	// AllowAllRooms honours "*" in the rooms claim (dev mode only).
 	AllowAllRooms bool
+	// Dev is a dev node's: Issue mints dev tokens (DevIssuer, DevAudience)
+	// and Verify accepts them beside production ones. Without it Verify
+	// refuses dev tokens, even when the secret is the same.
+	Dev bool
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }
@@ -78,23 +112,27 @@ func New(secret []byte, o Options) (*Auth, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Auth{secret: slices.Clone(secret), allowAllRooms: o.AllowAllRooms, now: o.Now}, nil
+	return &Auth{secret: slices.Clone(secret), allowAllRooms: o.AllowAllRooms, dev: o.Dev, now: o.Now}, nil
 }
 
-// Verify checks a token's signature (HS256 only), expiry and claims.
+// Verify checks a token's signature (HS256 only), expiry, issuer, lifetime
+// and claims.
 func (a *Auth) Verify(token string) (*Claims, error) {
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(a.now),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithLeeway(leeway),
 	)
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return nil, fmt.Errorf("%w: %v", ErrExpiredToken, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if err := a.checkIssuerAndLifetime(&c); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.Subject == "":
@@ -103,6 +141,37 @@ func (a *Auth) Verify(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: role %q", ErrInvalidToken, c.Role)
 	}
 	return &c, nil
+}
+
+// isDev reports whether c was minted by a dev node.
+func isDev(c *Claims) bool {
+	return c.Issuer == DevIssuer || slices.Contains(c.Audience, DevAudience)
+}
+
+// checkIssuerAndLifetime refuses a token of an unknown issuer, a dev token outside dev
+// mode, and a token that lives longer than its kind may.
+func (a *Auth) checkIssuerAndLifetime(c *Claims) error {
+	switch c.Issuer {
+	case "", Issuer, DevIssuer:
+	default:
+		return fmt.Errorf("%w: unknown issuer %q", ErrInvalidToken, c.Issuer)
+	}
+	dev := isDev(c)
+	if dev && !a.dev {
+		return fmt.Errorf("%w: a dev token (iss %q) is refused by a node without -dev", ErrInvalidToken, DevIssuer)
+	}
+	limit := MaxLifetime
+	if dev {
+		limit = MaxDevLifetime
+	}
+	exp := c.Expiry()
+	if c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > limit {
+		return fmt.Errorf("%w: a lifetime of %s is over the maximum of %s", ErrInvalidToken, exp.Sub(c.IssuedAt.Time), limit)
+	}
+	if left := exp.Sub(a.now()); left > limit+leeway {
+		return fmt.Errorf("%w: valid for another %s, over the maximum lifetime of %s", ErrInvalidToken, left.Truncate(time.Second), limit)
+	}
+	return nil
 }
 
 // CanAccess reports whether the holder of c is a participant of room.
@@ -135,11 +204,23 @@ func (a *Auth) VisibleRooms(c *Claims) (rooms []string, all bool) {
 	return rooms, false
 }
 
-// Issue signs a token for user with access to rooms, valid for ttl.
+// Issue signs a token for user with access to rooms, valid for ttl, which
+// must be positive and at most MaxLifetime (MaxDevLifetime on a dev node's
+// Auth). A dev node's tokens name DevIssuer and DevAudience, so that a node
+// without -dev refuses them; the others name Issuer.
 func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string, error) {
+	limit, issuer, audience := MaxLifetime, Issuer, jwt.ClaimStrings(nil)
+	if a.dev {
+		limit, issuer, audience = MaxDevLifetime, DevIssuer, jwt.ClaimStrings{DevAudience}
+	}
+	if ttl <= 0 || ttl > limit {
+		return "", fmt.Errorf("a token lifetime of %s is out of range: it must be positive and at most %s", ttl, limit)
+	}
 	now := a.now()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Audience:  audience,
 			Subject:   user.ID,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),

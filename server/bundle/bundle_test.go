@@ -536,6 +536,14 @@ func TestAppWorkerIsNetworkFirst(t *testing.T) {
 		{name: "it leaves the API to the network", check: func(t *testing.T) {
 			assert.Contains(t, worker, `url.pathname.startsWith("/api/")`)
 		}},
+		{name: "it keys the cache by path, never by the query or fragment that carry tokens", check: func(t *testing.T) {
+			assert.Contains(t, worker, "return url.origin + url.pathname;")
+			assert.Contains(t, worker, "cache.put(key, copy)")
+			assert.NotContains(t, worker, "cache.put(request")
+		}},
+		{name: "it never keeps an answer marked no-store", check: func(t *testing.T) {
+			assert.Contains(t, worker, "no-store")
+		}},
 		{name: "it caches the shell for offline use", check: func(t *testing.T) {
 			assert.Subset(t, resourcesToCache(t, worker), []string{
 				"/", "/app.js", "/app.css", "/wasm_exec.js", "/manifest.webmanifest", "/web/app.wasm", "/web/app.css",

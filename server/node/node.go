@@ -49,6 +49,9 @@ type Config struct {
 	Dev bool
 	// Faults serves the test backend.
 	Faults bool
+	// InsecurePublicDev lets Dev and Faults listen on a non-loopback
+	// address (see CheckExposure).
+	InsecurePublicDev bool
 	// AllowedOrigins are extra Origin host patterns for WebSocket, comma
 	// separated.
 	AllowedOrigins string
@@ -88,7 +91,11 @@ type Main struct {
 
 // Run starts serving and returns once the server listens. It fails when the
 // bundle is incomplete or the address is taken.
+// It refuses -dev and -faults beyond loopback (CheckExposure).
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.checkExposure(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
 		return fmt.Errorf("failed to create the data folder: %w", err)
 	}
@@ -165,7 +172,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := auth.New(secret, auth.Options{AllowAllRooms: m.Dev})
+	a, err := auth.New(secret, auth.Options{AllowAllRooms: m.Dev, Dev: m.Dev})
 	if err != nil {
 		return nil, err
 	}
