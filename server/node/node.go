@@ -173,7 +173,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.Dev {
 		env[app.EnvDev] = "1"
 	}
-	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env})
+	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage})
 	if err != nil {
 		return nil, err
 	}
