@@ -85,6 +85,7 @@ func TestForgedHostFetchesAndCachesNothing(t *testing.T) {
 		{name: "go-app's manifest.json is not found", path: "/manifest.json", status: http.StatusNotFound},
 		{name: "app.js under the version is not found", path: v + "/app.js", status: http.StatusNotFound},
 		{name: "a page under the version is not found", path: v + "/therapist", status: http.StatusNotFound},
+		{name: "a web file under the version is not found", path: v + "/web/app.css", status: http.StatusNotFound},
 	}
 	// Each form is tried on every path with the attacker's address: in the
 	// Host header, and in an absolute-form request line (which net/http
