@@ -61,6 +61,18 @@ func Register(o Options) {
 	})
 }
 
+// IsPage reports whether path is one of the pages Register declares, the
+// same test go-app's router makes. The server hands go-app only these paths
+// (and its own assets): go-app answers some others by fetching from the
+// request's Host, which an attacker chooses.
+func IsPage(path string) bool {
+	if path == routeHome || path == routeTherapist {
+		return true
+	}
+	room, ok := strings.CutPrefix(path, "/chat/")
+	return ok && wire.ValidRoom(room)
+}
+
 var (
 	current      atomic.Pointer[Options]
 	registerOnce sync.Once

@@ -38,6 +38,31 @@ func TestRoomPattern(t *testing.T) {
 	}
 }
 
+func TestIsPage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path string
+		want bool
+	}{
+		{name: "the home page is a page", path: "/", want: true},
+		{name: "the inbox is a page", path: "/therapist", want: true},
+		{name: "a room's chat is a page", path: "/chat/any-room", want: true},
+		{name: "a chat without a room is not", path: "/chat/", want: false},
+		{name: "a chat of two segments is not", path: "/chat/a/b", want: false},
+		{name: "a chat of a bad room is not", path: "/chat/-room", want: false},
+		{name: "robots.txt is not", path: "/robots.txt", want: false},
+		{name: "a version-prefixed page is not", path: "/0123abcd/therapist", want: false},
+		{name: "the inbox with a trailing slash is not", path: "/therapist/", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, app.IsPage(tt.path))
+		})
+	}
+}
+
 func renderHome(t *testing.T, dev bool) string {
 	t.Helper()
 	page := &app.HomePage{Dev: dev}

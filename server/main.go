@@ -81,6 +81,8 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.Store, "store", "", "postgres://… URL of a PostgreSQL database shared by several nodes; empty keeps SQLite in -data")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets and call the API across origins, comma separated (e.g. app.example.com,*.example.com)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address (host:port) to serve Go's profiles on, /debug/pprof/; empty serves none. Keep it private")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address (host:port) to serve the Prometheus metrics on, /metrics; empty serves none. Keep it private")
+	fs.StringVar(&c.PublicOrigin, "public-origin", "", "origins the server is reached at, comma separated (e.g. https://chat.example.com); other Hosts get 421, except /healthz")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(os.Stderr)
 		fs.Usage()

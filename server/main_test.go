@@ -290,6 +290,10 @@ func TestParseFlags(t *testing.T) {
 			want: Config{Addr: "[::1]:0", DataDir: "./data", Dev: true, Faults: true}},
 		{name: "-insecure-public-dev exposes -dev and -faults on purpose", args: []string{"-dev", "-faults", "-insecure-public-dev", "-addr", ":8080"},
 			want: Config{Addr: ":8080", DataDir: "./data", Dev: true, Faults: true, InsecurePublicDev: true}},
+		{name: "-metrics-addr serves the metrics apart", args: []string{"-metrics-addr", "127.0.0.1:9090"},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", MetricsAddr: "127.0.0.1:9090"}},
+		{name: "-public-origin takes the origins the server is reached at", args: []string{"-public-origin", "https://chat.example.com,https://chat.example.org"},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", PublicOrigin: "https://chat.example.com,https://chat.example.org"}},
 		{name: "an unknown flag is an error", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
 		{name: "stray arguments are an error", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments: [serve]"},
 		{name: "-h asks for help", args: []string{"-h"}, is: flag.ErrHelp},
@@ -368,10 +372,26 @@ func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	t.Parallel()
-	m, _, _ := start(t, true)
+	requireWasm(t)
+	stdout := &bytes.Buffer{}
+	m := &Main{
+		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, MetricsAddr: "127.0.0.1:0"},
+		Stdout: stdout,
+		Logger: slog.New(slog.DiscardHandler),
+		Secret: testSecret,
+	}
+	require.NoError(t, m.Run(t.Context()))
+	t.Cleanup(func() { m.Close() })
+	require.NotEmpty(t, m.MetricsURL())
+	// The harness of make bench finds the metrics here, before it reads
+	// the serving line.
+	assert.True(t, strings.HasPrefix(stdout.String(), "tether metrics "+m.MetricsURL()+"\n"), "stdout: %q", stdout.String())
+
 	res, body := get(t, m.URL()+"/healthz")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "ok\n", string(body))
+	res, _ = get(t, m.URL()+"/metrics")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "the public address serves the metrics")
 
 	// One message posted over HTTP shows in the counters an operator reads.
 	res, body = get(t, m.URL()+"/api/dev/token?room=metrics-room&user=casey")
@@ -387,7 +407,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	posted.Body.Close()
 	require.Equal(t, http.StatusCreated, posted.StatusCode)
 
-	res, body = get(t, m.URL()+"/metrics")
+	res, body = get(t, m.MetricsURL())
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	text := string(body)
 	for _, want := range []string{

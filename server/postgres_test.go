@@ -31,7 +31,7 @@ func startSharedNode(tb testing.TB, db string, tune ...func(*Main)) *Main {
 	tb.Helper()
 	requireWasm(tb)
 	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Dev: true, Store: db},
+		Config: Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Dev: true, Store: db, MetricsAddr: "127.0.0.1:0"},
 		Stdout: io.Discard,
 		Logger: slog.New(slog.DiscardHandler),
 		Secret: testSecret,
@@ -44,10 +44,10 @@ func startSharedNode(tb testing.TB, db string, tune ...func(*Main)) *Main {
 	return m
 }
 
-// gauge reads one sample of a node's /metrics, -1 when absent.
+// gauge reads one sample of a node's metrics (on its -metrics-addr), -1 when absent.
 func gauge(t *testing.T, m *Main, name string) string {
 	t.Helper()
-	res, err := http.Get(m.URL() + "/metrics")
+	res, err := http.Get(m.MetricsURL())
 	require.NoError(t, err)
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)

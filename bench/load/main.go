@@ -253,7 +253,7 @@ func run(c config) error {
 	tetherTarget := target{proto: tetherProtocol{}, token: token, tokenRooms: tokenRooms, start: func() (*serverProcess, error) {
 		runs++
 		data := filepath.Join(tmp, fmt.Sprintf("tether-%d", runs))
-		return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data)
+		return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data, "-metrics-addr", "127.0.0.1:0")
 	}}
 	peerTarget := target{proto: centrifugeProtocol{}, token: token, start: func() (*serverProcess, error) {
 		return startServer("peer", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0")

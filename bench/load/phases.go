@@ -165,7 +165,7 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 	take := func() snap {
 		s := snap{at: time.Now(), published: published.Load(), acked: p.sink.acks.Load(),
 			delivered: p.sink.delivered.Load(), ec: p.sink.errors.Load()}
-		s.appends, s.appendsOK = storeAppends(srv.URL)
+		s.appends, s.appendsOK = storeAppends(srv.MetricsURL)
 		s.server, _ = srv.cpu()
 		s.client, _ = readCPU(os.Getpid())
 		return s
@@ -209,11 +209,14 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 // appendCounts are tether's store appends so far, from its histogram.
 type appendCounts struct{ total, within10ms float64 }
 
-// storeAppends reads tether's /metrics; false when the server has none
-// (the peer) or it does not answer.
-func storeAppends(base string) (appendCounts, bool) {
+// storeAppends reads tether's metrics at url; false when the server has
+// none (the peer: url is empty) or they do not answer.
+func storeAppends(url string) (appendCounts, bool) {
 	var c appendCounts
-	res, err := http.Get(base + "/metrics")
+	if url == "" {
+		return c, false
+	}
+	res, err := http.Get(url)
 	if err != nil {
 		return c, false
 	}

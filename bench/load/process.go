@@ -31,6 +31,10 @@ type serverProcess struct {
 	// with are processes the server needs (the durable peer's Redis): their
 	// CPU counts as the server's, and they stop after it.
 	with []*serverProcess
+
+	// MetricsURL is where tether serves its metrics (-metrics-addr, which
+	// it prints before its URL); empty for the others.
+	MetricsURL string
 }
 
 // cpu is the CPU time the server and the processes it needs have used.
@@ -44,8 +48,12 @@ func (p *serverProcess) cpu() (time.Duration, error) {
 	return total, err
 }
 
-// servingLine is what each server prints once it listens.
-var servingLine = regexp.MustCompile(`serving (http://[^\s/]+)`)
+// servingLine is what each server prints once it listens; metricsLine is
+// what tether prints before it when it serves metrics apart.
+var (
+	servingLine = regexp.MustCompile(`serving (http://[^\s/]+)`)
+	metricsLine = regexp.MustCompile(`^tether metrics (http://\S+)`)
+)
 
 // startServer runs argv (pinned to cpus with taskset when cpus is set and
 // taskset exists) and waits until it prints the URL it serves.
@@ -78,6 +86,10 @@ func startServerIn(name, dir string, env []string, argv ...string) (*serverProce
 		for sc.Scan() {
 			line := sc.Text()
 			(*processLog)(p).Write([]byte(line + "\n"))
+			if m := metricsLine.FindStringSubmatch(line); m != nil {
+				p.MetricsURL = m[1] // before the serving line: read after found
+				continue
+			}
 			if m := servingLine.FindStringSubmatch(line); m != nil {
 				select {
 				case found <- m[1]:

@@ -1,5 +1,5 @@
 import { Browser, BrowserContext, Page, TestInfo, WebSocket } from '@playwright/test';
-import { expect, waitForApp, watchErrors } from './fixtures';
+import { expect, waitForApp, watchCSP, watchErrors } from './fixtures';
 
 let counter = 0;
 
@@ -28,6 +28,7 @@ export interface Socket {
 /** Opens a page in a new context and records its WebSockets and errors. */
 export async function openPerson(browser: Browser, baseURL: string, path: string, testId: string, viewport?: { width: number; height: number }): Promise<Person> {
   const context = await browser.newContext({ baseURL, serviceWorkers: 'block', viewport });
+  await watchCSP(context);
   const page = await context.newPage();
   const errors = watchErrors(page);
   const sockets: Socket[] = [];

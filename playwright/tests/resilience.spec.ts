@@ -1,4 +1,4 @@
-import { test as base, expect } from './fixtures';
+import { test as base, expect, watchCSP } from './fixtures';
 import { RestartableServer } from '../server';
 import {
   bannerState, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
@@ -153,6 +153,7 @@ test.describe('resilience', () => {
     // A proxy that lets WebSocket through until told to block it.
     let blocked = true;
     const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
+    await watchCSP(context);
     await context.routeWebSocket(/\/api\/ws$/, (ws) => {
       if (blocked) {
         ws.close({ code: 1006 as any, reason: 'blocked by a proxy' }).catch(() => {});

@@ -1,4 +1,4 @@
-import { test, expect, waitForApp, watchErrors } from './fixtures';
+import { test, expect, waitForApp, watchCSP, watchErrors } from './fixtures';
 
 test.describe('the app loads and runs', () => {
   test('customer chat page mounts with a connection indicator', async ({ page }, testInfo) => {
@@ -67,6 +67,7 @@ test.describe('the service worker', () => {
   // serving the current release from the network while the server answers.
   test('installs, controls the page and serves the live release', async ({ browser, baseURL }, testInfo) => {
     const context = await browser.newContext({ baseURL, serviceWorkers: 'allow' });
+    await watchCSP(context);
     const page = await context.newPage();
     const errors = watchErrors(page);
     await page.goto('/chat/worker-room');

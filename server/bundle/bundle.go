@@ -24,6 +24,7 @@ const (
 	wasmName   = "app.wasm"
 	brotliName = "app.wasm.br"
 	gzipName   = "app.wasm.gz"
+	robotsName = "robots.txt"
 )
 
 // ErrNoWasm means the bundle has no app.wasm: the binary was built before
@@ -39,6 +40,9 @@ type Config struct {
 	WasmExec []byte
 	// Env is passed to the app in the browser (go-app's Handler.Env).
 	Env map[string]string
+	// IsPage reports whether a path is a page of the app (app.IsPage). Only
+	// those paths and go-app's own assets reach go-app; nil serves no page.
+	IsPage func(path string) bool
 }
 
 // Bundle is an http.Handler for every path of the front end. Register the
@@ -50,6 +54,9 @@ type Bundle struct {
 	wasm    []wasmVariant
 	app     *goapp.Handler
 	mux     *http.ServeMux
+	isPage  func(string) bool
+	// robotsTxt is web/robots.txt, nil when the bundle has none.
+	robotsTxt []byte
 }
 
 // New checks the files and builds the handler.
@@ -85,7 +92,15 @@ func New(c Config) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load app.wasm: %w", err)
 	}
-	b := &Bundle{version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux()}
+	b := &Bundle{version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage}
+	if files[robotsName] {
+		if b.robotsTxt, err = fs.ReadFile(c.Web, robotsName); err != nil {
+			return nil, fmt.Errorf("failed to read robots.txt: %w", err)
+		}
+	}
+	if b.isPage == nil {
+		b.isPage = func(string) bool { return false }
+	}
 	b.app = &goapp.Handler{
 		Name:            "tether",
 		ShortName:       "tether",
@@ -121,7 +136,8 @@ func New(c Config) (*Bundle, error) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(c.WasmExec)))
 		w.Write(c.WasmExec)
 	})
-	b.mux.Handle("/", b.app)
+	b.mux.HandleFunc("GET /robots.txt", b.serveRobots)
+	b.mux.HandleFunc("/", b.serveApp)
 	return b, nil
 }
 
@@ -129,9 +145,11 @@ func New(c Config) (*Bundle, error) {
 // changes with each release and never with a restart.
 func (b *Bundle) Version() string { return b.version }
 
-// ServeHTTP serves the front end.
+// ServeHTTP serves the front end, with the security headers on every
+// answer, and never hands go-app a URL that names a host.
 func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.mux.ServeHTTP(w, r)
+	setSecurityHeaders(w.Header())
+	b.mux.ServeHTTP(w, WithoutURLHost(r))
 }
 
 // buildID hashes the files' names and contents in a fixed order.

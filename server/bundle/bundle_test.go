@@ -34,6 +34,7 @@ var (
 	wasmExecJS = []byte("// the toolchain's wasm_exec.js, as the test knows it\n")
 	appCSS     = []byte("body { margin: 0; }\n")
 	iconPNG    = []byte("\x89PNG\r\n\x1a\n fake icon")
+	robotsTxt  = []byte("User-agent: *\nDisallow: /api/\n")
 )
 
 // webFS returns a fresh copy of a complete bundle each time, so a test may
@@ -47,6 +48,7 @@ func webFS() fstest.MapFS {
 		"icon-192.png": {Data: iconPNG},
 		"icon-512.png": {Data: iconPNG},
 		"icon.svg":     {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"></svg>`)},
+		"robots.txt":   {Data: robotsTxt},
 		// web.go embeds the folder; it is part of the FS but never served.
 		"web.go": {Data: []byte("package web\n")},
 	}
@@ -66,7 +68,7 @@ func without(web fstest.MapFS, names ...string) fstest.MapFS {
 func newBundle(t *testing.T, web fs.FS) *bundle.Bundle {
 	t.Helper()
 	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: true})
-	b, err := bundle.New(bundle.Config{Web: web, WasmExec: wasmExecJS})
+	b, err := bundle.New(bundle.Config{Web: web, WasmExec: wasmExecJS, IsPage: app.IsPage})
 	require.NoError(t, err)
 	return b
 }
@@ -360,7 +362,7 @@ func TestVersion(t *testing.T) {
 	t.Run("a new file changes the version", func(t *testing.T) {
 		t.Parallel()
 		web := webFS()
-		web["robots.txt"] = &fstest.MapFile{Data: []byte("User-agent: *\n")}
+		web["humans.txt"] = &fstest.MapFile{Data: []byte("tether\n")}
 		assert.NotEqual(t, base, version(t, web, wasmExecJS))
 	})
 }

@@ -41,7 +41,7 @@ func startNode(t *testing.T, tune ...func(*node.Main)) *node.Main {
 
 func newNode(dataDir string, tune ...func(*node.Main)) *node.Main {
 	m := &node.Main{
-		Config: node.Config{Addr: "127.0.0.1:0", DataDir: dataDir, Dev: true, Faults: true},
+		Config: node.Config{Addr: "127.0.0.1:0", DataDir: dataDir, Dev: true, Faults: true, MetricsAddr: "127.0.0.1:0"},
 		Stdout: io.Discard,
 		Logger: slog.New(slog.DiscardHandler),
 		Chat:   chat.Config{HelloTimeout: 500 * time.Millisecond},
@@ -214,10 +214,10 @@ func span(from, to int64) []int64 {
 	return out
 }
 
-// metric reads one sample of the server's /metrics, 0 when absent.
+// metric reads one sample of the server's metrics (on its -metrics-addr), 0 when absent.
 func metric(t *testing.T, m *node.Main, name string) float64 {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.URL()+"/metrics", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.MetricsURL(), nil)
 	require.NoError(t, err)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -62,6 +62,14 @@ type Config struct {
 	// address of their own, so operators can see where a loaded server
 	// spends its time without exposing them on the public one.
 	DebugAddr string
+	// MetricsAddr, when set, serves the Prometheus metrics (/metrics) on an
+	// address of its own; the public address never serves them.
+	MetricsAddr string
+	// PublicOrigin lists the origins the server is reached at, comma
+	// separated (https://chat.example.com). When set, a request for any
+	// other Host gets 421 (except /healthz), and these origins open
+	// WebSockets and call the API as the server's own.
+	PublicOrigin string
 }
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
@@ -87,6 +95,11 @@ type Main struct {
 	store     store.Store
 	closeOnce sync.Once
 	closeErr  error
+
+	// metricsServer serves metricsHandler (made by handler) on MetricsAddr.
+	metricsServer  *http.Server
+	metricsURL     string
+	metricsHandler http.Handler
 }
 
 // Run starts serving and returns once the server listens. It fails when the
@@ -115,6 +128,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.DebugAddr != "" {
 		if err := m.serveDebug(); err != nil {
 			ln.Close()
+			m.store.Close()
+			return err
+		}
+	}
+	if m.MetricsAddr != "" {
+		if err := m.serveMetrics(m.metricsHandler); err != nil {
+			ln.Close()
+			if m.debug != nil {
+				m.debug.Close()
+			}
 			m.store.Close()
 			return err
 		}
@@ -162,12 +185,19 @@ func (m *Main) Close() error {
 		if m.debug != nil {
 			err = errors.Join(err, m.debug.Close())
 		}
+		if m.metricsServer != nil {
+			err = errors.Join(err, m.metricsServer.Close())
+		}
 		m.closeErr = errors.Join(err, m.store.Close())
 	})
 	return m.closeErr
 }
 
 func (m *Main) handler() (http.Handler, error) {
+	public, err := parsePublicOrigins(m.PublicOrigin)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := m.secret()
 	if err != nil {
 		return nil, err
@@ -180,7 +210,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.Dev {
 		env[app.EnvDev] = "1"
 	}
-	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env})
+	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage})
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +223,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.AllowedOrigins != "" {
 		chatCfg.AllowedOrigins = append(chatCfg.AllowedOrigins, strings.Split(m.AllowedOrigins, ",")...)
 	}
+	chatCfg.AllowedOrigins = append(chatCfg.AllowedOrigins, public.originPatterns()...)
 	var hub *chat.Hub
 	var f *faults.Faults
 	if m.Faults {
@@ -214,19 +245,21 @@ func (m *Main) handler() (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f, AllowedOrigins: chatCfg.AllowedOrigins}))
-	mux.Handle("GET /metrics", met.Handler())
+	m.metricsHandler = met.Handler()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Cache-Control", "no-store")
 		if err := st.Ping(ctx); err != nil {
-			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+			// The answer says nothing of the store: the error is for the logs.
+			m.Logger.Error("health check failed", "err", err)
+			http.Error(w, "not ok", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("/", b)
-	return mux, nil
+	return guard(public, mux), nil
 }
 
 // storeOpenTimeout bounds connecting to PostgreSQL and migrating it.
@@ -278,6 +311,11 @@ func (m *Main) secret() ([]byte, error) {
 
 func (m *Main) printURLs() {
 	u := m.URL()
+	// Before the serving line, so a harness that waits for that line has
+	// the metrics URL too.
+	if m.metricsURL != "" {
+		fmt.Fprintf(m.Stdout, "tether metrics %s\n", m.metricsURL)
+	}
 	fmt.Fprintf(m.Stdout, "tether serving %s/\n", u)
 	if m.Dev {
 		fmt.Fprintf(m.Stdout, "  customer:  %s/chat/%s?as=customer&name=Casey\n", u, app.DemoRoom)

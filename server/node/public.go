@@ -1,0 +1,100 @@
+//go:build !wasm
+
+package node
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"tether/server/bundle"
+)
+
+// publicOrigins are the origins (scheme://host[:port]) the server is
+// reached at, from -public-origin.
+type publicOrigins []*url.URL
+
+// parsePublicOrigins reads a comma-separated list of origins such as
+// "https://chat.example.com,https://chat.example.org:8443". Empty means the
+// server answers any Host.
+func parsePublicOrigins(s string) (publicOrigins, error) {
+	var out publicOrigins
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse -public-origin %q: %w", part, err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("failed to parse -public-origin %q: want an origin like https://chat.example.com", part)
+		}
+		out = append(out, &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)})
+	}
+	return out, nil
+}
+
+// serves reports whether a request's Host names one of the origins. A
+// default port may be written or left out (chat.example.com:443 is
+// chat.example.com for https).
+func (p publicOrigins) serves(host string) bool {
+	host = strings.ToLower(host)
+	for _, o := range p {
+		if host == o.Host || host == withDefaultPort(o) {
+			return true
+		}
+		if h, port, err := net.SplitHostPort(o.Host); err == nil && port == defaultPort(o.Scheme) && host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// originPatterns are the origins as the host patterns of -allowed-origins
+// (path.Match syntax, matched against the Origin's host), with the
+// pattern's special characters escaped: an IPv6 host is written in [].
+func (p publicOrigins) originPatterns() []string {
+	var out []string
+	for _, o := range p {
+		pattern := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(o.Host)
+		out = append(out, pattern)
+	}
+	return out
+}
+
+func withDefaultPort(o *url.URL) string {
+	if _, _, err := net.SplitHostPort(o.Host); err == nil {
+		return o.Host
+	}
+	return net.JoinHostPort(strings.Trim(o.Host, "[]"), defaultPort(o.Scheme))
+}
+
+func defaultPort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// guard is the outermost handler of the public address. Every answer says
+// nosniff (the API's JSON and errors included). With -public-origin, a
+// request for another Host gets 421 Misdirected Request: DNS rebinding and
+// forged Host headers reach nothing, and no page, link or cache entry is
+// ever made for a host the operator did not name. /healthz stays open, as
+// load balancers probe it by IP. The URL a handler sees never names a host
+// (an absolute-form request line sets one).
+func guard(public publicOrigins, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if len(public) > 0 && r.URL.Path != "/healthz" && !public.serves(r.Host) {
+			http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, bundle.WithoutURLHost(r))
+	})
+}
