@@ -120,6 +120,10 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hasBefore {
+		if !h.takeHistoryPage(w, claims.Subject) {
+			return
+		}
+		defer h.givePage(claims.Subject)
 		start := time.Now()
 		msgs, err := h.store.Before(ctx, room, before, int(limit))
 		h.metrics.ObserveStore("before", start)
@@ -296,6 +300,23 @@ func (h *Hub) allowRead(w http.ResponseWriter, userID string, b bucket) bool {
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many reads; wait before reading again")
 	}
 	return ok
+}
+
+// takeHistoryPage counts a history page of the user in flight; past
+// MaxUserPages it answers 429, past MaxPages 503, both with Retry-After,
+// and returns false. givePage ends what it began.
+func (h *Hub) takeHistoryPage(w http.ResponseWriter, userID string) bool {
+	switch h.takePage(userID) {
+	case http.StatusTooManyRequests:
+		retryAfterHeader(w, time.Second)
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "wait for your other history pages before asking for more")
+		return false
+	case http.StatusServiceUnavailable:
+		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is sending all the history pages it can")
+		return false
+	}
+	return true
 }
 
 // takeLongPoll counts a long-poll of the user; past MaxUserLongPolls it

@@ -40,6 +40,15 @@ type Limits struct {
 	// MaxLongPolls is how many long-polls the server holds in all; past it
 	// 503 with Retry-After (default 10,000).
 	MaxLongPolls int
+	// MaxUserPages is how many history pages (before=) one user may have
+	// in flight at once; past it 429 with Retry-After (default 2). A page
+	// holds up to 500 messages of 4,000 characters, about 6 MiB, in memory
+	// until the peer has read it: the read budget alone would let one user
+	// hold dozens of them by never reading. The app reads one page at a time.
+	MaxUserPages int
+	// MaxPages is how many history pages the server has in flight in all;
+	// past it 503 with Retry-After (default 64, about 400 MiB at worst).
+	MaxPages int
 	// RefuseRetryAfter is the wait announced when a cap refuses a socket
 	// or a long-poll (default 10 s): a place frees when another closes,
 	// which no clock tells.
@@ -91,6 +100,8 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	defInt(&l.MaxSockets, 50_000)
 	defInt(&l.MaxUserLongPolls, 10)
 	defInt(&l.MaxLongPolls, 10_000)
+	defInt(&l.MaxUserPages, 2)
+	defInt(&l.MaxPages, 64)
 	defDur(&l.RefuseRetryAfter, 10*time.Second)
 	defRate(&l.ReadRate, 5)
 	defInt(&l.ReadBurst, 50)
@@ -183,10 +194,12 @@ type counts struct {
 	userSockets map[string]int
 	polls       int
 	userPolls   map[string]int
+	pages       int
+	userPages   map[string]int
 }
 
 func newCounts() counts {
-	return counts{userSockets: map[string]int{}, userPolls: map[string]int{}}
+	return counts{userSockets: map[string]int{}, userPolls: map[string]int{}, userPages: map[string]int{}}
 }
 
 // refusal says why a cap refused a socket or a poll: the HTTP status (429
@@ -253,6 +266,31 @@ func (h *Hub) givePoll(userID string) {
 	h.counts.polls--
 	if h.counts.userPolls[userID]--; h.counts.userPolls[userID] <= 0 {
 		delete(h.counts.userPolls, userID)
+	}
+}
+
+// takePage counts a history page of userID in flight, or says which cap
+// refuses it. givePage uncounts it once the answer is written or given up.
+func (h *Hub) takePage(userID string) refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.counts.userPages[userID] >= h.cfg.MaxUserPages:
+		return http.StatusTooManyRequests
+	case h.counts.pages >= h.cfg.MaxPages:
+		return http.StatusServiceUnavailable
+	}
+	h.counts.userPages[userID]++
+	h.counts.pages++
+	return 0
+}
+
+func (h *Hub) givePage(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts.pages--
+	if h.counts.userPages[userID]--; h.counts.userPages[userID] <= 0 {
+		delete(h.counts.userPages, userID)
 	}
 }
 

@@ -117,6 +117,39 @@ func TestAHistoryAnswerNeverReadIsCutOffAfterTheWriteTimeout(t *testing.T) {
 	}
 }
 
+func TestHistoryPagesInFlightPastTheUsersCapAreRefused(t *testing.T) {
+	t.Parallel()
+	// The read budget is out of the way: only the pages in flight count here.
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{MaxUserPages: 2, ReadRate: 1000, ReadBurst: 1000}, WriteTimeout: 2 * time.Second})
+	s.fill(t, "room-a", 500, 4000) // pages of about 2 MB: far more than the sockets' buffers hold
+	request := func(conn net.Conn, user string) {
+		fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?before=1000&limit=500 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+			s.srv.Listener.Addr(), s.token(t, user, "room-a"))
+	}
+	// Two pages never read hold the user's two places until the deadline.
+	for range 2 {
+		conn, _ := rawConn(t, s)
+		request(conn, "casey")
+	}
+	require.Eventually(t, func() bool {
+		conn, r := rawConn(t, s)
+		request(conn, "casey")
+		res, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return false
+		}
+		// The body stays unread: a page answered 200 holds its place too.
+		return res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != ""
+	}, limitTimeout, 10*time.Millisecond, "a third page in flight is refused with 429 and Retry-After")
+
+	// Another user is not held back by casey's pages.
+	conn, r := rawConn(t, s)
+	request(conn, "taylor")
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
 func TestALongPollHeldLongerThanTheWriteTimeoutStillAnswers(t *testing.T) {
 	t.Parallel()
 	// The deadline starts when the poll answers, not when it came.
