@@ -25,6 +25,16 @@ type Limits struct {
 	// inbox resuming every room it shows (default 100 a burst, 10/s).
 	SubscribeRate  rate.Limit
 	SubscribeBurst int
+	// ReplayRate and ReplayBurst limit the messages each user is replayed
+	// on subscribing, over all of the user's sockets: a subscribe costs its
+	// replay, up to 500 messages of up to 4,000 characters each, so a cheap
+	// frame must not buy an expensive answer without end. Past the budget a
+	// subscribe is answered recovered=false with the part of the replay the
+	// budget covers (perhaps none), and the client pages the rest over HTTP,
+	// under the read budgets (default 500 messages/s, bursts of 5,000: an
+	// inbox of 50 rooms, each 100 messages behind).
+	ReplayRate  rate.Limit
+	ReplayBurst int
 	// MaxUserSockets is how many sockets one user may hold (a therapist
 	// with many tabs open): the next one is closed after hello with 4429
 	// and RefuseRetryAfter (default 20).
@@ -96,6 +106,8 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	}
 	defRate(&l.SubscribeRate, 10)
 	defInt(&l.SubscribeBurst, 100)
+	defRate(&l.ReplayRate, 500)
+	defInt(&l.ReplayBurst, 5000)
 	defInt(&l.MaxUserSockets, 20)
 	defInt(&l.MaxSockets, 50_000)
 	defInt(&l.MaxUserLongPolls, 10)
@@ -114,7 +126,7 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 
 // userLimiters are the token buckets of one user.
 type userLimiters struct {
-	send, read, poll *rate.Limiter
+	send, read, poll, replay *rate.Limiter
 }
 
 // bucket names one of a user's token buckets.
@@ -130,18 +142,7 @@ const (
 // how long to wait. It runs on any request's goroutine.
 func (h *Hub) allow(userID string, b bucket) (ok bool, retryAfter time.Duration) {
 	now := time.Now()
-	h.mu.Lock()
-	h.sweepLimitersLocked(now)
-	ul := h.limiters[userID]
-	if ul == nil {
-		ul = &userLimiters{
-			send: rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
-			read: rate.NewLimiter(h.cfg.ReadRate, h.cfg.ReadBurst),
-			poll: rate.NewLimiter(h.cfg.PollRate, h.cfg.PollBurst),
-		}
-		h.limiters[userID] = ul
-	}
-	h.mu.Unlock()
+	ul := h.userLimiters(userID, now)
 	l := ul.send
 	switch b {
 	case bucketRead:
@@ -155,6 +156,44 @@ func (h *Hub) allow(userID string, b bucket) (ok bool, retryAfter time.Duration)
 		return false, d
 	}
 	return true, 0
+}
+
+// userLimiters returns the buckets of userID, made full when it has none.
+func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sweepLimitersLocked(now)
+	ul := h.limiters[userID]
+	if ul == nil {
+		ul = &userLimiters{
+			send:   rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
+			read:   rate.NewLimiter(h.cfg.ReadRate, h.cfg.ReadBurst),
+			poll:   rate.NewLimiter(h.cfg.PollRate, h.cfg.PollBurst),
+			replay: rate.NewLimiter(h.cfg.ReplayRate, h.cfg.ReplayBurst),
+		}
+		h.limiters[userID] = ul
+	}
+	return ul
+}
+
+// replayAvailable is how many messages, up to most, the user's replay
+// budget holds now; takeReplay takes them.
+func (h *Hub) replayAvailable(userID string, most int) int {
+	now := time.Now()
+	return max(0, min(most, int(h.userLimiters(userID, now).replay.TokensAt(now))))
+}
+
+// takeReplay takes up to want messages from the user's replay budget and
+// says how many it took (0 when the budget is spent). It runs on the
+// subscribing socket's reader goroutine.
+func (h *Hub) takeReplay(userID string, want int) int {
+	now := time.Now()
+	l := h.userLimiters(userID, now).replay
+	n := min(want, int(l.TokensAt(now)))
+	if n <= 0 || !l.AllowN(now, n) {
+		return 0
+	}
+	return n
 }
 
 // allowSend takes one message from the user's send budget.
@@ -173,7 +212,7 @@ func (h *Hub) sweepLimitersLocked(now time.Time) {
 	h.swept = now
 	full := func(l *rate.Limiter) bool { return l.TokensAt(now) >= float64(l.Burst()) }
 	for id, ul := range h.limiters {
-		if full(ul.send) && full(ul.read) && full(ul.poll) {
+		if full(ul.send) && full(ul.read) && full(ul.poll) && full(ul.replay) {
 			delete(h.limiters, id)
 		}
 	}

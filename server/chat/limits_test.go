@@ -406,3 +406,37 @@ func TestIdleRateLimitersAreForgotten(t *testing.T) {
 		})
 	}
 }
+
+func TestReplaysPastTheUsersBudgetAreCutShortForTheClientToPage(t *testing.T) {
+	t.Parallel()
+	// A budget of 8 messages that barely refills: the first subscribe's
+	// replay of 5 fits, the second gets the 3 left, the third none.
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{ReplayBurst: 8, ReplayRate: 0.001}})
+	rooms := []string{"room-a", "room-b", "room-c"}
+	for _, room := range rooms {
+		s.fill(t, room, 5, 10)
+	}
+	c, err := s.dial(t, s.token(t, "casey", rooms...))
+	require.NoError(t, err)
+	ctx := limitContext(t)
+	for i, want := range []struct {
+		replayed  int
+		recovered bool
+	}{{5, true}, {3, false}, {0, false}} {
+		sub, err := c.SubscribeAndWait(ctx, rooms[i], 0)
+		require.NoError(t, err)
+		assert.Equal(t, want.recovered, sub.Recovered, "recovered of %s", rooms[i])
+		assert.Equal(t, int64(5), sub.Head, "the head tells the client what to page")
+		if want.replayed > 0 {
+			msgs, err := c.NextMessages(ctx, rooms[i], want.replayed)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), msgs[0].Seq, "the replay starts after since")
+		}
+	}
+	// Another user has a budget of their own.
+	other, err := s.dial(t, s.token(t, "taylor", rooms...))
+	require.NoError(t, err)
+	sub, err := other.SubscribeAndWait(ctx, "room-c", 0)
+	require.NoError(t, err)
+	assert.True(t, sub.Recovered)
+}

@@ -71,7 +71,10 @@ func (c *wsConn) subscribe(room string, since int64) {
 	c.subs[room] = s
 
 	start := time.Now()
-	replay, err := h.store.After(c.ctx, room, since, wire.ReplayLimit+1)
+	// The user's replay budget bounds what is read as well as what is sent;
+	// the rest the client pages over HTTP, as for a gap over the limit.
+	limit := h.replayAvailable(c.claims.Subject, wire.ReplayLimit)
+	replay, err := h.store.After(c.ctx, room, since, limit+1)
 	var head int64
 	if err == nil {
 		head, err = h.store.Head(c.ctx, room)
@@ -86,9 +89,12 @@ func (c *wsConn) subscribe(room string, since int64) {
 		}
 		return
 	}
-	recovered := len(replay) <= wire.ReplayLimit
+	recovered := len(replay) <= limit
 	if !recovered {
-		replay = replay[:wire.ReplayLimit]
+		replay = replay[:limit]
+	}
+	if granted := h.takeReplay(c.claims.Subject, len(replay)); granted < len(replay) {
+		replay, recovered = replay[:granted], false
 	}
 
 	// Live messages wait in s.pending meanwhile, so the replay is queued
