@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { defineConfig } from '@playwright/test';
 
 // Debian's Chromium: Playwright cannot download its own browser here. The
@@ -21,7 +22,10 @@ export default defineConfig({
   // about a fifth busy). Tests wait for states in the DOM, never for a
   // time. The soak (three minutes) is its own project, listed first so it
   // starts first and the rest runs beside it.
-  workers: 4,
+  // One worker per core, at most four: on two cores four workers (each
+  // with its own Chromium, beside the soak) starved the pages' wasm
+  // compile past 30 s, while one test alone mounts in seconds.
+  workers: Math.max(1, Math.min(4, os.cpus().length)),
   fullyParallel: true,
   projects: [
     { name: 'soak', testMatch: /soak\.spec\.ts/ },
