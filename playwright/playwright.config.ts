@@ -33,7 +33,9 @@ export default defineConfig({
   ],
   forbidOnly: !!process.env.CI,
   retries: 0,
-  timeout: 60_000,
+  // A budget, not a measure: beside the soak on two cores tests that take
+  // 15–25 s alone took 40–60 s, and the waits inside are tied to the page.
+  timeout: 120_000,
   expect: { timeout: 15_000 },
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   // Starts the server on a free port (never one already listening) and
