@@ -231,14 +231,12 @@ func (h *Hub) Limiters() int {
 type counts struct {
 	sockets     int // upgrades accepted and not yet ended
 	userSockets map[string]int
-	polls       int
-	userPolls   map[string]int
-	pages       int
-	userPages   map[string]int
+	polls       held
+	pages       held
 }
 
 func newCounts() counts {
-	return counts{userSockets: map[string]int{}, userPolls: map[string]int{}, userPages: map[string]int{}}
+	return counts{userSockets: map[string]int{}, polls: held{byUser: map[string]int{}}, pages: held{byUser: map[string]int{}}}
 }
 
 // refusal says why a cap refused a socket or a poll: the HTTP status (429
@@ -283,29 +281,46 @@ func (h *Hub) giveUserSocket(userID string) {
 	}
 }
 
+// held counts what users hold at once (long-polls, history pages), per
+// user and in total, under the hub's mu. A user's entry goes at 0.
+type held struct {
+	total  int
+	byUser map[string]int
+}
+
+// take counts one more of userID, or says which cap refuses it: 429 for
+// the user's, 503 for the server's.
+func (c *held) take(userID string, maxUser, maxTotal int) refusal {
+	switch {
+	case c.byUser[userID] >= maxUser:
+		return http.StatusTooManyRequests
+	case c.total >= maxTotal:
+		return http.StatusServiceUnavailable
+	}
+	c.byUser[userID]++
+	c.total++
+	return 0
+}
+
+func (c *held) give(userID string) {
+	c.total--
+	if c.byUser[userID]--; c.byUser[userID] <= 0 {
+		delete(c.byUser, userID)
+	}
+}
+
 // takePoll counts a long-poll of userID, or says which cap refuses it.
 // givePoll uncounts it.
 func (h *Hub) takePoll(userID string) refusal {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case h.counts.userPolls[userID] >= h.cfg.MaxUserLongPolls:
-		return http.StatusTooManyRequests
-	case h.counts.polls >= h.cfg.MaxLongPolls:
-		return http.StatusServiceUnavailable
-	}
-	h.counts.userPolls[userID]++
-	h.counts.polls++
-	return 0
+	return h.counts.polls.take(userID, h.cfg.MaxUserLongPolls, h.cfg.MaxLongPolls)
 }
 
 func (h *Hub) givePoll(userID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.counts.polls--
-	if h.counts.userPolls[userID]--; h.counts.userPolls[userID] <= 0 {
-		delete(h.counts.userPolls, userID)
-	}
+	h.counts.polls.give(userID)
 }
 
 // takePage counts a history page of userID in flight, or says which cap
@@ -313,24 +328,13 @@ func (h *Hub) givePoll(userID string) {
 func (h *Hub) takePage(userID string) refusal {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case h.counts.userPages[userID] >= h.cfg.MaxUserPages:
-		return http.StatusTooManyRequests
-	case h.counts.pages >= h.cfg.MaxPages:
-		return http.StatusServiceUnavailable
-	}
-	h.counts.userPages[userID]++
-	h.counts.pages++
-	return 0
+	return h.counts.pages.take(userID, h.cfg.MaxUserPages, h.cfg.MaxPages)
 }
 
 func (h *Hub) givePage(userID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.counts.pages--
-	if h.counts.userPages[userID]--; h.counts.userPages[userID] <= 0 {
-		delete(h.counts.userPages, userID)
-	}
+	h.counts.pages.give(userID)
 }
 
 // retryAfterHeader sets Retry-After to d in whole seconds, at least 1.
