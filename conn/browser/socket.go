@@ -148,6 +148,9 @@ func (d *Dialer) Dial(ctx context.Context, events conn.SocketEvents) (conn.Socke
 	}
 }
 
+// wsOpen is WebSocket.OPEN, the readyState of a socket that sends.
+const wsOpen = 1
+
 // socket is one open browser WebSocket.
 type socket struct {
 	ws     safejs.Value
@@ -167,6 +170,15 @@ func (s *socket) Send(data []byte) error {
 	s.mu.Unlock()
 	if !open {
 		return errors.New("websocket is not open")
+	}
+	// The server may have begun the closing handshake (a drain's 4001)
+	// before the close event arrives: the browser then drops what is sent
+	// and logs an error, so the frame is refused here instead and the
+	// outbox keeps it for the next socket.
+	if state, err := intProp(s.ws, "readyState"); err != nil {
+		return err
+	} else if state != wsOpen {
+		return errors.New("websocket is closing")
 	}
 	buffered, err := intProp(s.ws, "bufferedAmount")
 	if err != nil {

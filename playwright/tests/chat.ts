@@ -1,5 +1,28 @@
 import { Browser, BrowserContext, Page, TestInfo, WebSocket } from '@playwright/test';
-import { expect, waitForApp, watchCSP, watchErrors } from './fixtures';
+import { Allowance, expect, waitForApp } from './fixtures';
+
+/**
+ * What the faults of the tests make Chromium report, by name: a test passes
+ * the ones it causes to watch.allow, and fails on any other.
+ */
+export const faultProblems = {
+  serverDown: {
+    name: 'the server is down (crashed, or stopped before its restart)',
+    pattern: /net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)\b|net::ERR_EMPTY_RESPONSE\b/,
+  },
+  answers503: {
+    name: 'the server answers 503 to a WebSocket it refuses (fault) or while it drains',
+    pattern: /WebSocket connection to '[^']*' failed: Error during WebSocket handshake: Unexpected response code: 503/,
+  },
+  offline: {
+    name: 'the browser is offline',
+    pattern: /net::ERR_INTERNET_DISCONNECTED\b/,
+  },
+  pollCancelled: {
+    name: 'the client cancels its long-poll when it goes back to WebSocket',
+    pattern: /request failed: GET \/api\/rooms\/\S+\/messages\?\S*wait=\d+\S*: net::ERR_ABORTED$/,
+  },
+} satisfies Record<string, Allowance>;
 
 let counter = 0;
 
@@ -13,7 +36,6 @@ export function freshRoom(prefix = 'room'): string {
 export interface Person {
   context: BrowserContext;
   page: Page;
-  errors: string[];
   sockets: Socket[];
 }
 
@@ -25,12 +47,13 @@ export interface Socket {
   openedAt: number;
 }
 
-/** Opens a page in a new context and records its WebSockets and errors. */
+/**
+ * Opens a page in a new context and records its WebSockets. The watch
+ * fixture watches the context for errors and closes it after the test.
+ */
 export async function openPerson(browser: Browser, baseURL: string, path: string, testId: string, viewport?: { width: number; height: number }): Promise<Person> {
   const context = await browser.newContext({ baseURL, serviceWorkers: 'block', viewport });
-  await watchCSP(context);
   const page = await context.newPage();
-  const errors = watchErrors(page);
   const sockets: Socket[] = [];
   page.on('websocket', (ws) => {
     const sock: Socket = { ws, sent: [], openedAt: Date.now() };
@@ -41,7 +64,7 @@ export async function openPerson(browser: Browser, baseURL: string, path: string
   });
   await page.goto(path);
   await waitForApp(page, testId);
-  return { context, page, errors, sockets };
+  return { context, page, sockets };
 }
 
 /** The customer of room, with a dev token. */

@@ -28,7 +28,7 @@ test.describe('the installed app', () => {
     expect(installabilityErrors.filter((e) => e.errorId !== 'in-incognito')).toEqual([]);
   });
 
-  test('opens offline once installed, and sends what was typed offline when back', async ({ page, context, consoleErrors }, testInfo) => {
+  test('opens offline once installed, and sends what was typed offline when back', async ({ page, context, watch }, testInfo) => {
     const room = freshRoom('pwa');
     await page.goto(therapistPath(room));
     await waitForApp(page, 'therapist-page');
@@ -59,8 +59,7 @@ test.describe('the installed app', () => {
 
     // Chromium logs each request the offline network refused; those are the
     // point here, anything else is a bug.
-    const offline = /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/;
-    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !offline.test(e)));
+    watch.allow({ name: 'the network is offline', pattern: /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/ });
   });
 });
 
@@ -68,7 +67,7 @@ test.describe('the installed app', () => {
 // and dev links carry ?as= and a name: none of it may be kept in Cache
 // Storage, where it outlives the session and any logout.
 test.describe('the worker\'s cache', () => {
-  test('never keeps a token, an invite or a dev query', async ({ page, context, baseURL, consoleErrors }) => {
+  test('never keeps a token, an invite or a dev query', async ({ page, context, baseURL, watch }) => {
     // Eight navigations, each starting the app: slow on a busy machine.
     test.setTimeout(180_000);
     const room = freshRoom('cache');
@@ -127,7 +126,6 @@ test.describe('the worker\'s cache', () => {
     }
     await context.setOffline(false);
     // The open page's connection fails while offline: that is expected.
-    const offline = /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/;
-    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !offline.test(e)));
+    watch.allow({ name: 'the network is offline', pattern: /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/ });
   });
 });

@@ -1,6 +1,7 @@
-import { test as base, expect, watchCSP } from './fixtures';
+import { test as base, expect } from './fixtures';
 import { RestartableServer } from '../server';
 import {
+  faultProblems,
   bannerState, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
   openPerson, Person, qualities, recordQualities, send, setHidden, shot, status, therapistPath,
 } from './chat';
@@ -9,9 +10,11 @@ import {
 // that it may crash, restart and break; a customer and a therapist talk in a
 // booking room in two browser contexts of their own.
 const test = base.extend<{ server: RestartableServer }>({
-  server: async ({}, use) => {
+  server: async ({ watch }, use) => {
     const server = await RestartableServer.start();
     await use(server);
+    // The pages go first: a server stopped under them is not the test's fault.
+    await watch.closeOpened();
     await server.dispose();
   },
 });
@@ -44,7 +47,8 @@ async function expectSeqOrder(p: Person) {
 }
 
 test.describe('resilience', () => {
-  test('1. offline: pending while offline, delivered once each in order when back', async ({ browser, server }, testInfo) => {
+  test('1. offline: pending while offline, delivered once each in order when back', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.offline);
     const room = freshRoom('r1');
     const [casey, taylor] = await pair(browser, server, room);
 
@@ -80,7 +84,8 @@ test.describe('resilience', () => {
     await close(casey, taylor);
   });
 
-  test('2. server crash: both retry, each message sent while down arrives once, history intact', async ({ browser, server }, testInfo) => {
+  test('2. server crash: both retry, each message sent while down arrives once, history intact', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.serverDown);
     const room = freshRoom('r2');
     const [casey, taylor] = await pair(browser, server, room);
     await send(casey.page, 'before the crash');
@@ -121,8 +126,8 @@ test.describe('resilience', () => {
     await close(casey, taylor);
   });
 
-  test('3a. WebSocket refused by the server: polling both ways, then back on WebSocket', async ({ browser, server }, testInfo) => {
-    test.setTimeout(90_000);
+  test('3a. WebSocket refused by the server: polling both ways, then back on WebSocket', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.answers503, faultProblems.pollCancelled);
     const room = freshRoom('r3a');
     const [casey, taylor] = await pair(browser, server, room);
     await server.faults({ refuse_websocket: true, drop: 'all' });
@@ -145,15 +150,14 @@ test.describe('resilience', () => {
     await close(casey, taylor);
   });
 
-  test('3b. WebSocket blocked on the way (routeWebSocket): polling, then back on WebSocket', async ({ browser, server }, testInfo) => {
-    test.setTimeout(90_000);
+  test('3b. WebSocket blocked on the way (routeWebSocket): polling, then back on WebSocket', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.pollCancelled);
     const room = freshRoom('r3b');
     const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
     await connected(taylor.page);
     // A proxy that lets WebSocket through until told to block it.
     let blocked = true;
     const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
-    await watchCSP(context);
     await context.routeWebSocket(/\/api\/ws$/, (ws) => {
       if (blocked) {
         ws.close({ code: 1006 as any, reason: 'blocked by a proxy' }).catch(() => {});
@@ -183,7 +187,6 @@ test.describe('resilience', () => {
   });
 
   test('4. latency: good, poor, disconnected, excellent again, without flapping', async ({ browser, server }, testInfo) => {
-    test.setTimeout(120_000);
     const room = freshRoom('r4');
     const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
     await connected(casey.page);
@@ -214,7 +217,6 @@ test.describe('resilience', () => {
   });
 
   test('5. half-open link: muted pongs detected within the heartbeat budget, then recovery', async ({ browser, server }, testInfo) => {
-    test.setTimeout(90_000);
     const room = freshRoom('r5');
     const [casey, taylor] = await pair(browser, server, room);
     const sockets = casey.sockets.length;
@@ -237,9 +239,13 @@ test.describe('resilience', () => {
     await close(casey, taylor);
   });
 
-  test('6. token expiry is renewed; a stranger gets a clear error and no retry loop', async ({ browser, server }, testInfo) => {
-    test.setTimeout(60_000);
+  test('6. token expiry is renewed; a stranger gets a clear error and no retry loop', async ({ browser, server, watch }, testInfo) => {
     const room = freshRoom('r6');
+    // The stranger's page asks for the room's history and is refused.
+    watch.allow({
+      name: 'the stranger is refused the history of the room',
+      pattern: new RegExp(`(HTTP 403: GET |status of 403 \\(Forbidden\\) \\()/api/rooms/${room}/messages\\?`),
+    });
     // Tokens that live 3 s: the server closes with 4401 as each expires.
     const casey = await openPerson(browser, server.url, customerPath(room) + '&ttl=3', 'chat-page');
     await connected(casey.page);
@@ -269,7 +275,8 @@ test.describe('resilience', () => {
     await close(casey, taylor, sam);
   });
 
-  test('7. rolling restart: clients come back spread over the drain window, nothing lost', async ({ browser, server }, testInfo) => {
+  test('7. rolling restart: clients come back spread over the drain window, nothing lost', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.serverDown, faultProblems.answers503);
     // Six people, each a context of its own: beside the soak on two cores
     // opening them alone took most of 90 s (46 s for the whole test alone).
     test.setTimeout(180_000);
@@ -307,7 +314,8 @@ test.describe('resilience', () => {
     await close(...everyone);
   });
 
-  test('8. reload with a pending outbox: typed offline, tab closed, sent once when it opens again', async ({ browser, server }, testInfo) => {
+  test('8. reload with a pending outbox: typed offline, tab closed, sent once when it opens again', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.offline);
     const room = freshRoom('r8');
     const [casey, taylor] = await pair(browser, server, room);
     await casey.context.setOffline(true);
@@ -330,8 +338,8 @@ test.describe('resilience', () => {
     await close(casey, taylor);
   });
 
-  test('9. hidden tab: visible again after the socket died, reconnected within 2 s', async ({ browser, server }, testInfo) => {
-    test.setTimeout(90_000);
+  test('9. hidden tab: visible again after the socket died, reconnected within 2 s', async ({ browser, server, watch }, testInfo) => {
+    watch.allow(faultProblems.serverDown);
     const room = freshRoom('r9');
     const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
     await connected(casey.page);
