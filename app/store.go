@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -92,8 +93,9 @@ type Store struct {
 	dirty      map[string]bool    // rooms whose watchers must hear
 	inboxDirty bool               // inbox watchers must hear
 	inbox      []*watcher[[]RoomSummary]
-	loads      int  // history pages in flight
-	delivering bool // the notifier is calling watchers
+	loads      int           // history pages in flight
+	pageSlots  chan struct{} // one token per page being read (maxPageLoads)
+	delivering bool          // the notifier is calling watchers
 }
 
 // NewStore returns a store on backend. Close releases it.
@@ -115,6 +117,7 @@ func NewStore(backend Backend, opts StoreOptions) *Store {
 		ownIDs:    map[string]bool{},
 		discarded: map[string]bool{},
 		dirty:     map[string]bool{},
+		pageSlots: make(chan struct{}, maxPageLoads),
 	}
 	s.wg.Add(1)
 	go s.notify()
@@ -447,7 +450,7 @@ func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		msgs, err := s.backend.History(r.ctx, r.name, before, limit)
+		msgs, err := s.readPage(r.ctx, r.name, before, limit)
 		s.mu.Lock()
 		s.loads--
 		if s.rooms[r.name] == r {
@@ -467,6 +470,40 @@ func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 			then(newest)
 		}
 	}()
+}
+
+// maxPageLoads bounds the history pages a store reads at once. An inbox
+// joins every room of the user, each with a page to read; the server serves
+// a user few pages at a time (chat.Limits.MaxUserPages) and answers 429 past
+// them.
+const maxPageLoads = 2
+
+// maxPageTries bounds the reads of one page the server answers 429 to.
+const maxPageTries = 5
+
+// readPage reads one history page once a slot is free, and again after
+// Retry-After when the server says the user reads too much (429).
+func (s *Store) readPage(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+	select {
+	case s.pageSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.pageSlots }()
+	for try := 1; ; try++ {
+		msgs, err := s.backend.History(ctx, room, before, limit)
+		var he *conn.HTTPError
+		if err == nil || try == maxPageTries || !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
+			return msgs, err
+		}
+		t := time.NewTimer(max(he.RetryAfter, time.Second))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func (s *Store) viewLocked(r *chatRoom) RoomView {

@@ -3,10 +3,13 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -810,4 +813,57 @@ func TestTokenUser(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// pagesBackend reads a page of one message per room, slowly, answering 429
+// to the first read of the rooms in limited; it records the most reads at
+// once.
+type pagesBackend struct {
+	fakeBackend
+	limited map[string]bool
+	reads   atomic.Int32
+	most    atomic.Int32
+}
+
+func (b *pagesBackend) History(ctx context.Context, room string, _ int64, _ int) ([]wire.Message, error) {
+	n := b.reads.Add(1)
+	defer b.reads.Add(-1)
+	for m := b.most.Load(); n > m && !b.most.CompareAndSwap(m, n); m = b.most.Load() {
+	}
+	time.Sleep(20 * time.Millisecond)
+	b.mu.Lock()
+	refuse := b.limited[room]
+	delete(b.limited, room)
+	b.mu.Unlock()
+	if refuse {
+		return nil, &conn.HTTPError{Status: http.StatusTooManyRequests, Code: wire.CodeRateLimited, RetryAfter: time.Second}
+	}
+	return []wire.Message{{Room: room, Seq: 1, Sender: conntest.Them, Body: "hello from " + room}}, nil
+}
+
+func TestStoreReadsFewPagesAtOnce(t *testing.T) {
+	t.Parallel()
+	b := &pagesBackend{limited: map[string]bool{"room-3": true}}
+	store := app.NewStore(b, app.StoreOptions{UserID: conntest.Me.ID})
+	defer store.Close()
+	var mu sync.Mutex
+	shown := map[string]int{}
+	for i := 1; i <= 8; i++ {
+		store.Watch(fmt.Sprintf("room-%d", i), func(v app.RoomView) {
+			mu.Lock()
+			shown[v.Room] = len(v.Messages)
+			mu.Unlock()
+		})
+	}
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 1; i <= 8; i++ {
+			if shown[fmt.Sprintf("room-%d", i)] != 1 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "every room shows its page, the one answered 429 too")
+	assert.LessOrEqual(t, b.most.Load(), int32(2), "at most two pages read at once")
 }

@@ -36,6 +36,7 @@ func (m *Machine) onTick() {
 	jumped := !m.lastTick.IsZero() && gap > 2*m.cfg.QualityCheckInterval
 	m.lastTick = m.now
 	m.watchdogs()
+	m.resubscribeDue()
 	if !m.visible {
 		// Hidden: no pings, and silence does not count. Browsers throttle
 		// a hidden page's timers, so late ticks are no jump either; the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -41,6 +42,10 @@ type room struct {
 	pollReq       uint64
 	pollAt        time.Time
 	pollNotBefore time.Time
+
+	// resubscribeAt: the socket refused the room's subscribe (rate_limited
+	// with ref = room); the tick asks again from then.
+	resubscribeAt time.Time
 }
 
 func (m *Machine) room(name string) *room {
@@ -75,6 +80,7 @@ func (m *Machine) wantRoom(name string, after int64) {
 }
 
 func (m *Machine) subscribe(name string, r *room) {
+	r.resubscribeAt = time.Time{}
 	r.askedAt = m.newID()
 	m.resumeSince[name] = r.lastSeq
 	m.emit(SendFrame{Gen: m.gen, Frame: &wire.Subscribe{Room: name, Since: r.lastSeq}})
@@ -288,6 +294,15 @@ func (m *Machine) onErrorFrame(f *wire.ErrorFrame) {
 		}
 		m.failRoom(name, fmt.Errorf("failed to subscribe to %s: %w", name, ErrForbidden))
 	case wire.CodeRateLimited:
+		if r := m.rooms[f.Ref]; r != nil && m.outboxIndex(f.Ref) < 0 {
+			// A subscribe (or hello's resume of the room) past the socket's
+			// budget: nothing was replayed; without asking again the room
+			// would stay silent until the next socket.
+			if r.wanted && !r.failed && !r.live {
+				r.resubscribeAt = m.now.Add(max(retry, m.cfg.BaseReconnectDelay))
+			}
+			return
+		}
 		m.outboxWait(f.Ref, max(retry, m.cfg.BaseReconnectDelay), false)
 	case wire.CodeInternal:
 		m.outboxWait(f.Ref, max(retry, m.cfg.BaseReconnectDelay), true)
@@ -302,5 +317,24 @@ func (m *Machine) onErrorFrame(f *wire.ErrorFrame) {
 		m.logAttrs(slog.LevelWarn, "Server refused a frame", "code", f.Code, "message", f.Message, "ref", f.Ref)
 	default:
 		m.logAttrs(slog.LevelWarn, "Server error", "code", f.Code, "message", f.Message, "ref", f.Ref)
+	}
+}
+
+// resubscribeDue asks again for the rooms whose subscribe the socket
+// refused once their retry_after_ms is over. The tick calls it.
+func (m *Machine) resubscribeDue() {
+	if m.ws != wsOpen {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.rooms)) {
+		r := m.rooms[name]
+		if r.resubscribeAt.IsZero() || m.now.Before(r.resubscribeAt) {
+			continue
+		}
+		if !r.wanted || r.failed || r.live {
+			r.resubscribeAt = time.Time{}
+			continue
+		}
+		m.subscribe(name, r)
 	}
 }

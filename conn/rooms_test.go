@@ -25,6 +25,23 @@ func TestSubscriptions(t *testing.T) {
 		assert.Equal(t, &wire.Subscribe{Room: "room-1", Since: 0}, subs[0])
 	})
 
+	t.Run("a subscribe refused as rate limited is asked again after retry_after_ms on the same socket", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Seed("room-1", 3)
+		h.srv.AnswerSubscribes(&wire.ErrorFrame{Code: wire.CodeRateLimited, Message: "too many subscribes", RetryAfterMS: 3000})
+		h.subscribe("room-1")
+		assert.Empty(t, h.seqs("room-1"), "refused: nothing replayed")
+		h.advance(2 * time.Second)
+		assert.Len(t, h.srv.Received(wire.TypeSubscribe), 1, "not before retry_after_ms")
+		h.advance(10 * time.Second)
+		assert.Equal(t, []int64{1, 2, 3}, h.seqs("room-1"))
+		subs := h.srv.Received(wire.TypeSubscribe)
+		require.Len(t, subs, 2, "asked once more, not in a loop")
+		assert.Equal(t, &wire.Subscribe{Room: "room-1", Since: 0}, subs[1])
+		assert.Len(t, h.srv.Sockets(), 1, "on the same socket")
+	})
+
 	t.Run("a first visit starts after the page the caller read", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)

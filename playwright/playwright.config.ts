@@ -38,11 +38,7 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 15_000 },
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
-  // Starts the server on a free port (never one already listening) and
-  // publishes its URL in TETHER_BASE_URL, which the workers inherit.
-  globalSetup: './global-setup.ts',
   use: {
-    baseURL: process.env.TETHER_BASE_URL,
     browserName: 'chromium',
     headless: true,
     // See docs/DEVELOPING.md: with the worker blocked, page.route sees every

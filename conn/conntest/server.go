@@ -39,7 +39,9 @@ type Server struct {
 	noLongPoll bool
 	latency    time.Duration
 	sendErrors []*wire.ErrorFrame
-	httpErrors map[string][]error
+	// subscribeErrors answer the next subscribes instead of subscribing.
+	subscribeErrors []*wire.ErrorFrame
+	httpErrors      map[string][]error
 
 	sockets  []*Socket
 	sessions int
@@ -204,6 +206,14 @@ func (s *Server) AnswerSends(frames ...*wire.ErrorFrame) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sendErrors = append(s.sendErrors, frames...)
+}
+
+// AnswerSubscribes answers the next subscribes with these error frames
+// (Ref set to the room) instead of subscribing.
+func (s *Server) AnswerSubscribes(frames ...*wire.ErrorFrame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subscribeErrors = append(s.subscribeErrors, frames...)
 }
 
 // FailHTTP makes the next calls of op ("ping", "messages", "history" or

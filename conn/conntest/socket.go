@@ -178,6 +178,13 @@ func (c *Socket) serveLocked(f wire.Frame) {
 			c.subscribeLocked(room, f.Resume[room])
 		}
 	case *wire.Subscribe:
+		if len(s.subscribeErrors) > 0 {
+			ef := *s.subscribeErrors[0]
+			s.subscribeErrors = s.subscribeErrors[1:]
+			ef.Ref = f.Room
+			c.emitLocked(&ef)
+			return
+		}
 		c.subscribeLocked(f.Room, f.Since)
 	case *wire.Unsubscribe:
 		delete(c.subs, f.Room)

@@ -1,4 +1,5 @@
 import { test as base, expect, Browser, BrowserContext, Page } from '@playwright/test';
+import { TetherServer } from '../server';
 
 /** A problem a test expects its pages to report, by name. */
 export interface Allowance {
@@ -122,6 +123,16 @@ export function takeCSPViolations(): string[] {
 }
 
 export const test = base.extend<{ watch: Watch }>({
+  // Every test has a dev server of its own (a process start, some 100 ms):
+  // a test never sees another's rooms. On one shared server the dev
+  // therapist's inbox, which holds every room, grew with each test, and
+  // each inbox opened read a page of every room.
+  baseURL: async ({}, use) => {
+    const server = await TetherServer.start({ dev: true });
+    await use(server.url);
+    const code = await server.stop();
+    if (code !== 0) throw new Error(`the test's server exited with ${code} on SIGTERM:\n${server.output.join('')}`);
+  },
   // Every test: the default context and every context opened through the
   // browser are watched; the test fails on a problem it did not allow or
   // on any CSP violation; the contexts it opened are closed.
