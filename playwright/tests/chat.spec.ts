@@ -167,9 +167,12 @@ test.describe('the status tells the truth', () => {
     await casey.context.setOffline(false);
     await connected(casey.page);
     console.log(`online → connected in ${Date.now() - back} ms`);
-    expect(casey.sockets.length, 'a fresh socket').toBeGreaterThan(socketsBefore);
+    // Playwright reports the page's new socket a moment after the page may
+    // already show it connected: wait for the report, not for a time.
+    await expect.poll(() => casey.sockets.length, { message: 'a fresh socket' }).toBeGreaterThan(socketsBefore);
     const fresh = casey.sockets.at(-1)!;
     expect(fresh.ws).not.toBe(first.ws);
+    await expect.poll(() => fresh.sent.some((f) => f.type === 'hello'), { message: 'hello on the fresh socket' }).toBe(true);
     await expect(messageWithBody(casey.page, 'while you were away')).toHaveCount(1);
     // The room resumed from the last seq it had, not from the start.
     const hello = fresh.sent.find((f) => f.type === 'hello');

@@ -233,7 +233,7 @@ test.describe('resilience', () => {
 
     await server.faults({ mute_pongs: false });
     await connected(casey.page);
-    expect(casey.sockets.length, 'a new socket').toBeGreaterThan(sockets);
+    await expect.poll(() => casey.sockets.length, { message: 'a new socket' }).toBeGreaterThan(sockets);
     await send(taylor.page, 'after the half-open link');
     await expect(messageWithBody(casey.page, 'after the half-open link')).toHaveCount(1);
     await close(casey, taylor);
