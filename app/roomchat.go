@@ -157,14 +157,20 @@ func (c *roomChat) render() goapp.UI {
 	case c.view.Err != "":
 		notice = "This chat could not be opened: " + c.view.Err
 	}
+	// The notices live in a box that is always there: go-app matches
+	// children by position, and a notice appearing before the list and the
+	// composer (the first page failing offline while the user types) would
+	// make them new components and lose the draft.
 	return goapp.Div().Class("chat-main").Body(
-		goapp.If(notice != "", func() goapp.UI {
-			return goapp.P().Class("chat-notice").DataSet("testid", "chat-error").Attr("role", "alert").Text(notice)
-		}),
-		goapp.If(notice == "" && c.view.OlderErr != "", func() goapp.UI {
-			return goapp.P().Class("chat-hint").DataSet("testid", "history-error").
-				Text("Earlier messages could not be loaded yet; they will load when the connection is back.")
-		}),
+		goapp.Div().Class("chat-notices").Body(
+			goapp.If(notice != "", func() goapp.UI {
+				return goapp.P().Class("chat-notice").DataSet("testid", "chat-error").Attr("role", "alert").Text(notice)
+			}),
+			goapp.If(notice == "" && c.view.OlderErr != "", func() goapp.UI {
+				return goapp.P().Class("chat-hint").DataSet("testid", "history-error").
+					Text("Earlier messages could not be loaded yet; they will load when the connection is back.")
+			}),
+		),
 		&components.MessageList{
 			Items:        items,
 			HasOlder:     c.view.HasOlder,

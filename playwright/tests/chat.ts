@@ -19,8 +19,8 @@ export const faultProblems = {
     pattern: /net::ERR_INTERNET_DISCONNECTED\b/,
   },
   pollCancelled: {
-    name: 'the client cancels its long-poll when it goes back to WebSocket',
-    pattern: /request failed: GET \/api\/rooms\/\S+\/messages\?\S*wait=\d+\S*: net::ERR_ABORTED$/,
+    name: 'the client cancels its own reads of a room (a long-poll, a catch-up) when it changes transport',
+    pattern: /request failed: GET \/api\/rooms\/[^/\s]+\/messages\?\S*: net::ERR_ABORTED$/,
   },
 } satisfies Record<string, Allowance>;
 
