@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"time"
 
@@ -326,8 +325,10 @@ func (m *Machine) resubscribeDue() {
 	if m.ws != wsOpen {
 		return
 	}
-	for _, name := range slices.Sorted(maps.Keys(m.rooms)) {
-		r := m.rooms[name]
+	// Every tick runs this: nothing is allocated or sorted unless a room is
+	// due, which is rare.
+	var due []string
+	for name, r := range m.rooms {
 		if r.resubscribeAt.IsZero() || m.now.Before(r.resubscribeAt) {
 			continue
 		}
@@ -335,6 +336,10 @@ func (m *Machine) resubscribeDue() {
 			r.resubscribeAt = time.Time{}
 			continue
 		}
-		m.subscribe(name, r)
+		due = append(due, name)
+	}
+	slices.Sort(due) // the frames go out in a stable order
+	for _, name := range due {
+		m.subscribe(name, m.rooms[name])
 	}
 }
