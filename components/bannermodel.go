@@ -26,8 +26,14 @@ type bannerModel struct {
 	// wentDown records that the banner showed a lost link in this outage,
 	// so that coming back says so.
 	wentDown bool
-	// recoveredUntil is when "Back online" ends; zero when it is not shown.
+	// recoveredAt is when the link came back from the outage being
+	// followed; recoveredUntil is when "Back online" ends. Both are zero
+	// when it is not shown.
+	recoveredAt    time.Time
 	recoveredUntil time.Time
+	// wasSending records that "Back online" last showed messages still
+	// leaving, so that the last one going starts its full time again.
+	wasSending bool
 
 	// tracked holds the messages that waited in the outbox during the
 	// outage, by client id, and whether each had failed when last seen.
@@ -81,7 +87,24 @@ func (m *bannerModel) track() {
 func (m *bannerModel) untrack() {
 	m.tracked = nil
 	m.sent = 0
+	m.wasSending = false
 }
+
+// sending counts the tracked messages still waiting to go, failed ones
+// aside: those wait for the user, not for the link.
+func (m *bannerModel) sending() int {
+	n := 0
+	for _, failed := range m.tracked {
+		if !failed {
+			n++
+		}
+	}
+	return n
+}
+
+// recoveredHold bounds how long "Back online" waits for the messages of
+// the outage to leave: past it, a message still pending says so itself.
+const recoveredHold = 30 * time.Second
 
 // advance works out what the banner shows at now and returns how long until
 // that changes by itself (the grace ends, the countdown ticks, "Back online"
@@ -93,14 +116,34 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 		m.badSince = time.Time{}
 		if m.wentDown {
 			m.wentDown = false
+			m.recoveredAt = now
 			m.recoveredUntil = now.Add(m.recoveredFor)
 		}
+		if !m.recoveredUntil.IsZero() {
+			// "Back online" stays while the outage's messages are still
+			// leaving, and its full time after the last one went: the
+			// count it ends on is the whole of them, however slow the
+			// flush.
+			holdEnd := m.recoveredAt.Add(recoveredHold)
+			n := m.sending()
+			if n > 0 && now.Before(holdEnd) {
+				m.wasSending = true
+				m.shown = recoveredView(m.sent, n)
+				return holdEnd.Sub(now)
+			}
+			if m.wasSending {
+				m.wasSending = false
+				if until := now.Add(m.recoveredFor); n == 0 && until.After(m.recoveredUntil) {
+					m.recoveredUntil = until
+				}
+			}
+		}
 		if now.Before(m.recoveredUntil) {
-			m.shown = recoveredView(m.sent)
+			m.shown = recoveredView(m.sent, 0)
 			return m.recoveredUntil.Sub(now)
 		}
 		// A blip that ended within the grace, or the end of "Back online".
-		m.recoveredUntil = time.Time{}
+		m.recoveredAt, m.recoveredUntil = time.Time{}, time.Time{}
 		m.shown = BannerView{}
 		m.untrack()
 		return 0
@@ -109,7 +152,7 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 	if m.shown.State == BannerRecovered {
 		// Down again while saying "Back online": a new outage, counted
 		// afresh, and shown at once since the banner is on screen anyway.
-		m.recoveredUntil = time.Time{}
+		m.recoveredAt, m.recoveredUntil = time.Time{}, time.Time{}
 		m.untrack()
 	}
 	if m.badSince.IsZero() {

@@ -138,8 +138,8 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 }
 
 // recoveredView is the "Back online" line, with the number of messages
-// that went out after the outage began.
-func recoveredView(sent int) BannerView {
+// that went out after the outage began and of those still leaving.
+func recoveredView(sent, sending int) BannerView {
 	v := BannerView{State: BannerRecovered, Tone: ToneOK, Title: "Back online"}
 	switch sent {
 	case 0:
@@ -147,6 +147,16 @@ func recoveredView(sent int) BannerView {
 		v.Title += " · 1 message sent"
 	default:
 		v.Title += fmt.Sprintf(" · %d messages sent", sent)
+	}
+	switch {
+	case sending == 1 && sent == 0:
+		v.Detail = "Sending 1 message…"
+	case sending == 1:
+		v.Detail = "Sending 1 more…"
+	case sending > 1 && sent == 0:
+		v.Detail = fmt.Sprintf("Sending %d messages…", sending)
+	case sending > 1:
+		v.Detail = fmt.Sprintf("Sending %d more…", sending)
 	}
 	return v
 }

@@ -144,6 +144,30 @@ export async function bannerState(page: Page): Promise<string> {
   return (await banner.getAttribute('data-state')) ?? 'hidden';
 }
 
+/** Starts keeping each banner the page shows, as "state: title" ("hidden"
+ * when there is none), so that a test can check one that came and went
+ * between two of its own looks: on a busy machine a look can take seconds. */
+export async function recordBanners(page: Page) {
+  await page.evaluate(() => {
+    const w = window as any;
+    const read = () => {
+      const b = document.querySelector('[data-testid=connection-banner]');
+      if (!b) return 'hidden';
+      return `${b.getAttribute('data-state')}: ${b.querySelector('.conn-banner-title')?.textContent ?? ''}`;
+    };
+    w.__banners = [read()];
+    new MutationObserver(() => {
+      const v = read();
+      if (v !== w.__banners[w.__banners.length - 1]) w.__banners.push(v);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+/** The banners the page showed since recordBanners, in order. */
+export async function banners(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as any).__banners);
+}
+
 /** window.tether.status() of the page. */
 export async function status(page: Page): Promise<any> {
   return page.evaluate(() => (window as any).tether?.status());
