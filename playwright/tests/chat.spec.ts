@@ -136,7 +136,7 @@ test.describe('the status tells the truth', () => {
   test.beforeEach(async () => { server = await TetherServer.start({ args: ['-faults'] }); });
   test.afterEach(async () => { await server.stop(); });
 
-  test('offline: disconnected on the browser's offline event although the old socket stays open; back online on a fresh socket with the room resumed', async ({ browser, watch }, testInfo) => {
+  test('offline: disconnected on the offline event although the old socket stays open; back online on a fresh socket with the room resumed', async ({ browser, watch }, testInfo) => {
     watch.allow(faultProblems.offline);
     const room = freshRoom('offline');
     const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
