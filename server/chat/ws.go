@@ -49,6 +49,9 @@ type wsConn struct {
 	writerWG sync.WaitGroup
 
 	claims *auth.Claims // set once by hello, read by the reader only
+	// helloTimer closes a session that sends no hello in time; hello stops
+	// it, whatever else waits in the same burst of input.
+	helloTimer *time.Timer
 	subs   map[string]*subscription
 
 	closeOnce sync.Once
@@ -144,14 +147,11 @@ func (c *wsConn) serve() {
 	// A timer, not a deadline on the read: the library drops the socket
 	// without a close frame when a read's context ends, and the client must
 	// see 1008.
-	helloTimer := time.AfterFunc(h.cfg.HelloTimeout, func() {
+	c.helloTimer = time.AfterFunc(h.cfg.HelloTimeout, func() {
 		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
 	})
-	defer func() {
-		if helloTimer != nil {
-			helloTimer.Stop()
-		}
-	}()
+	defer c.helloTimer.Stop()
+	idleWatched := false
 	burst := make(chan bool)
 	for {
 		if !c.inputBuffered() {
@@ -164,9 +164,8 @@ func (c *wsConn) serve() {
 		if !<-burst {
 			break
 		}
-		if c.claims != nil && helloTimer != nil {
-			helloTimer.Stop()
-			helloTimer = nil // an idle session keeps no more than it needs
+		if c.claims != nil && !idleWatched {
+			idleWatched = true
 			c.watchIdle()
 		}
 	}
@@ -345,6 +344,10 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		c.close(wire.CloseRateLimited, h.refuseRetryAfter())
 		return false
 	}
+	// Stopped here, not after the burst: a burst that goes on past the
+	// hello timeout (a frame trickling in behind hello) must not end a
+	// session that said hello in time.
+	c.helloTimer.Stop()
 	c.user = claims.Subject
 	c.claims = claims
 	c.send(&wire.Welcome{

@@ -161,3 +161,44 @@ func TestTheSenderGetsItsEchoThenItsAck(t *testing.T) {
 		assert.Contains(t, readServerFrame(t, r), fmt.Sprintf(`"type":"ack","room":"booking-1","client_id":"c%d"`, i), "send %d", i)
 	}
 }
+
+// Hello counts when it is read, not when the burst of input it came in
+// ends: a frame that trickles in behind it for longer than the hello
+// timeout must not close the session.
+func TestHelloStopsTheHelloTimerAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newRoomsServer(t, false)
+	const helloTimeout = 300 * time.Millisecond
+	hub := chat.NewHub(chat.Config{HelloTimeout: helloTimeout}, s.store, s.auth, nil, metrics.New(), slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		srv.Listener.Addr(), wire.Subprotocol)
+	r := bufio.NewReader(conn)
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+
+	hello := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"hello","token":%q}`, s.token(t, "booking-1"))))
+	ping := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"ping","id":7,"pad":%q}`, strings.Repeat("x", 1000))))
+	// Hello and the head of the ping in one write; the rest of the ping
+	// over three hello timeouts.
+	_, err = conn.Write(append(hello, ping[:8]...))
+	require.NoError(t, err)
+	rest := ping[8:]
+	const steps = 30
+	for i := range steps {
+		time.Sleep(3 * helloTimeout / steps)
+		chunk := rest[i*len(rest)/steps : (i+1)*len(rest)/steps]
+		_, err = conn.Write(chunk)
+		require.NoError(t, err, "the server closed the connection")
+	}
+	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
+	assert.Contains(t, readServerFrame(t, r), `{"type":"pong","id":7`, "the session lives on")
+}
