@@ -52,7 +52,7 @@ type wsConn struct {
 	// helloTimer closes a session that sends no hello in time; hello stops
 	// it, whatever else waits in the same burst of input.
 	helloTimer *time.Timer
-	subs   map[string]*subscription
+	subs       map[string]*subscription
 
 	closeOnce sync.Once
 	closing   atomic.Bool // a close is under way or done: slow starts none
