@@ -264,6 +264,23 @@ func TestBannerModel(t *testing.T) {
 		assert.Zero(t, wake)
 	})
 
+	t.Run("back on a slow link says Back online first, then that it is slow", func(t *testing.T) {
+		t.Parallel()
+		m := components.NewBannerModel(grace, recovered)
+		m.SetStatus(offline, at(0))
+		m.SetOutbox([]conn.OutboxEntry{queued("a")}, at(time.Second))
+		m.Advance(at(grace))
+		v, _ := m.SetStatus(poorWebSocket, at(10*time.Second))
+		assert.Equal(t, components.BannerRecovered, v.State, "the link works, if slowly")
+		v, wake := m.SetOutbox(nil, at(11*time.Second))
+		assert.Equal(t, "Back online · 1 message sent", v.Title)
+		assert.Equal(t, recovered, wake)
+		v, _ = m.Advance(at(14 * time.Second))
+		assert.Equal(t, components.BannerPoor, v.State, "still slow: said at once, the banner is on screen")
+		v, _ = m.SetStatus(good, at(20*time.Second))
+		assert.False(t, v.Shown(), "no second Back online")
+	})
+
 	t.Run("a failed message that is retried and goes counts", func(t *testing.T) {
 		t.Parallel()
 		m := components.NewBannerModel(grace, recovered)

@@ -111,9 +111,12 @@ const recoveredHold = 30 * time.Second
 // ends), or 0 if only a new status or outbox can change it.
 func (m *bannerModel) advance(now time.Time) time.Duration {
 	target := BannerFor(m.status, now)
+	// A slow link works: coming back to one from an outage is news first
+	// ("Back online · 3 messages sent"); "Slow connection" follows if it
+	// still is.
+	works := !target.Shown() || target.State == BannerPoor
 
-	if !target.Shown() {
-		m.badSince = time.Time{}
+	if works {
 		if m.wentDown {
 			m.wentDown = false
 			m.recoveredAt = now
@@ -137,13 +140,18 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 					m.recoveredUntil = until
 				}
 			}
+			if now.Before(m.recoveredUntil) {
+				m.shown = recoveredView(m.sent, 0)
+				return m.recoveredUntil.Sub(now)
+			}
+			// The end of "Back online".
+			m.recoveredAt, m.recoveredUntil = time.Time{}, time.Time{}
+			m.untrack()
 		}
-		if now.Before(m.recoveredUntil) {
-			m.shown = recoveredView(m.sent, 0)
-			return m.recoveredUntil.Sub(now)
-		}
+	}
+	if !target.Shown() {
 		// A blip that ended within the grace, or the end of "Back online".
-		m.recoveredAt, m.recoveredUntil = time.Time{}, time.Time{}
+		m.badSince = time.Time{}
 		m.shown = BannerView{}
 		m.untrack()
 		return 0

@@ -84,8 +84,9 @@ test.describe('resilience', () => {
       () => {});
     await expectExactlyOnce(taylor, typed);
     for (const b of typed) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'sent');
-    await expect(casey.page.getByTestId('connection-banner')).not.toHaveAttribute('data-state', /offline|reconnecting/);
-    await expect(casey.page.getByTestId('connection-banner')).toHaveCount(0, { timeout: 10_000 });
+    // Then it leaves: hidden, or "Slow connection" where a busy machine
+    // makes the loopback slow (what the indicator says too).
+    await expect.poll(() => bannerState(casey.page), { timeout: 20_000 }).toMatch(/^(hidden|poor)$/);
     await shot(testInfo, 'therapist got them', taylor.page);
     await close(casey, taylor);
   });
