@@ -15,7 +15,9 @@ import (
 // holds), are sent again when no ack comes within AckTimeout, and are
 // stored exactly once because the server is idempotent on client_id. After
 // MaxSendAttempts unanswered sends, or a permanent refusal, a message is
-// failed; Retry sends it again.
+// failed; Retry sends it again. A send lost with its transport (a socket
+// that closes, a post that fails on the network) is no unanswered send: it
+// waits for the link, which the user cannot fix by pressing Retry.
 
 // wsWindow is how many messages may wait for their ack on a socket: enough
 // to flush a backlog fast, few enough not to trip the server's rate limit.
@@ -236,6 +238,11 @@ func (m *Machine) onPosted(ev PostDone) {
 		m.failMessage(i, he.Code+": "+he.Message)
 	case errors.As(ev.Err, &he) && (he.Status == 429 || he.Status == 503):
 		it.notBefore = m.now.Add(max(he.RetryAfter, m.cfg.PollInterval))
+	case he == nil:
+		// The network failed, not the server: like a socket that closes
+		// under a send, no try is counted. The polls find out whether the
+		// link is gone; the message waits for it, however long.
+		it.notBefore = m.now.Add(m.cfg.PollInterval)
 	default:
 		m.unanswered(i, ev.Err.Error(), m.cfg.PollInterval)
 	}

@@ -229,6 +229,24 @@ func TestPolling(t *testing.T) {
 		assert.Len(t, h.srv.Messages("room-1"), 1)
 	})
 
+	t.Run("posts that fail on the network never fail the message", func(t *testing.T) {
+		t.Parallel()
+		h := polling(t)
+		errs := make([]error, 8)
+		for i := range errs {
+			errs[i] = errors.New("net::ERR_NETWORK_CHANGED")
+		}
+		h.srv.FailHTTP("post", errs...)
+		h.send("room-1", "through the tunnel")
+		h.advance(20 * time.Second)
+		ob := h.svc.Outbox()
+		require.Len(t, ob, 1, "still waiting after more failed posts than MaxSendAttempts")
+		assert.False(t, ob[0].Failed, ob[0].LastError)
+		h.advance(10 * time.Second)
+		assert.Empty(t, h.svc.Outbox())
+		assert.Len(t, h.srv.Messages("room-1"), 1)
+	})
+
 	t.Run("a post that hangs is abandoned at the ack timeout and sent again", func(t *testing.T) {
 		t.Parallel()
 		h := polling(t)
