@@ -68,7 +68,7 @@ $(BIN)/wasmbrowsertest:
 
 ## e2e: the Playwright suite against the real server in Debian's Chromium
 e2e: chromium node build
-	cd playwright && npx playwright test
+	cd playwright && { npx playwright test || { node failures.mjs; exit 1; }; }
 
 ## bench: the stores' and the two-node benchmarks, then bench/load: tether beside a
 ## centrifuge peer and go-app's hello world (bench/results.json, bench/RESULTS.md).

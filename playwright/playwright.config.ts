@@ -37,7 +37,13 @@ export default defineConfig({
   // 15–25 s alone took 40–60 s, and the waits inside are tied to the page.
   timeout: 120_000,
   expect: { timeout: 15_000 },
-  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  // The JSON report feeds failures.mjs, which `make e2e` runs after a
+  // failed run to repeat what failed at the end of the log.
+  reporter: [
+    ['list'],
+    ['html', { open: 'never', outputFolder: 'playwright-report' }],
+    ['json', { outputFile: 'test-results/report.json' }],
+  ],
   use: {
     browserName: 'chromium',
     headless: true,

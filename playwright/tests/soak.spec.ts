@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { RestartableServer } from '../server';
-import { bodies, connected, faultProblems, customerPath, freshRoom, openPerson, Person, send, shot, therapistPath } from './chat';
+import { bodies, connected, faultProblems, customerPath, freshRoom, openPerson, Person, send, shot, status, therapistPath } from './chat';
 
 // Three minutes of random faults while both sides keep writing; then every
 // message must be on both screens, once, in seq order.
@@ -83,21 +83,41 @@ test('10. soak: random faults for three minutes, nothing lost or repeated', asyn
     // side suspended (no stable link for ten attempts), which retries every
     // 15–30 s (MaxReconnectDelay with equal jitter): give it one such wait.
     const settle = Date.now();
-    await connected(casey.page, 45_000);
-    await connected(taylor.page, 45_000);
     const all = [...sent.casey, ...sent.taylor];
-    for (const p of [casey, taylor]) {
-      await expect.poll(async () => (await bodies(p.page)).filter((b) => all.includes(b)).length,
-        { timeout: 120_000, message: 'every message on both screens' }).toBe(all.length);
-      await expect(p.page.getByTestId('message-list').locator('[data-testid=message][data-state=sent]')).toHaveCount(all.length, { timeout: 30_000 });
+    const faultsSoFar = () => `${Object.values(counts).reduce((a, b) => a + b, 0)} faults (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+    try {
+      await connected(casey.page, 45_000);
+      await connected(taylor.page, 45_000);
+      for (const p of [casey, taylor]) {
+        await expect.poll(async () => (await bodies(p.page)).filter((b) => all.includes(b)).length,
+          { timeout: 120_000, message: 'every message on both screens' }).toBe(all.length);
+        await expect(p.page.getByTestId('message-list').locator('[data-testid=message][data-state=sent]')).toHaveCount(all.length, { timeout: 30_000 });
+      }
+    } catch (err) {
+      // What each side shows, so that a failure in CI says more than a
+      // count: what is missing, what is not sent, what the status says.
+      const lines = [`soak: seed ${seed}, ${faultsSoFar()}; not settled after ${Date.now() - settle} ms`];
+      for (const [who, p] of [['customer', casey], ['therapist', taylor]] as const) {
+        try {
+          const shown = await bodies(p.page);
+          const notSent = await p.page.getByTestId('message-list').locator('[data-testid=message]:not([data-state=sent])')
+            .evaluateAll((els) => els.map((e) => `${e.querySelector('[data-testid=message-body]')?.textContent} (${e.getAttribute('data-state')})`));
+          lines.push(`${who}: shows ${shown.length} of ${all.length}; missing ${JSON.stringify(all.filter((b) => !shown.includes(b)))}; ` +
+            `not sent ${JSON.stringify(notSent)}; status ${JSON.stringify(await status(p.page))}`);
+        } catch (e) {
+          lines.push(`${who}: could not be read (${e})`);
+        }
+      }
+      console.log(lines.join('\n'));
+      testInfo.annotations.push({ type: 'not settled', description: lines.join(' | ') });
+      throw err;
     }
     const shown = { casey: await bodies(casey.page), taylor: await bodies(taylor.page) };
     const seqs = await casey.page.getByTestId('message-list').getByTestId('message')
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
     const duplicates = shown.casey.length - new Set(shown.casey).size + shown.taylor.length - new Set(shown.taylor).size;
     const outOfOrder = seqs.filter((s, i) => i > 0 && s <= seqs[i - 1]).length;
-    const summary = `soak: seed ${seed}, ${soakMs / 1000} s, ${Object.values(counts).reduce((a, b) => a + b, 0)} faults ` +
-      `(${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}); ` +
+    const summary = `soak: seed ${seed}, ${soakMs / 1000} s, ${faultsSoFar()}; ` +
       `customer sent ${sent.casey.length}, therapist sent ${sent.taylor.length}; ` +
       `customer shows ${shown.casey.length}, therapist shows ${shown.taylor.length}; ` +
       `duplicates ${duplicates}, out of order ${outOfOrder}; settled in ${Date.now() - settle} ms`;
