@@ -267,9 +267,6 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 	}
 	msg, created, err := h.appendMessage(r.Context(), claims.User(), room, post.ClientID, post.Body)
 	switch {
-	case errors.Is(err, errConflict):
-		writeError(w, h.metrics, http.StatusConflict, wire.CodeConflict, err.Error())
-		return
 	case errors.Is(err, errDraining):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(h.cfg.DrainWindow.Seconds()))))
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is restarting")

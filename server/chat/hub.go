@@ -238,11 +238,6 @@ func (h *Hub) appendMessage(ctx context.Context, sender wire.User, room, clientI
 	return msg, created, nil
 }
 
-// errConflict is no longer returned (a client_id is unique per sender, see
-// store.Store.Append); the cases in ws.go and http.go that answer it with
-// `conflict` go when those files are next tidied.
-var errConflict = errors.New("client_id already used by another sender in this room")
-
 // Drain starts the shutdown: every socket is closed with 4001 and the drain
 // window, long-polls return, and new work is refused. It returns when every
 // socket has been told or ctx ends.

@@ -396,9 +396,6 @@ func (c *wsConn) onSend(f *wire.Send) {
 	defer cancel()
 	msg, _, err := h.appendMessage(ctx, c.claims.User(), f.Room, f.ClientID, f.Body)
 	switch {
-	case errors.Is(err, errConflict):
-		c.sendError(wire.CodeConflict, err.Error(), f.ClientID, 0)
-		return
 	case errors.Is(err, errDraining):
 		c.sendError(wire.CodeUnavailable, "the server is restarting; send again after reconnecting", f.ClientID, h.cfg.DrainWindow)
 		return
