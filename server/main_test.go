@@ -337,6 +337,10 @@ func TestTheProfilesAreServedOnTheDebugAddressOnly(t *testing.T) {
 	res, _ = get(t, m.URL()+"/debug/pprof/goroutine?debug=1")
 	assert.NotEqual(t, http.StatusOK, res.StatusCode)
 
+	// The command line may hold the -store URL with its password.
+	res, body = get(t, m.DebugURL()+"/debug/pprof/cmdline")
+	assert.NotEqual(t, http.StatusOK, res.StatusCode, "%s", body)
+
 	require.NoError(t, m.Close())
 	_, err := http.Get(m.DebugURL() + "/debug/pprof/")
 	assert.Error(t, err, "the debug listener outlives Close")

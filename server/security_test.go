@@ -71,10 +71,11 @@ func TestPublicOrigin(t *testing.T) {
 		header []string
 		status int
 		body   string // checked when set
+		hsts   bool   // Strict-Transport-Security is sent
 	}{
-		{name: "a page for the public host is served", path: "/therapist", host: "chat.example.com", status: http.StatusOK},
-		{name: "the public host with its default port is served", path: "/therapist", host: "chat.example.com:443", status: http.StatusOK},
-		{name: "the host is matched without regard to case", path: "/therapist", host: "Chat.Example.COM", status: http.StatusOK},
+		{name: "a page for the public host is served", path: "/therapist", host: "chat.example.com", status: http.StatusOK, hsts: true},
+		{name: "the public host with its default port is served", path: "/therapist", host: "chat.example.com:443", status: http.StatusOK, hsts: true},
+		{name: "the host is matched without regard to case", path: "/therapist", host: "Chat.Example.COM", status: http.StatusOK, hsts: true},
 		{name: "the second origin with its port is served", path: "/api/ping", host: "chat.example.org:8080", status: http.StatusNoContent},
 		{name: "the second origin without its port is misdirected", path: "/api/ping", host: "chat.example.org", status: http.StatusMisdirectedRequest},
 		{name: "a page for another host is misdirected", path: "/therapist", host: "evil.example", status: http.StatusMisdirectedRequest, body: "misdirected request\n"},
@@ -83,11 +84,11 @@ func TestPublicOrigin(t *testing.T) {
 		{name: "robots.txt for another host is misdirected", path: "/robots.txt", host: "evil.example", status: http.StatusMisdirectedRequest},
 		{name: "the health check answers on any host", path: "/healthz", status: http.StatusOK, body: "ok\n"},
 		{name: "a WebSocket from the public origin opens", path: "/api/ws", host: "chat.example.com",
-			header: webSocketHeaders("https://chat.example.com"), status: http.StatusSwitchingProtocols},
+			header: webSocketHeaders("https://chat.example.com"), status: http.StatusSwitchingProtocols, hsts: true},
 		{name: "a WebSocket from the public origin opens when the Host names the default port", path: "/api/ws", host: "chat.example.com:443",
-			header: webSocketHeaders("https://chat.example.com"), status: http.StatusSwitchingProtocols},
+			header: webSocketHeaders("https://chat.example.com"), status: http.StatusSwitchingProtocols, hsts: true},
 		{name: "a WebSocket from another origin is refused", path: "/api/ws", host: "chat.example.com",
-			header: webSocketHeaders("https://evil.example"), status: http.StatusForbidden},
+			header: webSocketHeaders("https://evil.example"), status: http.StatusForbidden, hsts: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +101,11 @@ func TestPublicOrigin(t *testing.T) {
 			require.Equal(t, tt.status, res.StatusCode, "body %q", body)
 			if tt.body != "" {
 				assert.Equal(t, tt.body, string(body))
+			}
+			if tt.hsts {
+				assert.Equal(t, "max-age=31536000", res.Header.Get("Strict-Transport-Security"), "an https origin")
+			} else {
+				assert.Empty(t, res.Header.Get("Strict-Transport-Security"), "not an https origin")
 			}
 		})
 	}

@@ -17,9 +17,13 @@ func (m *Main) serveDebug() error {
 	if err != nil {
 		return fmt.Errorf("failed to listen on the debug address: %w", err)
 	}
+	if !IsLoopback(m.DebugAddr) {
+		m.Logger.Warn("-debug-addr listens beyond loopback: whoever reaches it can profile the server (and make it spend CPU doing so); keep it private", "addr", m.DebugAddr)
+	}
 	mux := http.NewServeMux()
+	// No /debug/pprof/cmdline: the command line may hold the -store URL
+	// with its password.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -39,20 +39,20 @@ func parsePublicOrigins(s string) (publicOrigins, error) {
 	return out, nil
 }
 
-// serves reports whether a request's Host names one of the origins. A
-// default port may be written or left out (chat.example.com:443 is
-// chat.example.com for https).
-func (p publicOrigins) serves(host string) bool {
+// match returns the origin a request's Host names, or nil. A default port
+// may be written or left out (chat.example.com:443 is chat.example.com for
+// https).
+func (p publicOrigins) match(host string) *url.URL {
 	host = strings.ToLower(host)
 	for _, o := range p {
 		if host == o.Host || host == withDefaultPort(o) {
-			return true
+			return o
 		}
 		if h, port, err := net.SplitHostPort(o.Host); err == nil && port == defaultPort(o.Scheme) && host == h {
-			return true
+			return o
 		}
 	}
-	return false
+	return nil
 }
 
 // originPatterns are the origins as the host patterns of -allowed-origins
@@ -87,14 +87,26 @@ func defaultPort(scheme string) string {
 // forged Host headers reach nothing, and no page, link or cache entry is
 // ever made for a host the operator did not name. /healthz stays open, as
 // load balancers probe it by IP. The URL a handler sees never names a host
-// (an absolute-form request line sets one).
+// (an absolute-form request line sets one). Answers for an https origin
+// carry HSTS: TLS ends in front of tether, and the operator said the origin
+// is https, so browsers should never try it in clear again.
 func guard(public publicOrigins, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if len(public) > 0 && r.URL.Path != "/healthz" && !public.serves(r.Host) {
-			http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
-			return
+		if len(public) > 0 && r.URL.Path != "/healthz" {
+			o := public.match(r.Host)
+			if o == nil {
+				http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
+				return
+			}
+			if o.Scheme == "https" {
+				w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+			}
 		}
 		next.ServeHTTP(w, bundle.WithoutURLHost(r))
 	})
 }
+
+// hstsMaxAge is a year, without includeSubDomains or preload: those bind
+// the operator's other hosts, which is theirs to decide.
+const hstsMaxAge = "max-age=31536000"
