@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -127,6 +128,11 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 // userLimiters are the token buckets of one user.
 type userLimiters struct {
 	send, read, poll, replay *rate.Limiter
+	// replaying lets one of the user's replays run at a time: a user who
+	// subscribes on many sockets at once gets a core's worth of work
+	// done one room after another, not all of it in parallel ahead of
+	// everybody else's messages.
+	replaying sync.Mutex
 }
 
 // bucket names one of a user's token buckets.
@@ -174,6 +180,14 @@ func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
 		h.limiters[userID] = ul
 	}
 	return ul
+}
+
+// lockReplay waits until none of the user's other replays runs and
+// returns the unlock.
+func (h *Hub) lockReplay(userID string) (unlock func()) {
+	ul := h.userLimiters(userID, time.Now())
+	ul.replaying.Lock()
+	return ul.replaying.Unlock
 }
 
 // replayAvailable is how many messages, up to most, the user's replay

@@ -440,3 +440,75 @@ func TestReplaysPastTheUsersBudgetAreCutShortForTheClientToPage(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, sub.Recovered)
 }
+
+// overlapStore records how many replays (After) run at once, per caller's
+// room prefix, each held for a moment so that overlaps show.
+type overlapStore struct {
+	store.Store
+	mu       sync.Mutex
+	running  map[string]int
+	most     map[string]int
+	all      int // replays running, all users
+	mostAll  int
+	holdRead time.Duration
+}
+
+func (o *overlapStore) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
+	user, _, _ := strings.Cut(room, "-")
+	o.mu.Lock()
+	o.running[user]++
+	o.most[user] = max(o.most[user], o.running[user])
+	o.all++
+	o.mostAll = max(o.mostAll, o.all)
+	o.mu.Unlock()
+	time.Sleep(o.holdRead)
+	defer func() {
+		o.mu.Lock()
+		o.running[user]--
+		o.all--
+		o.mu.Unlock()
+	}()
+	return o.Store.After(ctx, room, since, limit)
+}
+
+// A user who subscribes on many sockets at once has their replays read
+// one after another, not side by side ahead of everybody else's messages;
+// another user's replays do not wait for theirs.
+func TestOneUsersReplaysRunOneAtATime(t *testing.T) {
+	t.Parallel()
+	s := newLimitServer(t, chat.Config{})
+	o := &overlapStore{Store: s.store, running: map[string]int{}, most: map[string]int{}, holdRead: 50 * time.Millisecond}
+	s.hub.SetStore(o)
+	const sockets = 4
+	var rooms []string
+	for i := range sockets {
+		for _, user := range []string{"casey", "taylor"} {
+			room := fmt.Sprintf("%s-%d", user, i)
+			s.fill(t, room, 3, 10)
+			rooms = append(rooms, room)
+		}
+	}
+	ctx := limitContext(t)
+	var wg sync.WaitGroup
+	for i := range sockets {
+		for _, user := range []string{"casey", "taylor"} {
+			room := fmt.Sprintf("%s-%d", user, i)
+			c, err := s.dial(t, s.token(t, user, rooms...))
+			require.NoError(t, err)
+			wg.Go(func() {
+				sub, err := c.SubscribeAndWait(ctx, room, 0)
+				assert.NoError(t, err)
+				assert.True(t, sub.Recovered)
+				msgs, err := c.NextMessages(ctx, room, 3)
+				assert.NoError(t, err)
+				assert.Len(t, msgs, 3)
+			})
+		}
+	}
+	wg.Wait()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	assert.Equal(t, 1, o.most["casey"], "casey's replays one at a time")
+	assert.Equal(t, 1, o.most["taylor"], "taylor's replays one at a time")
+	assert.Equal(t, 2, o.mostAll, "casey's and taylor's side by side")
+}

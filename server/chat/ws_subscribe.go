@@ -70,50 +70,13 @@ func (c *wsConn) subscribe(room string, since int64) {
 	h.addSub(s)
 	c.subs[room] = s
 
-	start := time.Now()
-	// The user's replay budget bounds what is read as well as what is sent;
-	// the rest the client pages over HTTP, as for a gap over the limit.
-	limit := h.replayAvailable(c.claims.Subject, wire.ReplayLimit)
-	replay, err := h.store.After(c.ctx, room, since, limit+1)
-	var head int64
-	if err == nil {
-		head, err = h.store.Head(c.ctx, room)
-	}
-	h.metrics.ObserveStore("replay", start)
-	if err != nil {
-		delete(c.subs, room)
-		h.removeSub(s)
-		if c.ctx.Err() == nil {
-			h.log.Error("failed to read a replay", "room", room, "err", err)
-			c.sendError(wire.CodeInternal, "failed to read the room's messages", room, 0)
-		}
+	// Read and queued one of the user's rooms at a time (see lockReplay);
+	// the live messages that wait meanwhile follow after the unlock.
+	unlock := h.lockReplay(c.claims.Subject)
+	last, ok := c.replay(s, room, since)
+	unlock()
+	if !ok {
 		return
-	}
-	recovered := len(replay) <= limit
-	if !recovered {
-		replay = replay[:limit]
-	}
-	if granted := h.takeReplay(c.claims.Subject, len(replay)); granted < len(replay) {
-		replay, recovered = replay[:granted], false
-	}
-
-	// Live messages wait in s.pending meanwhile, so the replay is queued
-	// without holding s.mu: Publish never waits for this reader.
-	last := since
-	if !c.send(&wire.Subscribed{Room: room, Head: head, Recovered: recovered}) {
-		return
-	}
-	for i := range replay {
-		if !c.send(&replay[i]) {
-			return
-		}
-		last = replay[i].Seq
-	}
-	h.metrics.Replayed.Add(float64(len(replay)))
-	if !recovered {
-		// The client pages (last, head] over HTTP; live messages start
-		// after head.
-		last = max(last, head)
 	}
 	for {
 		s.mu.Lock()
@@ -136,4 +99,56 @@ func (c *wsConn) subscribe(room string, since int64) {
 			last = p.seq
 		}
 	}
+}
+
+// replay reads and queues what the client missed in room after since, up
+// to the user's replay budget, and returns the last seq it covers.
+func (c *wsConn) replay(s *subscription, room string, since int64) (last int64, ok bool) {
+	h := c.hub
+	start := time.Now()
+	// The user's replay budget bounds what is read as well as what is sent;
+	// the rest the client pages over HTTP, as for a gap over the limit.
+	limit := h.replayAvailable(c.claims.Subject, wire.ReplayLimit)
+	replay, err := h.store.After(c.ctx, room, since, limit+1)
+	var head int64
+	if err == nil {
+		head, err = h.store.Head(c.ctx, room)
+	}
+	h.metrics.ObserveStore("replay", start)
+	if err != nil {
+		delete(c.subs, room)
+		h.removeSub(s)
+		if c.ctx.Err() == nil {
+			h.log.Error("failed to read a replay", "room", room, "err", err)
+			c.sendError(wire.CodeInternal, "failed to read the room's messages", room, 0)
+		}
+		return 0, false
+	}
+	recovered := len(replay) <= limit
+	if !recovered {
+		replay = replay[:limit]
+	}
+	if granted := h.takeReplay(c.claims.Subject, len(replay)); granted < len(replay) {
+		replay, recovered = replay[:granted], false
+	}
+
+	// Live messages wait in s.pending meanwhile, so the replay is queued
+	// without holding s.mu: Publish never waits for this reader.
+	last = since
+	if !c.send(&wire.Subscribed{Room: room, Head: head, Recovered: recovered}) {
+		return 0, false
+	}
+	for i := range replay {
+		if !c.send(&replay[i]) {
+			return 0, false
+		}
+		last = replay[i].Seq
+	}
+	h.metrics.Replayed.Add(float64(len(replay)))
+	if !recovered {
+		// The client pages (last, head] over HTTP; live messages start
+		// after head.
+		last = max(last, head)
+	}
+	return last, true
 }
