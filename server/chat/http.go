@@ -116,11 +116,11 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	if hasBefore {
 		budget = bucketRead
 	}
-	if !h.allowRead(w, claims.Subject, budget) {
+	if !h.allowRead(w, r, claims.Subject, budget) {
 		return
 	}
 	if hasBefore {
-		if !h.takeHistoryPage(w, claims.Subject) {
+		if !h.takeHistoryPage(w, r, claims.Subject) {
 			return
 		}
 		defer h.givePage(claims.Subject)
@@ -137,7 +137,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	defer h.release(room)
 	var timeout <-chan time.Time
 	if wait > 0 {
-		if !h.takeLongPoll(w, claims.Subject) {
+		if !h.takeLongPoll(w, r, claims.Subject) {
 			return
 		}
 		t := time.NewTimer(time.Duration(wait) * time.Second)
@@ -202,7 +202,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, err.Error())
 		return
 	}
-	if !h.allowRead(w, claims.Subject, bucketRead) {
+	if !h.allowRead(w, r, claims.Subject, bucketRead) {
 		return
 	}
 	only, all := h.auth.VisibleRooms(claims)
@@ -290,9 +290,10 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 // allowRead takes a read from the user's budget b (bucketRead for history
 // pages and room lists, bucketPoll for reads with since); past it it
 // answers 429 with Retry-After itself and returns false.
-func (h *Hub) allowRead(w http.ResponseWriter, userID string, b bucket) bool {
+func (h *Hub) allowRead(w http.ResponseWriter, r *http.Request, userID string, b bucket) bool {
 	ok, wait := h.allow(userID, b)
 	if !ok {
+		wait -= h.holdRefusal(r, wait)
 		retryAfterHeader(w, wait)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many reads; wait before reading again")
 	}
@@ -302,9 +303,10 @@ func (h *Hub) allowRead(w http.ResponseWriter, userID string, b bucket) bool {
 // takeHistoryPage counts a history page of the user in flight; past
 // MaxUserPages it answers 429, past MaxPages 503, both with Retry-After,
 // and returns false. givePage ends what it began.
-func (h *Hub) takeHistoryPage(w http.ResponseWriter, userID string) bool {
+func (h *Hub) takeHistoryPage(w http.ResponseWriter, r *http.Request, userID string) bool {
 	switch h.takePage(userID) {
 	case http.StatusTooManyRequests:
+		h.holdRefusal(r, time.Second)
 		retryAfterHeader(w, time.Second)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "wait for your other history pages before asking for more")
 		return false
@@ -319,9 +321,10 @@ func (h *Hub) takeHistoryPage(w http.ResponseWriter, userID string) bool {
 // takeLongPoll counts a long-poll of the user; past MaxUserLongPolls it
 // answers 429, past MaxLongPolls 503, both with Retry-After, and returns
 // false. givePoll ends what it began.
-func (h *Hub) takeLongPoll(w http.ResponseWriter, userID string) bool {
+func (h *Hub) takeLongPoll(w http.ResponseWriter, r *http.Request, userID string) bool {
 	switch h.takePoll(userID) {
 	case http.StatusTooManyRequests:
+		h.holdRefusal(r, h.cfg.RefuseRetryAfter)
 		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many long-polls of yours are waiting")
 		return false

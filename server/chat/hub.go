@@ -100,6 +100,8 @@ type Hub struct {
 
 	draining atomic.Bool
 	drained  chan struct{} // closed when draining starts: long-polls return
+
+	heldRefusals atomic.Int64 // refusals waiting in holdRefusal
 }
 
 // room is the live state of one room: its subscribers and a channel closed

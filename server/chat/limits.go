@@ -83,6 +83,17 @@ type Limits struct {
 	// PongTimeout is how long the server waits for the answer to that ping
 	// before it drops the socket (1006; default 10 s).
 	PongTimeout time.Duration
+	// RefusalHold is how long, at most, a request refused for its user's
+	// budget or caps (429) waits before its answer goes, up to the
+	// Retry-After it is told (default 1 s). A client that honours
+	// Retry-After loses nothing by it; one that asks again at once gets
+	// its refusals at that pace and costs a parked goroutine on a
+	// connection it holds anyway, not a stream of requests to parse and
+	// refuse ahead of everybody else's messages.
+	RefusalHold time.Duration
+	// MaxHeldRefusals bounds the refusals held at once, over all users;
+	// past it a refusal goes at once (default 10,000).
+	MaxHeldRefusals int
 	// LimiterSweep is how often the per-user rate limiters are swept: a
 	// limiter whose buckets are all full is forgotten, which loses nothing
 	// since a new one starts full (default 1 min).
@@ -123,6 +134,8 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	defDur(&l.IdleTimeout, 2*heartbeat)
 	defDur(&l.PongTimeout, 10*time.Second)
 	defDur(&l.LimiterSweep, time.Minute)
+	defDur(&l.RefusalHold, time.Second)
+	defInt(&l.MaxHeldRefusals, 10_000)
 }
 
 // userLimiters are the token buckets of one user.
@@ -180,6 +193,33 @@ func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
 		h.limiters[userID] = ul
 	}
 	return ul
+}
+
+// holdRefusal keeps a refused request (429) waiting for the Retry-After
+// it would be told (whole seconds, at least one), at most RefusalHold,
+// before its answer goes (see Limits.RefusalHold), and says how long it
+// waited. The wait ends early when the client goes or the server drains.
+func (h *Hub) holdRefusal(r *http.Request, wait time.Duration) time.Duration {
+	d := min(max(time.Second, wait.Round(time.Second)), h.cfg.RefusalHold)
+	if d <= 0 {
+		return 0
+	}
+	if h.heldRefusals.Add(1) > int64(h.cfg.MaxHeldRefusals) {
+		h.heldRefusals.Add(-1)
+		return 0
+	}
+	defer h.heldRefusals.Add(-1)
+	h.metrics.RefusalsHeld.Inc()
+	defer h.metrics.RefusalsHeld.Dec()
+	start := time.Now()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	case <-h.drained:
+	}
+	return time.Since(start)
 }
 
 // lockReplay waits until none of the user's other replays runs and

@@ -512,3 +512,46 @@ func TestOneUsersReplaysRunOneAtATime(t *testing.T) {
 	assert.Equal(t, 1, o.most["taylor"], "taylor's replays one at a time")
 	assert.Equal(t, 2, o.mostAll, "casey's and taylor's side by side")
 }
+
+// A client that asks again at once after each 429 gets its refusals at
+// the pace it was told to keep: each is held before it is answered, so
+// asking costs it the wait it skipped. Past MaxHeldRefusals they go at
+// once, and a client that leaves frees its place.
+func TestRefusalsAreHeldBeforeTheyAreAnswered(t *testing.T) {
+	t.Parallel()
+	const hold = 400 * time.Millisecond
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{PollBurst: 1, PollRate: 0.01, RefusalHold: hold, MaxHeldRefusals: 1}})
+	tok := s.token(t, "casey", "room-a")
+	client := &native.HTTPClient{BaseURL: s.srv.URL, Token: tok}
+	poll := func(ctx context.Context) error {
+		_, err := client.Do(ctx, http.MethodGet, "/api/rooms/room-a/messages?since=0", nil, nil)
+		return err
+	}
+	require.NoError(t, poll(limitContext(t)), "the burst")
+
+	start := time.Now()
+	err := poll(limitContext(t))
+	var he *native.HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, http.StatusTooManyRequests, he.Status)
+	assert.GreaterOrEqual(t, time.Since(start), hold, "held before the answer")
+
+	// One held at a time: while one waits, the next is answered at once,
+	// which the first's hold cannot have ended before.
+	held := make(chan error, 1)
+	go func() { held <- poll(limitContext(t)) }()
+	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == 1 }, limitTimeout, 5*time.Millisecond)
+	err = poll(limitContext(t))
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, float64(1), s.metric(t, "tether_refusals_held"), "answered while the other was still held")
+	require.Error(t, <-held)
+
+	// A client that goes away ends its hold.
+	ctx, cancel := context.WithCancel(limitContext(t))
+	gone := make(chan error, 1)
+	go func() { gone <- poll(ctx) }()
+	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == 1 }, limitTimeout, 5*time.Millisecond)
+	cancel()
+	<-gone
+	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == 0 }, limitTimeout, 5*time.Millisecond)
+}
