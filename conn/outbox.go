@@ -96,7 +96,17 @@ func (m *Machine) flushWebSocket() {
 	}
 	for i := range m.outbox {
 		it := &m.outbox[i]
-		if it.Failed || it.inflight {
+		if it.Failed {
+			continue
+		}
+		if it.inflight {
+			if it.viaPost {
+				// A post still out from before the socket: the server
+				// may store it any moment, so what follows waits for
+				// its answer (or its ack timeout), or it could be
+				// stored first.
+				return
+			}
 			continue
 		}
 		if it.notBefore.After(m.now) || it.holdGen == m.gen || inflight >= wsWindow {

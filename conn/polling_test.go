@@ -247,6 +247,28 @@ func TestPolling(t *testing.T) {
 		assert.Len(t, h.srv.Messages("room-1"), 1)
 	})
 
+	t.Run("a post still out holds back the messages after it when WebSocket comes back", func(t *testing.T) {
+		t.Parallel()
+		h := polling(t)
+		h.srv.HangHTTP(true)
+		first := h.send("room-1", "first")
+		second := h.send("room-1", "second")
+		h.srv.RefuseWebSocket(nil)
+		h.env.Fire(conn.EnvOnline)
+		h.settle()
+		require.Equal(t, conn.StateConnected, h.state())
+		assert.Empty(t, h.srv.Received(wire.TypeSend), "nothing overtakes the post still out")
+		// The post is abandoned at the ack timeout; both go on the socket,
+		// in the order typed.
+		h.advance(10 * time.Second)
+		var got []string
+		for _, m := range h.srv.Messages("room-1") {
+			got = append(got, m.ClientID)
+		}
+		assert.Equal(t, []string{first, second}, got)
+		assert.Empty(t, h.svc.Outbox())
+	})
+
 	t.Run("a post that hangs is abandoned at the ack timeout and sent again", func(t *testing.T) {
 		t.Parallel()
 		h := polling(t)
