@@ -555,3 +555,56 @@ func TestRefusalsAreHeldBeforeTheyAreAnswered(t *testing.T) {
 	<-gone
 	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == 0 }, limitTimeout, 5*time.Millisecond)
 }
+
+// A send refused for the rate holds back the socket's later sends until
+// it comes again: a message sent right behind it is not stored first
+// because a token came in between, so each user's messages keep the order
+// they were typed in.
+func TestARateLimitedSendHoldsBackTheOnesBehindIt(t *testing.T) {
+	t.Parallel()
+	const perToken = 300 * time.Millisecond
+	s := newLimitServer(t, chat.Config{SendBurst: 1, SendRate: rate.Every(perToken)})
+	c, err := s.dial(t, s.token(t, "casey", "room-a"))
+	require.NoError(t, err)
+	ctx := limitContext(t)
+	answer := func(clientID string) wire.Frame {
+		t.Helper()
+		f, err := c.NextMatch(ctx, func(f wire.Frame) bool {
+			switch f := f.(type) {
+			case *wire.Ack:
+				return f.ClientID == clientID
+			case *wire.ErrorFrame:
+				return f.Ref == clientID
+			}
+			return false
+		})
+		require.NoError(t, err)
+		return f
+	}
+	send := func(clientID string) wire.Frame {
+		t.Helper()
+		require.NoError(t, c.Send(ctx, "room-a", clientID, clientID))
+		return answer(clientID)
+	}
+	require.IsType(t, &wire.Ack{}, send("one"), "the burst")
+	refused := send("two")
+	require.IsType(t, &wire.ErrorFrame{}, refused)
+	assert.Equal(t, wire.CodeRateLimited, refused.(*wire.ErrorFrame).Code)
+
+	time.Sleep(2 * perToken) // a token is there again
+	held := send("three")
+	require.IsType(t, &wire.ErrorFrame{}, held, "three waits for two, token or not")
+	assert.GreaterOrEqual(t, held.(*wire.ErrorFrame).RetryAfterMS, int64(1000), "never told to ask again at once")
+
+	require.IsType(t, &wire.Ack{}, send("two"), "two comes again and is stored")
+	time.Sleep(2 * perToken)
+	require.IsType(t, &wire.Ack{}, send("three"))
+
+	msgs, err := s.store.After(ctx, "room-a", 0, 10)
+	require.NoError(t, err)
+	var order []string
+	for _, m := range msgs {
+		order = append(order, m.ClientID)
+	}
+	assert.Equal(t, []string{"one", "two", "three"}, order)
+}

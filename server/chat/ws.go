@@ -58,6 +58,12 @@ type wsConn struct {
 	closing   atomic.Bool // a close is under way or done: slow starts none
 	badFrames int
 	limited   int
+	// held is a send refused for now (rate limited, or not stored): the
+	// socket's later sends are refused until it comes again, so that none
+	// is stored ahead of it. heldRetry is when it may come; heldUntil ends
+	// the hold if it never does (the user discarded it). Reader only.
+	held                 ackKey
+	heldRetry, heldUntil time.Time
 
 	user       string                             // the user counted for MaxUserSockets, once welcomed
 	subscribes subscribeBudget                    // reader only
@@ -195,6 +201,17 @@ func (c *wsConn) readBurst() bool {
 			return true
 		}
 	}
+}
+
+// hold refuses the socket's later sends until the send of key, refused
+// for wait, comes again: the client sends in order, one refused message
+// holds back the ones after it, and a message it sent right behind must
+// not be stored first because a token came in between. Ten seconds past
+// its wait, a hold nobody ends by sending again (the user discarded the
+// message) ends by itself.
+func (c *wsConn) hold(key ackKey, wait time.Duration) {
+	now := time.Now()
+	c.held, c.heldRetry, c.heldUntil = key, now.Add(wait), now.Add(wait+10*time.Second)
 }
 
 // slow closes a session whose peer reads too slowly (1008). Every write
@@ -378,12 +395,23 @@ func (c *wsConn) onSend(f *wire.Send) {
 		c.sendError(wire.CodeForbidden, "you are not a participant of "+f.Room, f.Room, 0)
 		return
 	}
+	key := ackKey{f.Room, f.ClientID}
+	if !c.heldUntil.IsZero() {
+		now := time.Now()
+		if key != c.held && now.Before(c.heldUntil) {
+			// At least a second: a client told 0 would ask again at once.
+			c.sendError(wire.CodeRateLimited, "an earlier message of yours goes first; send this one after it", f.ClientID, max(time.Second, c.heldRetry.Sub(now)))
+			return
+		}
+		c.held, c.heldRetry, c.heldUntil = ackKey{}, time.Time{}, time.Time{}
+	}
 	if ok, wait := h.allowSend(c.claims.Subject); !ok {
 		c.limited++
 		if c.limited >= 10 {
 			c.close(wire.CloseRateLimited, wire.RetryAfter{RetryAfterMS: max(wait.Milliseconds(), 1000)}.Reason())
 			return
 		}
+		c.hold(key, wait)
 		c.sendError(wire.CodeRateLimited, "too many messages; wait before sending again", f.ClientID, wait)
 		return
 	}
@@ -402,6 +430,7 @@ func (c *wsConn) onSend(f *wire.Send) {
 	case err != nil:
 		if c.ctx.Err() == nil {
 			h.log.Error("failed to store a message", "room", f.Room, "err", err)
+			c.hold(key, time.Second)
 			c.sendError(wire.CodeInternal, "the message was not stored; send it again", f.ClientID, time.Second)
 		}
 		return
