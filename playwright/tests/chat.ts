@@ -8,7 +8,9 @@ import { Allowance, expect, waitForApp } from './fixtures';
 export const faultProblems = {
   serverDown: {
     name: 'the server is down (crashed, or stopped before its restart)',
-    pattern: /net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)\b|net::ERR_EMPTY_RESPONSE\b/,
+    // ERR_SOCKET_NOT_CONNECTED: a request on a kept-alive connection of the
+    // server that was just killed.
+    pattern: /net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)\b|net::ERR_EMPTY_RESPONSE\b|net::ERR_SOCKET_NOT_CONNECTED\b/,
   },
   answers503: {
     name: 'the server answers 503 to a WebSocket it refuses (fault) or while it drains',
