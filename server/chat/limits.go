@@ -201,9 +201,6 @@ func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
 // waited. The wait ends early when the client goes or the server drains.
 func (h *Hub) holdRefusal(r *http.Request, wait time.Duration) time.Duration {
 	d := min(max(time.Second, wait.Round(time.Second)), h.cfg.RefusalHold)
-	if d <= 0 {
-		return 0
-	}
 	if h.heldRefusals.Add(1) > int64(h.cfg.MaxHeldRefusals) {
 		h.heldRefusals.Add(-1)
 		return 0

@@ -157,7 +157,6 @@ func (c *wsConn) serve() {
 		c.close(wire.ClosePolicy, "no hello within "+h.cfg.HelloTimeout.String())
 	})
 	defer c.helloTimer.Stop()
-	idleWatched := false
 	burst := make(chan bool)
 	for {
 		if !c.inputBuffered() {
@@ -170,8 +169,7 @@ func (c *wsConn) serve() {
 		if !<-burst {
 			break
 		}
-		if c.claims != nil && !idleWatched {
-			idleWatched = true
+		if c.claims != nil && c.idle.Load() == nil {
 			c.watchIdle()
 		}
 	}
@@ -418,7 +416,7 @@ func (c *wsConn) onSend(f *wire.Send) {
 	c.limited = 0
 	// The echo of this message waits for its ack (see pushHeld); deferred,
 	// doneAcking runs after the ack or error below is queued.
-	c.startAcking(ackKey{f.Room, f.ClientID})
+	c.startAcking(key)
 	defer c.doneAcking()
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()

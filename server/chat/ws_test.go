@@ -77,6 +77,24 @@ func readServerFrame(t *testing.T, r *bufio.Reader) string {
 	return string(p)
 }
 
+// upgradeRaw opens a WebSocket to srv over a bare TCP connection, frames
+// written and read by hand; the connection and its reader, past the 101.
+func upgradeRaw(t *testing.T, srv *httptest.Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		srv.Listener.Addr(), wire.Subprotocol)
+	r := bufio.NewReader(conn)
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	return conn, r
+}
+
 func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
 	t.Parallel()
 	// A client may send its first frames right behind the upgrade request,
@@ -136,17 +154,7 @@ func TestTheSenderGetsItsEchoThenItsAck(t *testing.T) {
 	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
 	t.Cleanup(srv.Close)
 
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		srv.Listener.Addr(), wire.Subprotocol)
-	r := bufio.NewReader(conn)
-	res, err := http.ReadResponse(r, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	conn, r := upgradeRaw(t, srv)
 	hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0}}`, s.token(t, "booking-1"))
 	_, err = conn.Write(maskedFrame(t, []byte(hello)))
 	require.NoError(t, err)
@@ -173,23 +181,13 @@ func TestHelloStopsTheHelloTimerAtOnce(t *testing.T) {
 	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
 	t.Cleanup(srv.Close)
 
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		srv.Listener.Addr(), wire.Subprotocol)
-	r := bufio.NewReader(conn)
-	res, err := http.ReadResponse(r, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	conn, r := upgradeRaw(t, srv)
 
 	hello := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"hello","token":%q}`, s.token(t, "booking-1"))))
 	ping := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"ping","id":7,"pad":%q}`, strings.Repeat("x", 1000))))
 	// Hello and the head of the ping in one write; the rest of the ping
 	// over three hello timeouts.
-	_, err = conn.Write(append(hello, ping[:8]...))
+	_, err := conn.Write(append(hello, ping[:8]...))
 	require.NoError(t, err)
 	rest := ping[8:]
 	const steps = 30
