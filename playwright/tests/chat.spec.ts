@@ -163,6 +163,15 @@ test.describe('the status tells the truth', () => {
     await send(taylor.page, 'while you were away');
     await expect(messageWithBody(taylor.page, 'while you were away')).toHaveAttribute('data-state', 'sent');
 
+    // Chromium holds the old socket's frames while offline and lets them go
+    // when the network is back: the verify ping's pong may then beat the
+    // online event, and a socket that answers is rightly kept. The old socket
+    // is replaced for sure once the page gives up on it (no pong within the
+    // verify timeout): wait for that, as the status tells it.
+    await expect.poll(() => casey.page.evaluate(() => (window as any).tether.status().reconnectAttempts),
+      { message: 'the page gives up the silent socket and tries again' }).toBeGreaterThan(0);
+    await expect(indicator(casey.page)).toHaveAttribute('data-quality', 'disconnected');
+
     const socketsBefore = casey.sockets.length;
     const back = Date.now();
     await casey.context.setOffline(false);

@@ -30,6 +30,8 @@ export class Watch {
   readonly csp: string[] = [];
   readonly allowances: Allowance[] = [...alwaysAllowed];
   readonly opened: BrowserContext[] = [];
+  /** The last console lines of each context, to tell a failure's story. */
+  readonly logs = new Map<string, string[]>();
   private readonly watched = new WeakSet<BrowserContext>();
   private contexts = 0;
 
@@ -50,7 +52,12 @@ export class Watch {
     this.contexts += 1;
     const label = `context ${this.contexts}`;
     const where = (page: Page | null | undefined) => `${label}${page ? ` ${pathOf(page.url())}` : ''}`;
+    const log: string[] = [];
+    this.logs.set(label, log);
+    const t0 = Date.now();
     context.on('console', (msg) => {
+      log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${pathOf(msg.page()?.url() ?? '')} ${msg.type()}: ${msg.text()}`);
+      if (log.length > Watch.logLines) log.shift();
       if (/Content.Security.Policy/i.test(msg.text())) this.csp.push(`console: ${msg.text()}`);
       if (msg.type() === 'error') {
         const at = msg.location().url ? ` (${pathOf(msg.location().url)})` : '';
@@ -76,6 +83,9 @@ export class Watch {
       });
     });
   }
+
+  /** How many console lines each context keeps. */
+  static readonly logLines = 40;
 
   /** Closes every context the test opened (again is a no-op). */
   async closeOpened() {
@@ -149,7 +159,14 @@ export const test = base.extend<{ watch: Watch }>({
       // Playwright has taken its failure screenshots by now.
       await watch.closeOpened();
     }
-    if (testInfo.status !== testInfo.expectedStatus) return;
+    if (testInfo.status !== testInfo.expectedStatus) {
+      // The pages' own account (the connection's log lines) beside the
+      // error: a failure on CI is read from its log alone.
+      for (const [label, log] of watch.logs) {
+        if (log.length > 0) testInfo.annotations.push({ type: `console of ${label}`, description: '\n' + log.join('\n') });
+      }
+      return;
+    }
     if (watch.csp.length > 0) throw new Error(`Content Security Policy violations:\n${watch.csp.join('\n')}`);
     const unexpected = watch.unexpected();
     if (unexpected.length > 0) {
