@@ -93,7 +93,7 @@ type Store struct {
 	dirty      map[string]bool    // rooms whose watchers must hear
 	inboxDirty bool               // inbox watchers must hear
 	inbox      []*watcher[[]RoomSummary]
-	loads      int           // history pages in flight
+	loads      int           // history pages in flight, until what follows them is asked for
 	pageSlots  chan struct{} // one token per page being read (maxPageLoads)
 	delivering bool          // the notifier is calling watchers
 }
@@ -437,8 +437,13 @@ func (s *Store) applyOutboxLocked(r *chatRoom) bool {
 func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 	if r.loading || r.failed() || !r.hasOlder() {
 		if then != nil {
+			s.loads++
 			s.wg.Add(1)
-			go func() { defer s.wg.Done(); then(0) }()
+			go func() {
+				defer s.wg.Done()
+				then(0)
+				s.loadDone()
+			}()
 		}
 		return
 	}
@@ -452,7 +457,6 @@ func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 		defer s.wg.Done()
 		msgs, err := s.readPage(r.ctx, r.name, before, limit)
 		s.mu.Lock()
-		s.loads--
 		if s.rooms[r.name] == r {
 			r.pageDone(before, limit, msgs, err)
 			if s.active == r.name {
@@ -469,7 +473,16 @@ func (s *Store) loadLocked(r *chatRoom, then func(newest int64)) {
 			}
 			then(newest)
 		}
+		s.loadDone()
 	}()
+}
+
+// loadDone ends a load counted in loads, once what follows it (a
+// subscription) has been asked for.
+func (s *Store) loadDone() {
+	s.mu.Lock()
+	s.loads--
+	s.mu.Unlock()
 }
 
 // maxPageLoads bounds the history pages a store reads at once. An inbox
