@@ -127,7 +127,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		msgs, err := h.store.Before(ctx, room, before, int(limit))
 		h.metrics.ObserveStore("before", start)
-		h.answerPage(w, r, room, msgs, err)
+		h.answerPage(w, r, claims.Subject, room, msgs, err)
 		return
 	}
 
@@ -154,7 +154,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		msgs, err := h.store.After(ctx, room, since, int(limit))
 		h.metrics.ObserveStore("after", start)
 		if err != nil || len(msgs) > 0 || timeout == nil {
-			h.answerPage(w, r, room, msgs, err)
+			h.answerPage(w, r, claims.Subject, room, msgs, err)
 			return
 		}
 		select {
@@ -169,7 +169,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, room string, msgs []wire.Message, err error) {
+func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, userID, room string, msgs []wire.Message, err error) {
 	var head int64
 	if err == nil {
 		head, err = h.store.Head(r.Context(), room)
@@ -182,10 +182,48 @@ func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, room string, ms
 		}
 		return
 	}
-	if msgs == nil {
-		msgs = []wire.Message{}
+	h.writePage(w, r, userID, msgs, head)
+}
+
+// writePage answers a page of messages as writeJSON would
+// (wire.MessagesPage), a chunk at a time under the user's bulk budget
+// (Limits.BulkRate), so that a page of long messages is never encoded in
+// one go ahead of everybody else's messages. A page cut by the client or
+// the write deadline ends where it is.
+func (h *Hub) writePage(w http.ResponseWriter, r *http.Request, userID string, msgs []wire.Message, head int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	buf := make([]byte, 0, min(bulkChunk, 1024*(len(msgs)+1))+4096)
+	buf = append(buf, `{"messages":[`...)
+	flush := func() bool {
+		if err := h.pace(r.Context(), userID, len(buf)); err != nil {
+			return false
+		}
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err == nil
 	}
-	writeJSON(w, http.StatusOK, wire.MessagesPage{Messages: msgs, Head: head})
+	for i := range msgs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		b, err := json.Marshal(&msgs[i])
+		if err != nil {
+			// A message read from the store always encodes; a page cut
+			// here is seen by the client as broken, never as whole.
+			h.log.Error("failed to encode a message", "room", msgs[i].Room, "seq", msgs[i].Seq, "err", err)
+			return
+		}
+		buf = append(buf, b...)
+		if len(buf) >= bulkChunk && !flush() {
+			return
+		}
+	}
+	buf = append(buf, `],"head":`...)
+	buf = strconv.AppendInt(buf, head, 10)
+	buf = append(buf, "}\n"...)
+	flush()
 }
 
 // ServeRooms answers GET /api/rooms?limit=L: the rooms the token may see
@@ -293,7 +331,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) allowRead(w http.ResponseWriter, r *http.Request, userID string, b bucket) bool {
 	ok, wait := h.allow(userID, b)
 	if !ok {
-		wait -= h.holdRefusal(r, wait)
+		wait -= h.holdRefusal(r, userID, wait)
 		retryAfterHeader(w, wait)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many reads; wait before reading again")
 	}
@@ -306,7 +344,7 @@ func (h *Hub) allowRead(w http.ResponseWriter, r *http.Request, userID string, b
 func (h *Hub) takeHistoryPage(w http.ResponseWriter, r *http.Request, userID string) bool {
 	switch h.takePage(userID) {
 	case http.StatusTooManyRequests:
-		h.holdRefusal(r, time.Second)
+		h.holdRefusal(r, userID, time.Second)
 		retryAfterHeader(w, time.Second)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "wait for your other history pages before asking for more")
 		return false
@@ -324,7 +362,7 @@ func (h *Hub) takeHistoryPage(w http.ResponseWriter, r *http.Request, userID str
 func (h *Hub) takeLongPoll(w http.ResponseWriter, r *http.Request, userID string) bool {
 	switch h.takePoll(userID) {
 	case http.StatusTooManyRequests:
-		h.holdRefusal(r, h.cfg.RefuseRetryAfter)
+		h.holdRefusal(r, userID, h.cfg.RefuseRetryAfter)
 		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
 		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many long-polls of yours are waiting")
 		return false

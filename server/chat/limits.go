@@ -3,10 +3,13 @@
 package chat
 
 import (
+	"context"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -36,6 +39,17 @@ type Limits struct {
 	// inbox of 50 rooms, each 100 messages behind).
 	ReplayRate  rate.Limit
 	ReplayBurst int
+	// BulkRate and BulkBurst pace, in bytes, what each user is sent in
+	// bulk over all of the user's sockets and requests: replays and pages
+	// of messages (default 2 MiB/s, bursts of 512 KiB). They do not
+	// refuse; the answer goes a chunk at a time as the budget allows. The
+	// budgets above bound how much one user may ask for; this one spreads
+	// its cost: a page of 500 long messages is some 6 MB of JSON, which
+	// encoded at once kept the server's core from everybody else's
+	// messages for tens of milliseconds. What a normal client reads (a
+	// page of 50, a resume of a few rooms) fits in the burst.
+	BulkRate  rate.Limit
+	BulkBurst int
 	// MaxUserSockets is how many sockets one user may hold (a therapist
 	// with many tabs open): the next one is closed after hello with 4429
 	// and RefuseRetryAfter (default 20).
@@ -85,7 +99,11 @@ type Limits struct {
 	PongTimeout time.Duration
 	// RefusalHold is how long, at most, a request refused for its user's
 	// budget or caps (429) waits before its answer goes, up to the
-	// Retry-After it is told (default 1 s). A client that honours
+	// Retry-After it is told (default 1 s), less up to half of that at
+	// random (refusals that came together go apart); a user with more than
+	// 10 refusals held at once has each held longer in proportion, up to
+	// 30 s, so that its refusals come back at about 10 per hold however
+	// many it sends. A client that honours
 	// Retry-After loses nothing by it; one that asks again at once gets
 	// its refusals at that pace and costs a parked goroutine on a
 	// connection it holds anyway, not a stream of requests to parse and
@@ -120,6 +138,8 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	defInt(&l.SubscribeBurst, 100)
 	defRate(&l.ReplayRate, 500)
 	defInt(&l.ReplayBurst, 5000)
+	defRate(&l.BulkRate, 2<<20)
+	defInt(&l.BulkBurst, 512<<10)
 	defInt(&l.MaxUserSockets, 20)
 	defInt(&l.MaxSockets, 50_000)
 	defInt(&l.MaxUserLongPolls, 10)
@@ -141,11 +161,14 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 // userLimiters are the token buckets of one user.
 type userLimiters struct {
 	send, read, poll, replay *rate.Limiter
+	bulk                     *rate.Limiter // bytes, waited for (pace)
 	// replaying lets one of the user's replays run at a time: a user who
 	// subscribes on many sockets at once gets a core's worth of work
 	// done one room after another, not all of it in parallel ahead of
 	// everybody else's messages.
 	replaying sync.Mutex
+	// refusalsHeld counts the user's refusals in holdRefusal now.
+	refusalsHeld atomic.Int64
 }
 
 // bucket names one of a user's token buckets.
@@ -189,18 +212,36 @@ func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
 			read:   rate.NewLimiter(h.cfg.ReadRate, h.cfg.ReadBurst),
 			poll:   rate.NewLimiter(h.cfg.PollRate, h.cfg.PollBurst),
 			replay: rate.NewLimiter(h.cfg.ReplayRate, h.cfg.ReplayBurst),
+			bulk:   rate.NewLimiter(h.cfg.BulkRate, h.cfg.BulkBurst),
 		}
 		h.limiters[userID] = ul
 	}
 	return ul
 }
 
-// holdRefusal keeps a refused request (429) waiting for the Retry-After
-// it would be told (whole seconds, at least one), at most RefusalHold,
-// before its answer goes (see Limits.RefusalHold), and says how long it
-// waited. The wait ends early when the client goes or the server drains.
-func (h *Hub) holdRefusal(r *http.Request, wait time.Duration) time.Duration {
+// holdRefusal keeps a refused request (429) of userID waiting before its
+// answer goes (see Limits.RefusalHold): for the Retry-After it would be
+// told (whole seconds, at least one), at most RefusalHold; longer for a
+// user who has more than refusalsHeldFreely held at once, in proportion,
+// up to maxRefusalHold; and less up to half of it at random. It says how
+// long it waited. The wait ends early when the client goes or the server
+// drains.
+func (h *Hub) holdRefusal(r *http.Request, userID string, wait time.Duration) time.Duration {
 	d := min(max(time.Second, wait.Round(time.Second)), h.cfg.RefusalHold)
+	ul := h.userLimiters(userID, time.Now())
+	n := ul.refusalsHeld.Add(1)
+	defer ul.refusalsHeld.Add(-1)
+	// A user who asks again at once without end, from hundreds of
+	// connections at a time, gets each refusal back later the more are
+	// held: about refusalsHeldFreely answers per hold, however many it
+	// sends, rather than hundreds a second to parse and refuse.
+	if n > refusalsHeldFreely {
+		d = min(maxRefusalHold, time.Duration(float64(d)*float64(n)/refusalsHeldFreely))
+	}
+	// Refusals that came together (an abuser's hundreds of requests at
+	// once) must not go together, or they come back together, a burst at
+	// each return.
+	d = d/2 + rand.N(d/2+1)
 	if h.heldRefusals.Add(1) > int64(h.cfg.MaxHeldRefusals) {
 		h.heldRefusals.Add(-1)
 		return 0
@@ -218,6 +259,15 @@ func (h *Hub) holdRefusal(r *http.Request, wait time.Duration) time.Duration {
 	}
 	return time.Since(start)
 }
+
+// refusalsHeldFreely is how many refusals of one user are held for the
+// plain RefusalHold at once; maxRefusalHold bounds the longer holds of a
+// user past it (well within the minute after which proxies drop an idle
+// request).
+const (
+	refusalsHeldFreely = 10
+	maxRefusalHold     = 30 * time.Second
+)
 
 // lockReplay waits until none of the user's other replays runs and
 // returns the unlock.
@@ -247,12 +297,33 @@ func (h *Hub) takeReplay(userID string, want int) int {
 	return n
 }
 
+// pace waits until the user's bulk budget holds n bytes (at most a burst)
+// and takes them; it fails only when ctx ends first. It runs on the
+// goroutine of the answer being sent, so one user's bulk waits for that
+// user's budget alone.
+func (h *Hub) pace(ctx context.Context, userID string, n int) error {
+	l := h.userLimiters(userID, time.Now()).bulk
+	n = min(n, l.Burst())
+	if l.AllowN(time.Now(), n) {
+		return nil
+	}
+	h.metrics.BulkWaiting.Inc()
+	defer h.metrics.BulkWaiting.Dec()
+	return l.WaitN(ctx, n)
+}
+
+// bulkChunk is how many bytes of a bulk answer are encoded and then paced
+// at a time: small enough that encoding one takes a fraction of a
+// millisecond, large enough that pacing costs few timers.
+const bulkChunk = 32 << 10
+
 // allowSend takes one message from the user's send budget.
 func (h *Hub) allowSend(userID string) (bool, time.Duration) { return h.allow(userID, bucketSend) }
 
 // sweepLimitersLocked forgets, at most once per LimiterSweep, the users
-// whose buckets are all full: they have been idle long enough to refill,
-// and a new limiter would start as full. h.mu is held; the sweep walks
+// whose buckets are all full and who have no refusal held: they have been
+// idle long enough to refill, and a new limiter would start as full (and
+// count no refusal held). h.mu is held; the sweep walks
 // every user, once a minute by default. A request that took a limiter
 // just before it was forgotten spends a token nobody keeps: at worst one
 // extra token for that user, once a sweep.
@@ -263,7 +334,7 @@ func (h *Hub) sweepLimitersLocked(now time.Time) {
 	h.swept = now
 	full := func(l *rate.Limiter) bool { return l.TokensAt(now) >= float64(l.Burst()) }
 	for id, ul := range h.limiters {
-		if full(ul.send) && full(ul.read) && full(ul.poll) && full(ul.replay) {
+		if full(ul.send) && full(ul.read) && full(ul.poll) && full(ul.replay) && full(ul.bulk) && ul.refusalsHeld.Load() == 0 {
 			delete(h.limiters, id)
 		}
 	}

@@ -3,8 +3,12 @@
 package chat_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -534,7 +538,7 @@ func TestRefusalsAreHeldBeforeTheyAreAnswered(t *testing.T) {
 	var he *native.HTTPError
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusTooManyRequests, he.Status)
-	assert.GreaterOrEqual(t, time.Since(start), hold, "held before the answer")
+	assert.GreaterOrEqual(t, time.Since(start), hold/2, "held before the answer")
 
 	// One held at a time: while one waits, the next is answered at once,
 	// which the first's hold cannot have ended before.
@@ -607,4 +611,127 @@ func TestARateLimitedSendHoldsBackTheOnesBehindIt(t *testing.T) {
 		order = append(order, m.ClientID)
 	}
 	assert.Equal(t, []string{"one", "two", "three"}, order)
+}
+
+// A user's bulk answers go at the pace of the user's bulk budget: past its
+// burst a page, or a replay, waits for the budget (the gauge shows it
+// waiting) with what the burst covered already sent, while another user's
+// page goes at once; a client that leaves ends the wait.
+func TestBulkAnswersWaitForTheUsersBulkBudget(t *testing.T) {
+	t.Parallel()
+	const burst = 40 << 10
+	// A budget that refills one byte a second: what the burst does not
+	// cover waits for as long as the test lasts.
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{BulkBurst: burst, BulkRate: 1}})
+	s.fill(t, "room-a", 100, 1000) // about 110 KB of JSON
+	ctx := limitContext(t)
+
+	// A page: the first chunks arrive, then it waits.
+	pageCtx, stopPage := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(pageCtx, http.MethodGet, s.srv.URL+"/api/rooms/room-a/messages?before=101&limit=100", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.token(t, "casey", "room-a"))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	head := make([]byte, 16<<10)
+	_, err = io.ReadFull(res.Body, head)
+	require.NoError(t, err, "what the burst covers arrives")
+	assert.True(t, bytes.HasPrefix(head, []byte(`{"messages":[{`)), "a page, a chunk at a time")
+	require.Eventually(t, func() bool { return s.metric(t, "tether_bulk_waiting") == 1 }, limitTimeout, 5*time.Millisecond)
+
+	// Another user's budget is their own: a page within the burst, at once.
+	other := &native.HTTPClient{BaseURL: s.srv.URL, Token: s.token(t, "taylor", "room-a")}
+	page, err := other.History(ctx, "room-a", 101, 30)
+	require.NoError(t, err)
+	assert.Len(t, page.Messages, 30)
+
+	// The waiting page ends with its client.
+	stopPage()
+	require.Eventually(t, func() bool { return s.metric(t, "tether_bulk_waiting") == 0 }, limitTimeout, 5*time.Millisecond)
+
+	// A replay of the same user waits too: the budget is spent.
+	c, err := s.dial(t, s.token(t, "casey", "room-a"))
+	require.NoError(t, err)
+	sub, err := c.SubscribeAndWait(ctx, "room-a", 0)
+	require.NoError(t, err)
+	assert.True(t, sub.Recovered)
+	require.Eventually(t, func() bool { return s.metric(t, "tether_bulk_waiting") == 1 }, limitTimeout, 5*time.Millisecond)
+}
+
+// A page written a chunk at a time is byte for byte the page encoded at
+// once.
+func TestAPageInChunksIsThePageAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newLimitServer(t, chat.Config{})
+	s.fill(t, "room-a", 120, 900) // several chunks
+	tok := s.token(t, "casey", "room-a")
+	for _, q := range []string{"before=121&limit=120", "since=0&limit=120", "since=500"} {
+		req, err := http.NewRequestWithContext(limitContext(t), http.MethodGet, s.srv.URL+"/api/rooms/room-a/messages?"+q, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, q)
+		var page wire.MessagesPage
+		require.NoError(t, json.Unmarshal(body, &page), q)
+		if page.Messages == nil {
+			page.Messages = []wire.Message{}
+		}
+		want, err := json.Marshal(page)
+		require.NoError(t, err)
+		assert.Equal(t, string(want)+"\n", string(body), q)
+		assert.Equal(t, int64(120), page.Head, q)
+	}
+}
+
+// A user who keeps many refused requests waiting at once gets each held
+// longer, in proportion: the refusals come back at about ten per hold
+// however many are sent, not all of them after each hold.
+func TestAUsersManyRefusalsAreHeldLonger(t *testing.T) {
+	t.Parallel()
+	const hold = 100 * time.Millisecond
+	const many = 60
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{MaxUserLongPolls: 1, RefusalHold: hold}})
+	poller := func(user string) func(context.Context) error {
+		client := &native.HTTPClient{BaseURL: s.srv.URL, Token: s.token(t, user, "room-a")}
+		return func(ctx context.Context) error {
+			_, err := client.Do(ctx, http.MethodGet, "/api/rooms/room-a/messages?since=0&wait=20", nil, nil)
+			return err
+		}
+	}
+	casey := poller("casey")
+	ctx := limitContext(t)
+	go casey(ctx) // takes casey's one long-poll
+	require.Eventually(t, func() bool { return s.metric(t, "tether_longpolls_waiting") == 1 }, limitTimeout, 5*time.Millisecond)
+
+	// Many of casey's at once: refused, each held. The refusals past the
+	// first ten are held for up to six holds, at least half of that.
+	held := make(chan time.Duration, many)
+	for range many {
+		go func() {
+			start := time.Now()
+			err := casey(ctx)
+			var he *native.HTTPError
+			if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
+				t.Errorf("want a 429, got %v", err)
+			}
+			held <- time.Since(start)
+		}()
+	}
+	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == many }, limitTimeout, 5*time.Millisecond)
+
+	var longer int
+	for range many {
+		if d := <-held; d >= 2*hold {
+			longer++
+		}
+	}
+	// Those that came when 40 or more were held were held 4 holds or more,
+	// at least half of that: 2 holds.
+	assert.GreaterOrEqual(t, longer, 20, "held longer, the more were held")
 }

@@ -138,11 +138,27 @@ func (c *wsConn) replay(s *subscription, room string, since int64) (last int64, 
 	if !c.send(&wire.Subscribed{Room: room, Head: head, Recovered: recovered}) {
 		return 0, false
 	}
+	// Paced a chunk at a time under the user's bulk budget (Limits.BulkRate).
+	chunk := 0
 	for i := range replay {
-		if !c.send(&replay[i]) {
+		b, err := wire.Encode(&replay[i])
+		if err != nil {
+			h.log.Error("failed to encode a frame", "type", replay[i].FrameType(), "err", err)
+			return 0, false
+		}
+		if chunk += len(b); chunk >= bulkChunk {
+			if h.pace(c.ctx, c.claims.Subject, chunk) != nil {
+				return 0, false
+			}
+			chunk = 0
+		}
+		if !c.enqueueWait(b) {
 			return 0, false
 		}
 		last = replay[i].Seq
+	}
+	if chunk > 0 && h.pace(c.ctx, c.claims.Subject, chunk) != nil {
+		return 0, false
 	}
 	h.metrics.Replayed.Add(float64(len(replay)))
 	if !recovered {

@@ -20,6 +20,7 @@ type Metrics struct {
 	OpenSockets     prometheus.Gauge
 	LongPolls       prometheus.Gauge
 	RefusalsHeld    prometheus.Gauge
+	BulkWaiting     prometheus.Gauge
 	MessagesStored  prometheus.Counter
 	Acks            prometheus.Counter
 	Replayed        prometheus.Counter
@@ -40,6 +41,8 @@ func New() *Metrics {
 			Name: "tether_longpolls_waiting", Help: "HTTP long-polls waiting now."}),
 		RefusalsHeld: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tether_refusals_held", Help: "Refused requests (429) held before their answer goes, now."}),
+		BulkWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tether_bulk_waiting", Help: "Replays and message pages waiting for their user's bulk budget, now."}),
 		MessagesStored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tether_messages_stored_total", Help: "Messages stored (repeats of a client_id not counted)."}),
 		Acks: prometheus.NewCounter(prometheus.CounterOpts{
@@ -58,7 +61,7 @@ func New() *Metrics {
 		SlowDisconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tether_slow_consumer_disconnects_total", Help: "Connections closed because they did not read fast enough."}),
 	}
-	r.MustRegister(m.OpenSockets, m.LongPolls, m.RefusalsHeld, m.MessagesStored, m.Acks, m.Replayed, m.Errors, m.Closes,
+	r.MustRegister(m.OpenSockets, m.LongPolls, m.RefusalsHeld, m.BulkWaiting, m.MessagesStored, m.Acks, m.Replayed, m.Errors, m.Closes,
 		m.StoreLatency, m.SlowDisconnects,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
