@@ -6,7 +6,9 @@
 package api
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -16,6 +18,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/auth"
+	"tether/server/bookings"
 	"tether/server/chat"
 	"tether/server/faults"
 )
@@ -33,6 +36,17 @@ type Config struct {
 	// WebSocket upgrades) whose pages may also call the HTTP API from
 	// another origin: the CORS headers are sent to them alone.
 	AllowedOrigins []string
+	// Bookings and APIKey serve the operator API (/api/bookings…) to the
+	// holder of the key (TETHER_API_KEY, at least MinAPIKeyBytes); without
+	// either its routes answer 404.
+	Bookings *bookings.Service
+	APIKey   string
+	// OnRevoke is told of the sessions a revocation ended; OnCancel of a
+	// cancelled booking's room. Either may be nil.
+	OnRevoke func(sessions [][]byte)
+	OnCancel func(room string)
+	// Logger receives the API's failures; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // New returns the handler for every path under /api/.
@@ -52,6 +66,14 @@ func New(c Config) http.Handler {
 	}
 	if c.Dev && c.Auth != nil {
 		mux.Handle("GET /api/dev/token", devToken(c.Auth))
+	}
+	if c.Bookings != nil && len(c.APIKey) >= MinAPIKeyBytes {
+		log := c.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		o := &operatorAPI{service: c.Bookings, key: sha256.Sum256([]byte(c.APIKey)), revoked: c.OnRevoke, cancelled: c.OnCancel, log: log}
+		o.routes(mux)
 	}
 	if c.Faults != nil {
 		mux.Handle("/api/test/faults", c.Faults)

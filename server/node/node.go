@@ -25,6 +25,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/api"
 	"tether/server/auth"
+	"tether/server/bookings"
 	"tether/server/bundle"
 	"tether/server/chat"
 	"tether/server/faults"
@@ -85,6 +86,9 @@ type Main struct {
 	// Secret signs the tokens; when empty it comes from TETHER_SECRET, or in
 	// dev mode from the data folder.
 	Secret []byte
+	// APIKey opens the operator API (/api/bookings…); when empty it comes
+	// from TETHER_API_KEY, and without either the API is off.
+	APIKey string
 
 	server    *http.Server
 	debug     *http.Server
@@ -243,8 +247,13 @@ func (m *Main) handler() (http.Handler, error) {
 	m.hub, m.store = hub, st
 	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir, "store", kind)
 
+	apiCfg := api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f, AllowedOrigins: chatCfg.AllowedOrigins, Logger: m.Logger}
+	if err := m.operatorAPI(&apiCfg, st, secret, public); err != nil {
+		st.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f, AllowedOrigins: chatCfg.AllowedOrigins}))
+	mux.Handle("/api/", api.New(apiCfg))
 	m.metricsHandler = met.Handler()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -260,6 +269,29 @@ func (m *Main) handler() (http.Handler, error) {
 	})
 	mux.Handle("/", b)
 	return guard(public, mux), nil
+}
+
+// operatorAPI turns on the operator API in c when an API key is set: its
+// bookings live in st, their invite codes derive from secret, and their
+// links start with the first public origin (paths without one).
+func (m *Main) operatorAPI(c *api.Config, st store.Store, secret []byte, public publicOrigins) error {
+	key := m.APIKey
+	if key == "" {
+		key = os.Getenv("TETHER_API_KEY")
+	}
+	if key == "" {
+		return nil
+	}
+	if len(key) < api.MinAPIKeyBytes {
+		return fmt.Errorf("TETHER_API_KEY has %d bytes; at least %d are needed (openssl rand -hex 32 makes one)", len(key), api.MinAPIKeyBytes)
+	}
+	bs, ok := st.(store.Bookings)
+	if !ok {
+		return errors.New("this store keeps no bookings: the operator API (TETHER_API_KEY) cannot run on it")
+	}
+	c.Bookings, c.APIKey = bookings.New(bs, secret, public.first()), key
+	m.Logger.Info("operator API on", "path", "/api/bookings")
+	return nil
 }
 
 // storeOpenTimeout bounds connecting to PostgreSQL and migrating it.

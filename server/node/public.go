@@ -55,6 +55,15 @@ func (p publicOrigins) match(host string) *url.URL {
 	return nil
 }
 
+// first is the first origin ("https://chat.example.com"), or "" when none
+// is set: the origin the links the server hands out start with.
+func (p publicOrigins) first() string {
+	if len(p) == 0 {
+		return ""
+	}
+	return p[0].String()
+}
+
 // originPatterns are the origins as the host patterns of -allowed-origins
 // (path.Match syntax, matched against the Origin's host), with the
 // pattern's special characters escaped: an IPv6 host is written in [].

@@ -83,7 +83,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 		{name: "the writer checkpoints a large WAL", db: s.writer, pragma: "wal_autocheckpoint", want: "10000"},
 		{name: "the readers wait for locks", db: s.reader, pragma: "busy_timeout", want: "5000"},
 		{name: "the readers cannot write", db: s.reader, pragma: "query_only", want: "1"},
-		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "3"},
+		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +92,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	require.Len(t, migrations, 3, "update the user_version row above")
+	require.Len(t, migrations, 4, "update the user_version row above")
 }
 
 // openInternal opens a store whose writer goroutine does not run, so a test

@@ -73,6 +73,44 @@ var migrations = []string{
 		SELECT rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at FROM messages;
 	DROP TABLE messages;
 	ALTER TABLE messages_v3 RENAME TO messages;`,
+
+	// 4: bookings and sessions (contract v2). Times are unix milliseconds;
+	// invites and session ids are kept as SHA-256 hashes, never as
+	// themselves. A booking's room need not hold a message yet, so no
+	// reference to rooms.
+	`CREATE TABLE bookings (
+		room             TEXT    NOT NULL PRIMARY KEY,
+		customer_id      TEXT    NOT NULL,
+		customer_name    TEXT    NOT NULL,
+		provider_id      TEXT    NOT NULL,
+		provider_name    TEXT    NOT NULL,
+		provider_role    TEXT    NOT NULL,
+		title            TEXT    NOT NULL,
+		starts_at        INTEGER NOT NULL,
+		ends_at          INTEGER NOT NULL,
+		place            TEXT    NOT NULL,
+		status           TEXT    NOT NULL,
+		created_at       INTEGER NOT NULL,
+		customer_invite  BLOB    NOT NULL UNIQUE,
+		provider_invite  BLOB    NOT NULL UNIQUE,
+		customer_revoked INTEGER NOT NULL DEFAULT 0,
+		provider_revoked INTEGER NOT NULL DEFAULT 0
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX bookings_by_customer ON bookings (customer_id, starts_at);
+	CREATE INDEX bookings_by_provider ON bookings (provider_id, starts_at);
+
+	CREATE TABLE sessions (
+		id          BLOB    NOT NULL PRIMARY KEY,
+		user_id     TEXT    NOT NULL,
+		user_name   TEXT    NOT NULL,
+		user_role   TEXT    NOT NULL,
+		room        TEXT    NOT NULL REFERENCES bookings (room),
+		participant TEXT    NOT NULL,
+		created_at  INTEGER NOT NULL,
+		expires_at  INTEGER NOT NULL,
+		revoked     INTEGER NOT NULL DEFAULT 0
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX sessions_by_booking ON sessions (room, participant);`,
 }
 
 // migrate brings db up to len(steps) in one transaction and returns the

@@ -56,6 +56,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestBookingsConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunBookings(t, func(t *testing.T) store.Bookings {
+		return open(t, filepath.Join(t.TempDir(), "tether.db"), sqlite.Options{})
+	})
+}
+
 func TestOnCommitGetsExactlyTheCreatedMessagesInSeqOrder(t *testing.T) {
 	t.Parallel()
 	var (
