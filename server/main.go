@@ -3,6 +3,9 @@
 // Command server runs tether: it serves the browser bundle and the chat API.
 //
 //	go run ./server -dev
+//
+// tether booking create … makes a booking for an operator without a booking
+// platform and prints its two invite links.
 package main
 
 import (
@@ -21,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "booking" {
+		os.Exit(runBooking(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	config, err := ParseFlags(os.Args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

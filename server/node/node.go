@@ -300,15 +300,32 @@ const storeOpenTimeout = 30 * time.Second
 // openStore opens the store Config.Store names, with the hub's Publish as
 // its commit hook, and says which kind it is.
 func (m *Main) openStore(hub *chat.Hub) (store.Store, string, error) {
-	if m.Store == "" {
-		st, err := sqlite.Open(filepath.Join(m.DataDir, "tether.db"), sqlite.Options{OnCommit: hub.Publish, Logger: m.Logger})
+	return OpenStore(m.DataDir, m.Store, StoreHooks{OnCommit: hub.Publish, OnPeerCommit: hub.PublishFromPeer, OnResync: hub.DropAll}, m.Logger)
+}
+
+// StoreHooks are what a store tells of the messages committed; a command
+// that only changes bookings (tether booking) needs none.
+type StoreHooks struct {
+	OnCommit     store.CommitFunc
+	OnPeerCommit store.CommitFunc
+	OnResync     func()
+}
+
+// OpenStore opens the store of url (a postgres:// URL), or SQLite in
+// dataDir when url is empty, and says which kind it is.
+func OpenStore(dataDir, url string, hooks StoreHooks, log *slog.Logger) (store.Store, string, error) {
+	if hooks.OnCommit == nil {
+		hooks.OnCommit = func([]wire.Message) {}
+	}
+	if url == "" {
+		st, err := sqlite.Open(filepath.Join(dataDir, "tether.db"), sqlite.Options{OnCommit: hooks.OnCommit, Logger: log})
 		if err != nil {
 			return nil, "", err
 		}
 		return st, "sqlite", nil
 	}
 	// The error names the scheme at most: the rest may hold a password.
-	scheme, _, found := strings.Cut(m.Store, "://")
+	scheme, _, found := strings.Cut(url, "://")
 	if !found {
 		return nil, "", errors.New("-store wants a postgres:// URL")
 	}
@@ -317,12 +334,12 @@ func (m *Main) openStore(hub *chat.Hub) (store.Store, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 	defer cancel()
-	st, err := postgres.Open(ctx, m.Store, postgres.Options{
-		OnCommit:     hub.Publish,
-		OnPeerCommit: hub.PublishFromPeer,
+	st, err := postgres.Open(ctx, url, postgres.Options{
+		OnCommit:     hooks.OnCommit,
+		OnPeerCommit: hooks.OnPeerCommit,
 		// The messages missed cannot be told: the clients resume by seq.
-		OnResync: hub.DropAll,
-		Logger:   m.Logger,
+		OnResync: hooks.OnResync,
+		Logger:   log,
 	})
 	if err != nil {
 		return nil, "", err

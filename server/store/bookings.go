@@ -58,6 +58,14 @@ type Booking struct {
 	ProviderRevoked bool
 }
 
+// SameDetails reports whether o says what b says: what the operator gave
+// (users, title, times to the millisecond, place), not the state or the
+// invites. A booking put again with the same details is the same booking.
+func (b *Booking) SameDetails(o Booking) bool {
+	return b.Customer == o.Customer && b.Provider == o.Provider && b.Title == o.Title &&
+		b.StartsAt.UnixMilli() == o.StartsAt.UnixMilli() && b.EndsAt.UnixMilli() == o.EndsAt.UnixMilli() && b.Place == o.Place
+}
+
 // Invite is the hash of a side's invite.
 func (b *Booking) Invite(p Participant) []byte {
 	if p == Provider {

@@ -253,6 +253,50 @@ var migrations = []string{
 		COMMIT;
 	END
 	$$;`,
+
+	// 4: bookings and sessions (contract v2), as in the SQLite store. Times
+	// are unix milliseconds, so both stores keep them to the millisecond;
+	// invites and session ids are kept as SHA-256 hashes, never as
+	// themselves, and the invites are unique so that one finds a single
+	// booking. A booking's room need not hold a message yet, so no reference
+	// to rooms. The operator's fields are text: unlike a message's, they
+	// come from the operator's API, not from what a user typed.
+	//
+	// The two indexes list a user's bookings by start on either side;
+	// sessions_by_booking finds the sessions a revoked side's invite opened.
+	`CREATE TABLE bookings (
+		room             text    NOT NULL PRIMARY KEY,
+		customer_id      text    NOT NULL,
+		customer_name    text    NOT NULL,
+		provider_id      text    NOT NULL,
+		provider_name    text    NOT NULL,
+		provider_role    text    NOT NULL,
+		title            text    NOT NULL,
+		starts_at        bigint  NOT NULL,
+		ends_at          bigint  NOT NULL,
+		place            text    NOT NULL,
+		status           text    NOT NULL,
+		created_at       bigint  NOT NULL,
+		customer_invite  bytea   NOT NULL UNIQUE,
+		provider_invite  bytea   NOT NULL UNIQUE,
+		customer_revoked boolean NOT NULL DEFAULT false,
+		provider_revoked boolean NOT NULL DEFAULT false
+	);
+	CREATE INDEX bookings_by_customer ON bookings (customer_id, starts_at);
+	CREATE INDEX bookings_by_provider ON bookings (provider_id, starts_at);
+
+	CREATE TABLE sessions (
+		id          bytea   NOT NULL PRIMARY KEY,
+		user_id     text    NOT NULL,
+		user_name   text    NOT NULL,
+		user_role   text    NOT NULL,
+		room        text    NOT NULL REFERENCES bookings (room),
+		participant text    NOT NULL,
+		created_at  bigint  NOT NULL,
+		expires_at  bigint  NOT NULL,
+		revoked     boolean NOT NULL DEFAULT false
+	);
+	CREATE INDEX sessions_by_booking ON sessions (room, participant);`,
 }
 
 // migrate brings the database up to len(steps) in one transaction and

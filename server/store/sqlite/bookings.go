@@ -41,13 +41,6 @@ func scanBooking(r scanner) (store.Booking, error) {
 	return b, err
 }
 
-// sameDetails reports whether two bookings of one room say the same: what
-// the operator gave, not their state or invites.
-func sameDetails(a, b store.Booking) bool {
-	return a.Customer == b.Customer && a.Provider == b.Provider && a.Title == b.Title &&
-		a.StartsAt.UnixMilli() == b.StartsAt.UnixMilli() && a.EndsAt.UnixMilli() == b.EndsAt.UnixMilli() && a.Place == b.Place
-}
-
 // enter holds the store open for a call; done releases it.
 func (s *Store) enter() (done func(), err error) {
 	s.mu.RLock()
@@ -72,7 +65,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	defer tx.Rollback()
 	old, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
 	switch {
-	case err == nil && sameDetails(old, b):
+	case err == nil && old.SameDetails(b):
 		return old, false, nil
 	case err == nil:
 		return store.Booking{}, false, store.ErrConflict
