@@ -19,6 +19,10 @@ const (
 	CodeNotFound      = "not_found"      // no such path
 	CodeUnavailable   = "unavailable"    // the server is draining or refusing on purpose
 	CodeInternal      = "internal"       // the server failed; the request may be retried
+	// Contract v2.
+	CodeCancelled      = "cancelled"       // the booking is cancelled: its room is read-only
+	CodeRevoked        = "revoked"         // the session (or invite) was revoked by the operator
+	CodeSessionExpired = "session_expired" // the session is over: open the invite link again
 )
 
 // CloseCode is a WebSocket close status code of protocol v1.

@@ -22,6 +22,9 @@ const (
 	TypeAck         = "ack"
 	TypePong        = "pong"
 	TypeError       = "error"
+	// Contract v2: a fresh token on the live socket, and its answer.
+	TypeAuth   = "auth"
+	TypeAuthed = "authed"
 )
 
 // Frame is one protocol v1 frame. Every frame type is a pointer to one of
@@ -69,6 +72,18 @@ type Send struct {
 // Ping asks for a pong with the same ID; its round trip measures latency.
 type Ping struct {
 	ID int64 `json:"id"`
+}
+
+// Auth renews the session's token on the live socket (contract v2): the
+// token must be the same user's; the socket then lives until its expiry.
+type Auth struct {
+	Token string `json:"token"`
+}
+
+// Authed answers Auth: the session now ends at ExpiresAt (unix
+// milliseconds) unless renewed again.
+type Authed struct {
+	ExpiresAt int64 `json:"expires_at"`
 }
 
 // Welcome answers Hello.
@@ -134,6 +149,8 @@ func (*Message) FrameType() string     { return TypeMessage }
 func (*Ack) FrameType() string         { return TypeAck }
 func (*Pong) FrameType() string        { return TypePong }
 func (*ErrorFrame) FrameType() string  { return TypeError }
+func (*Auth) FrameType() string        { return TypeAuth }
+func (*Authed) FrameType() string      { return TypeAuthed }
 
 // DecodeError says why a frame was refused; Code is the error code to send
 // back (CodeBadFrame, CodeTooLarge or CodeInvalidBody).
@@ -205,6 +222,10 @@ func newFrame(typ string) Frame {
 		return &Pong{}
 	case TypeError:
 		return &ErrorFrame{}
+	case TypeAuth:
+		return &Auth{}
+	case TypeAuthed:
+		return &Authed{}
 	}
 	return nil
 }
@@ -359,6 +380,15 @@ func (a *Ack) validate() error {
 }
 
 func (*Pong) validate() error { return nil }
+
+func (a *Auth) validate() error {
+	if a.Token == "" {
+		return badFrame("auth has no token")
+	}
+	return nil
+}
+
+func (*Authed) validate() error { return nil }
 
 func (e *ErrorFrame) validate() error {
 	if e.Code == "" {

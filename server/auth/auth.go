@@ -69,6 +69,10 @@ type Claims struct {
 	Name  string   `json:"name"`
 	Role  string   `json:"role"`
 	Rooms []string `json:"rooms"`
+	// Sid names the session (contract v2) a token was issued for; its
+	// holder's rooms are then the bookings of the user, read live, and the
+	// token's sockets close when the session is revoked.
+	Sid string `json:"sid,omitempty"`
 }
 
 // User is the holder as the protocol shows them.

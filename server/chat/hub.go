@@ -293,6 +293,28 @@ func (h *Hub) CloseAll(code wire.CloseCode, reason string) {
 	}
 }
 
+// CloseSessions closes, with 4403 and "revoked", the sockets of the
+// sessions sids (auth.Claims.Sid) that the operator revoked.
+func (h *Hub) CloseSessions(sids []string) {
+	want := make(map[string]bool, len(sids))
+	for _, s := range sids {
+		if s != "" {
+			want[s] = true
+		}
+	}
+	h.mu.Lock()
+	var conns []*wsConn
+	for c := range h.conns {
+		if sid := c.sid.Load(); sid != nil && want[*sid] {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		go c.close(wire.CloseForbidden, "revoked")
+	}
+}
+
 // Sockets is the number of WebSocket connections open now.
 func (h *Hub) Sockets() int {
 	h.mu.Lock()

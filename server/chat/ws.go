@@ -48,7 +48,10 @@ type wsConn struct {
 	space    chan struct{} // closed when the writer takes frames, for enqueueWait
 	writerWG sync.WaitGroup
 
-	claims *auth.Claims // set once by hello, read by the reader only
+	claims *auth.Claims // set by hello and auth, read by the reader only
+	// sid is the claims' session (contract v2), for CloseSessions on
+	// other goroutines; "" for a token of no session.
+	sid atomic.Pointer[string]
 	// helloTimer closes a session that sends no hello in time; hello stops
 	// it, whatever else waits in the same burst of input.
 	helloTimer *time.Timer
@@ -288,6 +291,8 @@ func (c *wsConn) handle(f wire.Frame) bool {
 		if !h.faults.MutePongs() {
 			c.send(&wire.Pong{ID: f.ID, ServerTime: time.Now().UnixMilli()})
 		}
+	case *wire.Auth:
+		c.onAuth(f)
 	case *wire.Hello:
 		c.sendError(wire.CodeBadFrame, "hello was already received", "", 0)
 	default:
@@ -371,7 +376,9 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		ServerTime:  time.Now().UnixMilli(),
 		User:        claims.User(),
 	})
-	// The session ends with the token: the client renews it and comes back.
+	c.sid.Store(&claims.Sid)
+	// The session ends with the token unless the client renews it on the
+	// socket (auth) in time; otherwise it gets a new one and comes back.
 	if exp := claims.Expiry(); !exp.IsZero() {
 		c.expiry = time.AfterFunc(time.Until(exp), func() { c.close(wire.CloseUnauthorized, "token expired") })
 	}
@@ -384,6 +391,33 @@ func (c *wsConn) onHello(hello *wire.Hello) bool {
 		c.subscribe(room, hello.Resume[room])
 	}
 	return true
+}
+
+// onAuth renews the session's token on the live socket (contract v2): a
+// valid token of the same user moves the session's end to its expiry and
+// is answered authed. Another user's token, or a bad one, is refused with an
+// error and changes nothing: the socket lives on until its old token's end.
+func (c *wsConn) onAuth(f *wire.Auth) {
+	claims, err := c.hub.auth.Verify(f.Token)
+	if err != nil {
+		reason := "invalid token: the session stays as it was"
+		if errors.Is(err, auth.ErrExpiredToken) {
+			reason = "token expired: the session stays as it was"
+		}
+		c.sendError(wire.CodeUnauthorized, reason, "", 0)
+		return
+	}
+	if claims.Subject != c.claims.Subject || claims.Role != c.claims.Role {
+		c.sendError(wire.CodeUnauthorized, "the token is another user's: the session stays as it was", "", 0)
+		return
+	}
+	c.claims = claims
+	c.sid.Store(&claims.Sid)
+	exp := claims.Expiry()
+	if c.expiry != nil {
+		c.expiry.Reset(time.Until(exp))
+	}
+	c.send(&wire.Authed{ExpiresAt: exp.UnixMilli()})
 }
 
 // onSend stores a message and acks it.
