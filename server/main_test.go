@@ -265,6 +265,7 @@ func TestRunFails(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	t.Parallel()
+	const ttl = 15 * time.Minute
 	tests := []struct {
 		name    string
 		args    []string
@@ -273,27 +274,30 @@ func TestParseFlags(t *testing.T) {
 		is      error
 	}{
 		{name: "defaults serve on localhost:8080 from ./data without dev", args: nil,
-			want: Config{Addr: "localhost:8080", DataDir: "./data", Dev: false}},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", Dev: false, TokenTTL: ttl}},
 		{name: "custom values are read", args: []string{"-addr", "127.0.0.1:0", "-data", "/tmp/x", "-dev"},
-			want: Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", Dev: true}},
+			want: Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", Dev: true, TokenTTL: ttl}},
 		{name: "the double-dash form with = is read", args: []string{"--addr=:9000", "--data=d", "--dev=false"},
-			want: Config{Addr: ":9000", DataDir: "d", Dev: false}},
+			want: Config{Addr: ":9000", DataDir: "d", Dev: false, TokenTTL: ttl}},
 		{name: "-store takes the URL of a shared PostgreSQL database", args: []string{"-store", "postgres://db.internal/tether"},
-			want: Config{Addr: "localhost:8080", DataDir: "./data", Store: "postgres://db.internal/tether"}},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", Store: "postgres://db.internal/tether", TokenTTL: ttl}},
 		{name: "-debug-addr serves the profiles apart", args: []string{"-debug-addr", "127.0.0.1:6060"},
-			want: Config{Addr: "localhost:8080", DataDir: "./data", DebugAddr: "127.0.0.1:6060"}},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", DebugAddr: "127.0.0.1:6060", TokenTTL: ttl}},
 		{name: "-dev on every interface is refused", args: []string{"-dev", "-addr", ":8080"},
 			wantErr: "-dev (tokens for any user and room) must listen on a loopback address"},
 		{name: "-faults on 0.0.0.0 is refused", args: []string{"-faults", "-addr", "0.0.0.0:8080"},
 			wantErr: "add -insecure-public-dev to expose it on purpose"},
 		{name: "-dev on ::1 is allowed", args: []string{"-dev", "-faults", "-addr", "[::1]:0"},
-			want: Config{Addr: "[::1]:0", DataDir: "./data", Dev: true, Faults: true}},
+			want: Config{Addr: "[::1]:0", DataDir: "./data", Dev: true, Faults: true, TokenTTL: ttl}},
 		{name: "-insecure-public-dev exposes -dev and -faults on purpose", args: []string{"-dev", "-faults", "-insecure-public-dev", "-addr", ":8080"},
-			want: Config{Addr: ":8080", DataDir: "./data", Dev: true, Faults: true, InsecurePublicDev: true}},
+			want: Config{Addr: ":8080", DataDir: "./data", Dev: true, Faults: true, InsecurePublicDev: true, TokenTTL: ttl}},
 		{name: "-metrics-addr serves the metrics apart", args: []string{"-metrics-addr", "127.0.0.1:9090"},
-			want: Config{Addr: "localhost:8080", DataDir: "./data", MetricsAddr: "127.0.0.1:9090"}},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", MetricsAddr: "127.0.0.1:9090", TokenTTL: ttl}},
 		{name: "-public-origin takes the origins the server is reached at", args: []string{"-public-origin", "https://chat.example.com,https://chat.example.org"},
-			want: Config{Addr: "localhost:8080", DataDir: "./data", PublicOrigin: "https://chat.example.com,https://chat.example.org"}},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", PublicOrigin: "https://chat.example.com,https://chat.example.org", TokenTTL: ttl}},
+		{name: "-token-ttl sets the sessions' token life", args: []string{"-token-ttl", "20s"},
+			want: Config{Addr: "localhost:8080", DataDir: "./data", TokenTTL: 20 * time.Second}},
+		{name: "a -token-ttl past a day is refused", args: []string{"-token-ttl", "25h"}, wantErr: "-token-ttl 25h0m0s is out of range"},
 		{name: "an unknown flag is an error", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
 		{name: "stray arguments are an error", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments: [serve]"},
 		{name: "-h asks for help", args: []string{"-h"}, is: flag.ErrHelp},

@@ -41,6 +41,11 @@ type Config struct {
 	// either its routes answer 404.
 	Bookings *bookings.Service
 	APIKey   string
+	// Sessions serves the browsers' sessions (/api/session…, /api/me) of
+	// Bookings' bookings; SecureCookies marks their cookie Secure (the
+	// public origin is https; a request over TLS is marked anyway).
+	Sessions      *bookings.Sessions
+	SecureCookies bool
 	// OnRevoke is told of the sessions a revocation ended; OnCancel of a
 	// cancelled booking's room. Either may be nil.
 	OnRevoke func(sessions [][]byte)
@@ -67,13 +72,17 @@ func New(c Config) http.Handler {
 	if c.Dev && c.Auth != nil {
 		mux.Handle("GET /api/dev/token", devToken(c.Auth))
 	}
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	if c.Bookings != nil && len(c.APIKey) >= MinAPIKeyBytes {
-		log := c.Logger
-		if log == nil {
-			log = slog.Default()
-		}
 		o := &operatorAPI{service: c.Bookings, key: sha256.Sum256([]byte(c.APIKey)), revoked: c.OnRevoke, cancelled: c.OnCancel, log: log}
 		o.routes(mux)
+	}
+	if c.Bookings != nil && c.Sessions != nil && c.Auth != nil {
+		s := &sessionAPI{sessions: c.Sessions, service: c.Bookings, auth: c.Auth, secure: c.SecureCookies, log: log}
+		s.routes(mux)
 	}
 	if c.Faults != nil {
 		mux.Handle("/api/test/faults", c.Faults)

@@ -213,6 +213,20 @@ func (a *Auth) VisibleRooms(c *Claims) (rooms []string, all bool) {
 // Auth). A dev node's tokens name DevIssuer and DevAudience, so that a node
 // without -dev refuses them; the others name Issuer.
 func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string, error) {
+	return a.issue(user, rooms, "", ttl)
+}
+
+// IssueSession signs a token of session sid for user, valid for ttl (as
+// for Issue). It names no rooms: the holder's rooms are the user's
+// bookings, which the chat reads live (contract v2).
+func (a *Auth) IssueSession(user wire.User, sid string, ttl time.Duration) (string, error) {
+	if sid == "" {
+		return "", errors.New("a session token needs its session")
+	}
+	return a.issue(user, nil, sid, ttl)
+}
+
+func (a *Auth) issue(user wire.User, rooms []string, sid string, ttl time.Duration) (string, error) {
 	limit, issuer, audience := MaxLifetime, Issuer, jwt.ClaimStrings(nil)
 	if a.dev {
 		limit, issuer, audience = MaxDevLifetime, DevIssuer, jwt.ClaimStrings{DevAudience}
@@ -232,6 +246,7 @@ func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string,
 		Name:  user.Name,
 		Role:  user.Role,
 		Rooms: rooms,
+		Sid:   sid,
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.secret)
 }

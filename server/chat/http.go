@@ -72,7 +72,7 @@ func (h *Hub) authorize(w http.ResponseWriter, r *http.Request) (*auth.Claims, s
 		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeBadFrame, "invalid room")
 		return nil, ""
 	}
-	if !h.auth.CanAccess(claims, room) {
+	if !h.canAccess(r.Context(), claims, room) {
 		writeError(w, h.metrics, http.StatusForbidden, wire.CodeForbidden, "you are not a participant of "+room)
 		return nil, ""
 	}
@@ -243,7 +243,15 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	if !h.allowRead(w, r, claims.Subject, bucketRead) {
 		return
 	}
-	only, all := h.auth.VisibleRooms(claims)
+	only, all, err := h.visibleRooms(r.Context(), claims)
+	if err != nil {
+		if r.Context().Err() == nil {
+			h.log.Error("failed to list a user's bookings", "user", claims.Subject, "err", err)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
+		}
+		return
+	}
 	if !all && len(only) == 0 {
 		writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
 		return
@@ -296,6 +304,10 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := wire.ValidateBody(post.Body); err != nil {
 		writeError(w, h.metrics, http.StatusBadRequest, wire.CodeInvalidBody, err.Error())
+		return
+	}
+	if h.cancelled(r.Context(), room) {
+		writeError(w, h.metrics, http.StatusConflict, wire.CodeCancelled, cancelledMessage)
 		return
 	}
 	if ok, wait := h.allowSend(claims.Subject); !ok {

@@ -102,6 +102,11 @@ type Hub struct {
 	drained  chan struct{} // closed when draining starts: long-polls return
 
 	heldRefusals atomic.Int64 // refusals waiting in holdRefusal
+
+	// bookingStore, when set (SetBookings), decides the rooms of session
+	// tokens and which rooms are read-only; bookings remembers its answers.
+	bookingStore store.Bookings
+	bookings     bookingCache
 }
 
 // room is the live state of one room: its subscribers and a channel closed

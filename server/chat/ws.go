@@ -423,8 +423,12 @@ func (c *wsConn) onAuth(f *wire.Auth) {
 // onSend stores a message and acks it.
 func (c *wsConn) onSend(f *wire.Send) {
 	h := c.hub
-	if !h.auth.CanAccess(c.claims, f.Room) {
+	if !h.canAccess(c.ctx, c.claims, f.Room) {
 		c.sendError(wire.CodeForbidden, "you are not a participant of "+f.Room, f.Room, 0)
+		return
+	}
+	if h.cancelled(c.ctx, f.Room) {
+		c.sendError(wire.CodeCancelled, cancelledMessage, f.ClientID, 0)
 		return
 	}
 	key := ackKey{f.Room, f.ClientID}

@@ -58,7 +58,7 @@ func (c *wsConn) subscribe(room string, since int64) {
 		c.sendError(wire.CodeRateLimited, "too many subscribes; wait before subscribing again", room, wait)
 		return
 	}
-	if !h.auth.CanAccess(c.claims, room) {
+	if !h.canAccess(c.ctx, c.claims, room) {
 		c.sendError(wire.CodeForbidden, "you are not a participant of "+room, room, 0)
 		return
 	}

@@ -71,6 +71,9 @@ type Config struct {
 	// other Host gets 421 (except /healthz), and these origins open
 	// WebSockets and call the API as the server's own.
 	PublicOrigin string
+	// TokenTTL is how long a session's access token lives (0: 15 min);
+	// the client renews it on the socket at 80 % of that.
+	TokenTTL time.Duration
 }
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
@@ -248,7 +251,7 @@ func (m *Main) handler() (http.Handler, error) {
 	m.Logger.Info("ready", "version", b.Version(), "dev", m.Dev, "faults", m.Faults, "data", m.DataDir, "store", kind)
 
 	apiCfg := api.Config{Hub: hub, Auth: a, Dev: m.Dev, Faults: f, AllowedOrigins: chatCfg.AllowedOrigins, Logger: m.Logger}
-	if err := m.operatorAPI(&apiCfg, st, secret, public); err != nil {
+	if err := m.bookingAPI(&apiCfg, hub, st, a, secret, public); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -271,26 +274,41 @@ func (m *Main) handler() (http.Handler, error) {
 	return guard(public, mux), nil
 }
 
-// operatorAPI turns on the operator API in c when an API key is set: its
-// bookings live in st, their invite codes derive from secret, and their
-// links start with the first public origin (paths without one).
-func (m *Main) operatorAPI(c *api.Config, st store.Store, secret []byte, public publicOrigins) error {
+// bookingAPI serves in c the bookings and sessions of contract v2 when st
+// keeps bookings: the sessions always, the operator API when an API key is
+// set. Their invite codes derive from secret; their links start with the
+// first public origin (paths without one).
+func (m *Main) bookingAPI(c *api.Config, hub *chat.Hub, st store.Store, a *auth.Auth, secret []byte, public publicOrigins) error {
 	key := m.APIKey
 	if key == "" {
 		key = os.Getenv("TETHER_API_KEY")
 	}
-	if key == "" {
-		return nil
-	}
-	if len(key) < api.MinAPIKeyBytes {
+	if key != "" && len(key) < api.MinAPIKeyBytes {
 		return fmt.Errorf("TETHER_API_KEY has %d bytes; at least %d are needed (openssl rand -hex 32 makes one)", len(key), api.MinAPIKeyBytes)
 	}
 	bs, ok := st.(store.Bookings)
 	if !ok {
-		return errors.New("this store keeps no bookings: the operator API (TETHER_API_KEY) cannot run on it")
+		if key != "" {
+			return errors.New("this store keeps no bookings: the operator API (TETHER_API_KEY) cannot run on it")
+		}
+		return nil
 	}
-	c.Bookings, c.APIKey = bookings.New(bs, secret, public.first()), key
-	m.Logger.Info("operator API on", "path", "/api/bookings")
+	hub.SetBookings(bs)
+	svc := bookings.New(bs, secret, public.first())
+	c.Bookings, c.APIKey = svc, key
+	c.Sessions = bookings.NewSessions(svc, a, m.TokenTTL)
+	c.SecureCookies = public.secure()
+	c.OnRevoke = func(ended [][]byte) {
+		sids := make([]string, len(ended))
+		for i, id := range ended {
+			sids[i] = bookings.Sid(id)
+		}
+		hub.CloseSessions(sids)
+	}
+	c.OnCancel = hub.RoomCancelled
+	if key != "" {
+		m.Logger.Info("operator API on", "path", "/api/bookings")
+	}
 	return nil
 }
 

@@ -64,6 +64,10 @@ func (p publicOrigins) first() string {
 	return p[0].String()
 }
 
+// secure reports whether the server is reached over HTTPS: its first
+// origin is https.
+func (p publicOrigins) secure() bool { return len(p) > 0 && p[0].Scheme == "https" }
+
 // originPatterns are the origins as the host patterns of -allowed-origins
 // (path.Match syntax, matched against the Origin's host), with the
 // pattern's special characters escaped: an IPv6 host is written in [].
