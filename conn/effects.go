@@ -152,11 +152,13 @@ const (
 	TimerProbe
 	// TimerOutbox resends messages whose ack is late or whose wait is over.
 	TimerOutbox
+	// TimerRenew renews the token before it expires (contract v2).
+	TimerRenew
 
 	timerCount
 )
 
-var timerNames = [timerCount]string{"retry", "connect", "tick", "verify", "stable", "restore", "poll", "probe", "outbox"}
+var timerNames = [timerCount]string{"retry", "connect", "tick", "verify", "stable", "restore", "poll", "probe", "outbox", "renew"}
 
 // String names the timer for logs and tests.
 func (k TimerKind) String() string {

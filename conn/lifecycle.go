@@ -64,6 +64,7 @@ func (m *Machine) fetchToken(refresh bool) {
 	}
 	m.tokenReq = m.newID()
 	m.tokenRefresh = refresh
+	m.tokenRenew = false
 	m.emit(FetchToken{Req: m.tokenReq, Refresh: refresh})
 }
 
@@ -73,6 +74,11 @@ func (m *Machine) onToken(ev TokenReady) {
 	}
 	m.tokenReq = 0
 	refresh := m.tokenRefresh
+	if m.tokenRenew {
+		m.tokenRenew = false
+		m.onRenewed(ev)
+		return
+	}
 	if ev.Err != nil || ev.Token == "" {
 		err := ev.Err
 		if err == nil {
@@ -88,6 +94,7 @@ func (m *Machine) onToken(ev TokenReady) {
 		return
 	}
 	m.token = ev.Token
+	m.scheduleRenewal()
 	if m.ws == wsToken {
 		m.dial()
 	}
@@ -132,6 +139,7 @@ func (m *Machine) onDialed(ev Dialed) {
 			r.askedAt = m.gen
 		}
 	}
+	m.helloToken = m.token
 	m.emit(SendFrame{Gen: m.gen, Frame: &wire.Hello{Token: m.token, Resume: resume}})
 }
 
@@ -157,6 +165,8 @@ func (m *Machine) onFrame(ev FrameReceived) {
 		m.acked(f.ClientID, f.Seq)
 	case *wire.ErrorFrame:
 		m.onErrorFrame(f)
+	case *wire.Authed:
+		m.onAuthed(f)
 	}
 }
 
@@ -181,6 +191,12 @@ func (m *Machine) onWelcome() {
 	m.stopTimer(TimerRetry)
 	m.startTimer(TimerTick, m.cfg.QualityCheckInterval)
 	m.startTimer(TimerStable, m.cfg.StableAfter)
+	if m.helloToken != m.token {
+		// Renewed while the hello was on its way: the socket ends with
+		// the token the hello carried unless it hears of this one.
+		m.helloToken = m.token
+		m.emit(SendFrame{Gen: m.gen, Frame: &wire.Auth{Token: m.token}})
+	}
 	for _, name := range m.roomNames() {
 		r := m.rooms[name]
 		if r.wanted && !r.failed {
@@ -381,6 +397,9 @@ func (m *Machine) onRetryTimer() {
 // unauthorized.
 func (m *Machine) tokenRefused(reason string) {
 	m.lastError = reason
+	// A renewal on its way is the refresh now: its token reconnects (or
+	// polls) like a refresh's, and a failure is final.
+	m.tokenRenew = false
 	if m.refreshing() {
 		// Requests made with the old token keep failing until the new
 		// one arrives: that is one refusal, not several.

@@ -56,6 +56,8 @@ type Machine struct {
 	token        string
 	tokenReq     uint64 // the pending FetchToken, or 0
 	tokenRefresh bool   // the pending FetchToken is a refresh
+	tokenRenew   bool   // the pending FetchToken renews a token still valid
+	helloToken   string // the token the open socket's hello carried, or its auth
 	refreshTried bool   // a refresh was tried since the last welcome
 
 	ws           wsPhase
@@ -239,6 +241,8 @@ func (m *Machine) onTimer(ev TimerFired) {
 		m.onProbeTimeout()
 	case TimerOutbox:
 		m.onOutboxTimer()
+	case TimerRenew:
+		m.renewToken()
 	}
 }
 

@@ -97,7 +97,7 @@ func (m *Machine) onRestoreTimer() {
 }
 
 // refreshing reports whether a new token is on its way: HTTP calls wait.
-func (m *Machine) refreshing() bool { return m.tokenReq != 0 && m.tokenRefresh }
+func (m *Machine) refreshing() bool { return m.tokenReq != 0 && m.tokenRefresh && !m.tokenRenew }
 
 // pollAll polls every wanted room that is not polled already.
 func (m *Machine) pollAll() {

@@ -307,7 +307,7 @@ func (m *Machine) onErrorFrame(f *wire.ErrorFrame) {
 		m.outboxWait(f.Ref, max(retry, m.cfg.BaseReconnectDelay), true)
 	case wire.CodeUnavailable:
 		m.outboxHold(f.Ref)
-	case wire.CodeInvalidBody, wire.CodeBadFrame, wire.CodeConflict, wire.CodeTooLarge:
+	case wire.CodeInvalidBody, wire.CodeBadFrame, wire.CodeConflict, wire.CodeTooLarge, wire.CodeCancelled:
 		if i := m.outboxIndex(f.Ref); i >= 0 {
 			m.failMessage(i, f.Code+": "+f.Message)
 			m.flushOutbox()

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"tether/conn"
 	"tether/conn/wire"
@@ -210,6 +211,14 @@ func (c *Socket) serveLocked(f wire.Frame) {
 		if !s.mutePongs {
 			c.emitLocked(&wire.Pong{ID: f.ID, ServerTime: s.clock.Now().UnixMilli()})
 		}
+	case *wire.Auth:
+		// As the server: a token it takes moves the session's end (the fake
+		// keeps no timer of it); another is refused, changing nothing.
+		if !s.tokenOK(f.Token) {
+			c.emitLocked(&wire.ErrorFrame{Code: wire.CodeUnauthorized, Message: "invalid token: the session stays as it was"})
+			return
+		}
+		c.emitLocked(&wire.Authed{ExpiresAt: s.clock.Now().Add(time.Hour).UnixMilli()})
 	}
 }
 
