@@ -74,7 +74,26 @@ func (u *upgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	u.conn, u.br, u.early, u.out = conn, br, n, &corkWriter{conn: conn}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(u.out, writeBufferSize)), nil
+	return flushingConn{Conn: conn, out: u.out}, bufio.NewReadWriter(br, bufio.NewWriterSize(u.out, writeBufferSize)), nil
+}
+
+// flushingConn is the hijacked connection as the library holds it: closing
+// it first sends what the cork gathered. The library answers a peer's
+// close frame from the reader's goroutine and closes the connection at
+// once; while the writer had a batch corked, that answer waited in the
+// cork and was lost with the connection, and the peer saw EOF instead of
+// its close handshake.
+type flushingConn struct {
+	net.Conn
+	out *corkWriter
+}
+
+// closeFlushTimeout bounds the last write of a closing connection.
+const closeFlushTimeout = time.Second
+
+func (c flushingConn) Close() error {
+	c.out.uncork(closeFlushTimeout)
+	return c.Conn.Close()
 }
 
 // accepted is called once websocket.Accept has returned. The library has
