@@ -96,7 +96,8 @@ func (m *Machine) onRestoreTimer() {
 	m.connect()
 }
 
-// refreshing reports whether a new token is on its way: HTTP calls wait.
+// refreshing reports whether a new token is on its way after a refusal:
+// HTTP calls wait. A renewal does not hold them: the token in hand works.
 func (m *Machine) refreshing() bool { return m.tokenReq != 0 && m.tokenRefresh && !m.tokenRenew }
 
 // pollAll polls every wanted room that is not polled already.

@@ -82,11 +82,25 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	}
 	h := &browser.HTTP{BaseURL: origin}
 	tokens := &browser.Tokens{Scope: key}
-	if c.dev && scope.As != "" {
-		tokens.Fetch = browser.DevTokens(h, devQuery(scope))
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if c.dev && scope.As != "" {
+		tokens.Fetch = browser.DevTokens(h, devQuery(scope))
+	} else {
+		// A booking's link (#invite=CODE) opens a session, whose cookie
+		// then hands out the tokens: on a renewal, after a 4401, and when
+		// the installed app opens again with no link at all.
+		invite := browser.TakeFragmentInvite()
+		tokens.Fetch = browser.SessionTokens(h, invite)
+		if invite != "" {
+			// The invite outranks a token an earlier link left in this tab.
+			tok, err := tokens.Fetch(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", app.ErrNoToken, err)
+			}
+			tokens.Use(tok)
+		}
+	}
 	tok, err := tokens.Token(ctx)
 	if errors.Is(err, browser.ErrNoToken) {
 		return nil, fmt.Errorf("%w: %w", app.ErrNoToken, err)

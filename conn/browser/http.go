@@ -86,6 +86,17 @@ func messagesPath(room string) string {
 // not a success is a *conn.HTTPError with the server's code, message and
 // Retry-After; a request that never got an answer is another error.
 func (h *HTTP) do(ctx context.Context, method, path, token string, in, out any) (int, error) {
+	return h.fetch(ctx, method, path, token, "omit", in, out)
+}
+
+// withCookies is do for the session's routes, whose cookie (HttpOnly, on
+// /api/session) the browser alone reads and sends: no other request
+// carries it.
+func (h *HTTP) withCookies(ctx context.Context, method, path string, in, out any) (int, error) {
+	return h.fetch(ctx, method, path, "", "same-origin", in, out)
+}
+
+func (h *HTTP) fetch(ctx context.Context, method, path, token, credentials string, in, out any) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -117,7 +128,7 @@ func (h *HTTP) do(ctx context.Context, method, path, token string, in, out any) 
 		// A probe or a poll answered from a cache would lie about the
 		// network.
 		"cache":       "no-store",
-		"credentials": "omit",
+		"credentials": credentials,
 	}
 	if in != nil {
 		data, err := json.Marshal(in)

@@ -73,6 +73,9 @@ func (t *Tokens) Refresh(ctx context.Context) (string, error) {
 	return t.fetch(ctx)
 }
 
+// Use makes tok the page's token, in place of any other.
+func (t *Tokens) Use(tok string) { t.set(tok) }
+
 func (t *Tokens) fetch(ctx context.Context) (string, error) {
 	tok, err := t.Fetch(ctx)
 	if err != nil {
@@ -126,7 +129,16 @@ func (t *Tokens) fromPage() string {
 // TakeFragmentToken returns the token in the URL fragment (#token=T) and
 // removes it from the address bar, so it is neither bookmarked nor shared
 // by accident. It returns "" when there is none.
-func TakeFragmentToken() string {
+func TakeFragmentToken() string { return takeFragment("token") }
+
+// TakeFragmentInvite takes #invite=CODE (a booking's invite link, contract
+// v2) out of the address bar, so that neither a reload nor a shared
+// screenshot shows it, and returns the code ("" when there is none).
+func TakeFragmentInvite() string { return takeFragment("invite") }
+
+// takeFragment takes the value of key out of the address bar's fragment,
+// keeping the rest of it.
+func takeFragment(key string) string {
 	loc, err := global("location")
 	if err != nil {
 		return ""
@@ -136,11 +148,11 @@ func TakeFragmentToken() string {
 	if err != nil {
 		return ""
 	}
-	tok := values.Get("token")
-	if tok == "" {
+	v := values.Get(key)
+	if v == "" {
 		return ""
 	}
-	values.Del("token")
+	values.Del(key)
 	rest := ""
 	if len(values) > 0 {
 		rest = "#" + values.Encode()
@@ -151,7 +163,37 @@ func TakeFragmentToken() string {
 		state, _ := hist.Get("state")
 		hist.Call("replaceState", state, "", path+search+rest)
 	}
-	return tok
+	return v
+}
+
+// SessionTokens gets the tokens of the browser's session (contract v2): the
+// first call with invite set opens the session (POST /api/session, which
+// sets its cookie); every other asks the session for a fresh token (POST
+// /api/session/token, with the cookie). A session that is over or revoked
+// is an *conn.HTTPError of 401 with code session_expired or revoked.
+func SessionTokens(h *HTTP, invite string) func(ctx context.Context) (string, error) {
+	var mu sync.Mutex
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		code := invite
+		mu.Unlock()
+		var ans struct {
+			Token string `json:"token"`
+		}
+		if code != "" {
+			if _, err := h.withCookies(ctx, "POST", "/api/session", map[string]string{"invite": code}, &ans); err != nil {
+				return "", err
+			}
+			mu.Lock()
+			invite = "" // used: the cookie speaks for it now
+			mu.Unlock()
+			return ans.Token, nil
+		}
+		if _, err := h.withCookies(ctx, "POST", "/api/session/token", nil, &ans); err != nil {
+			return "", err
+		}
+		return ans.Token, nil
+	}
 }
 
 // DevTokens fetches dev-mode tokens (GET /api/dev/token) with query, e.g.

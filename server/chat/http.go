@@ -273,6 +273,19 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	if rooms == nil {
 		rooms = []wire.RoomInfo{} // [], never null
 	}
+	if claims.Sid != "" && h.bookingStore != nil {
+		// A session's bookings are its rooms from the start: the ones
+		// without a message yet follow the others, head 0.
+		has := make(map[string]bool, len(rooms))
+		for _, r := range rooms {
+			has[r.Room] = true
+		}
+		for _, room := range only {
+			if !has[room] && len(rooms) < int(limit) {
+				rooms = append(rooms, wire.RoomInfo{Room: room})
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
 }
 
