@@ -14,6 +14,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Address; a free loopback port by default. */
   addr?: string;
+  /** Environment variables beside the test's own (TETHER_SECRET, TETHER_API_KEY). */
+  env?: Record<string, string>;
 }
 
 /** A tether server process started for tests. */
@@ -42,7 +44,7 @@ export class TetherServer {
     const args = ['-addr', opts.addr ?? '127.0.0.1:0', '-data', dataDir];
     if (opts.dev ?? true) args.push('-dev');
     args.push(...(opts.args ?? []));
-    const proc = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     const output: string[] = [];
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     const url = await new Promise<string>((resolve, reject) => {

@@ -1,0 +1,85 @@
+import { test, expect } from './fixtures';
+import { TetherServer } from '../server';
+import { openPerson, connected, send, messageWithBody, indicator, recordBanners, banners, recordQualities, qualities } from './chat';
+
+// Production mode, the product (design §6): no -dev, bookings made through
+// the operator API, a way in through each side's invite link, tokens that
+// live 20 s and are renewed on the live socket.
+const apiKey = 'an operator key for the end-to-end tests, 32+ bytes';
+const secret = 'a token secret for the end-to-end tests, 32+ bytes';
+
+async function createBooking(server: TetherServer, id: string, customer: string, startsAt: string) {
+  const res = await fetch(`${server.url}/api/bookings`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      id, customer: { id: customer, name: 'Ann' }, provider: { id: 'p-tess', name: 'Tess', kind: 'therapist' },
+      title: 'Deep tissue, 60 min', starts_at: startsAt, ends_at: new Date(Date.parse(startsAt) + 3600_000).toISOString().replace('.000', ''),
+      place: 'Main St 5',
+    }),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()).links as { customer: string; provider: string };
+}
+
+/** The auth frames a person's pages sent: token renewals on the live socket. */
+function renewals(sockets: { sent: any[] }[]): number {
+  return sockets.reduce((n, s) => n + s.sent.filter((f) => f.type === 'auth').length, 0);
+}
+
+test.describe('bookings in production mode', () => {
+  let server: TetherServer;
+  test.beforeEach(async () => {
+    server = await TetherServer.start({ dev: false, args: ['-token-ttl', '20s'], env: { TETHER_SECRET: secret, TETHER_API_KEY: apiKey } });
+  });
+  test.afterEach(async () => { await server.stop(); });
+
+  test('invite links open both sides; the chat stays up across five token renewals; a new booking shows in the open inbox', async ({ browser }) => {
+    test.setTimeout(240_000);
+    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+    expect(links.customer).toMatch(/^\/chat\/b-1#invite=[\w-]{22}$/);
+
+    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
+    await connected(ann.page);
+    // The invite left the address bar.
+    expect(ann.page.url()).not.toContain('invite');
+    const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
+    const row = tess.page.locator('[data-testid=inbox-room][data-room="b-1"]');
+    await row.click();
+    await expect(tess.page.getByTestId('therapist-page')).toHaveAttribute('data-room', 'b-1');
+    await connected(tess.page);
+
+    await send(ann.page, 'hello Tess');
+    await expect(messageWithBody(tess.page, 'hello Tess')).toHaveCount(1);
+    await send(tess.page, 'hello Ann');
+    await expect(messageWithBody(ann.page, 'hello Ann')).toHaveCount(1);
+
+    // 100 s and more of 20 s tokens: renewed in place, nothing shown.
+    const socketsBefore = [ann.sockets.length, tess.sockets.length];
+    for (const p of [ann, tess]) {
+      await recordBanners(p.page);
+      await recordQualities(p.page);
+    }
+    for (const p of [ann, tess]) {
+      await expect.poll(() => renewals(p.sockets), { timeout: 150_000, intervals: [1000], message: 'five renewals on the live socket' })
+        .toBeGreaterThanOrEqual(5);
+    }
+    await send(ann.page, 'after the renewals');
+    await expect(messageWithBody(tess.page, 'after the renewals')).toHaveCount(1);
+    for (const [i, p] of [ann, tess].entries()) {
+      expect(p.sockets.length, 'no socket reopened for a renewal').toBe(socketsBefore[i]);
+      expect(await banners(p.page), 'no banner').toEqual(['hidden']);
+      expect(await qualities(p.page), 'never disconnected').not.toContain('disconnected');
+      await expect(indicator(p.page)).not.toHaveAttribute('data-quality', 'disconnected');
+    }
+    for (const body of ['hello Tess', 'hello Ann', 'after the renewals']) {
+      await expect(messageWithBody(ann.page, body)).toHaveCount(1);
+      await expect(messageWithBody(tess.page, body)).toHaveCount(1);
+    }
+
+    // A booking made now is in the open inbox, without a reload.
+    await createBooking(server, 'b-2', 'c-bob', '2030-02-01T10:00:00Z');
+    await expect(tess.page.locator('[data-testid=inbox-room][data-room="b-2"]')).toBeVisible({ timeout: 30_000 });
+    expect(tess.sockets.length).toBe(socketsBefore[1]);
+  });
+});
