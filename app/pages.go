@@ -110,6 +110,7 @@ func (p *ChatPage) Render() goapp.UI {
 				&components.ChatHeader{
 					Title:    "Booking chat",
 					Subtitle: "Booking " + p.room,
+					Booking:  p.chat.booking,
 					Source:   p.status,
 				},
 				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
@@ -223,7 +224,7 @@ func (p *TherapistPage) Render() goapp.UI {
 				p.renderRooms(),
 			),
 			goapp.Section().Class("chat", "inbox-chat").Body(
-				&components.ChatHeader{Title: title, Subtitle: subtitle, Source: p.status},
+				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status},
 				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
 				p.chat.render(),
 			),

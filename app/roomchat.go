@@ -21,6 +21,19 @@ type RoomLister interface {
 	ListRooms(ctx context.Context) ([]wire.RoomInfo, error)
 }
 
+// BookingLister reads the bookings of the session's user as they see
+// them: the other party, the appointment, the place (GET /api/me).
+type BookingLister interface {
+	Bookings(ctx context.Context) ([]BookingInfo, error)
+}
+
+// BookingInfo is one booking of the user.
+type BookingInfo struct {
+	Room   string
+	Status string
+	components.Booking
+}
+
 // RoomsEvery is how often an open inbox asks for rooms that are new to it;
 // the rooms it knows update live.
 const RoomsEvery = 20 * time.Second
@@ -60,6 +73,8 @@ type roomChat struct {
 	err     string
 	view    RoomView
 	stop    func()
+	// booking is what the header says of the room's booking, once read.
+	booking *components.Booking
 }
 
 // open asks connector for the session of scope and shows room in it.
@@ -84,6 +99,7 @@ func (c *roomChat) open(ctx goapp.Context, connector Connector, scope Scope, sta
 // show follows room of an open session; it runs on the UI goroutine.
 func (c *roomChat) show(ctx goapp.Context, s *Session, room string) {
 	c.room, c.session, c.err = room, s, ""
+	c.readBooking(ctx, s, room)
 	s.Store.Join(room)
 	s.Store.SetActive(room)
 	c.view = s.Store.View(room)
@@ -105,7 +121,35 @@ func (c *roomChat) close() {
 	if c.session != nil && c.room != "" {
 		c.session.Store.SetActive("")
 	}
-	c.room, c.session, c.err, c.view = "", nil, "", RoomView{}
+	c.room, c.session, c.err, c.view, c.booking = "", nil, "", RoomView{}, nil
+}
+
+// readBooking reads, off the UI goroutine, what the header says of room's
+// booking; a session without bookings (a platform's token) keeps the plain
+// header.
+func (c *roomChat) readBooking(ctx goapp.Context, s *Session, room string) {
+	if s.Bookings == nil {
+		return
+	}
+	go func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		list, err := s.Bookings.Bookings(rctx)
+		if err != nil {
+			return
+		}
+		for _, b := range list {
+			if b.Room == room {
+				booking := b.Booking
+				ctx.Dispatch(func(goapp.Context) {
+					if c.room == room && c.session == s {
+						c.booking = &booking
+					}
+				})
+				return
+			}
+		}
+	}()
 }
 
 func (c *roomChat) send(body string) error {

@@ -35,6 +35,9 @@ type Session struct {
 	// Rooms lists the rooms the user may see that have messages (the
 	// therapist's inbox); nil where unsupported.
 	Rooms RoomLister
+	// Bookings reads the user's bookings (a session's, contract v2); nil
+	// where there are none to read.
+	Bookings BookingLister
 }
 
 // Connector opens sessions in the browser. The browser entry supplies one;

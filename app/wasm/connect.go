@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tether/app"
+	"tether/components"
 	"tether/conn"
 	"tether/conn/browser"
 	"tether/conn/wire"
@@ -131,6 +132,8 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 		Store:  app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name}),
 		User:   user,
 		Rooms:  &roomLister{http: h, tokens: tokens},
+		// Dev mode's tokens name rooms, not bookings: its header stays plain.
+		Bookings: bookingsOf(!(c.dev && scope.As != ""), h, tokens),
 	}, nil
 }
 
@@ -191,4 +194,49 @@ func (r *roomLister) ListRooms(ctx context.Context) ([]wire.RoomInfo, error) {
 		rooms, err = r.http.Rooms(ctx, tok, 0)
 	}
 	return rooms, err
+}
+
+// bookingLister reads the session's bookings (GET /api/me), renewing the
+// token once when the server refuses it.
+type bookingLister struct {
+	http   *browser.HTTP
+	tokens conn.TokenSource
+}
+
+// bookingsOf is the booking lister of a session's page, or nil.
+func bookingsOf(session bool, h *browser.HTTP, tokens conn.TokenSource) app.BookingLister {
+	if !session {
+		return nil
+	}
+	return &bookingLister{http: h, tokens: tokens}
+}
+
+func (b *bookingLister) Bookings(ctx context.Context) ([]app.BookingInfo, error) {
+	tok, err := b.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	me, err := b.http.Me(ctx, tok)
+	var he *conn.HTTPError
+	if errors.As(err, &he) && he.Status == 401 {
+		if tok, err = b.tokens.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		me, err = b.http.Me(ctx, tok)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]app.BookingInfo, 0, len(me.Bookings))
+	for _, s := range me.Bookings {
+		starts, err1 := time.Parse(time.RFC3339, s.StartsAt)
+		ends, err2 := time.Parse(time.RFC3339, s.EndsAt)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, app.BookingInfo{Room: s.Room, Status: s.Status, Booking: components.Booking{
+			Other: s.Other.Name, Title: s.Title, Starts: starts, Ends: ends, Place: s.Place,
+		}})
+	}
+	return out, nil
 }

@@ -215,6 +215,13 @@ func fetchError(ctx context.Context, path string, err error) error {
 	return fmt.Errorf("fetch %s: %w", path, err)
 }
 
+// Me reads the token's user and their bookings (GET /api/me, contract v2).
+func (h *HTTP) Me(ctx context.Context, token string) (wire.Me, error) {
+	var me wire.Me
+	_, err := h.do(ctx, "GET", "/api/me", token, nil, &me)
+	return me, err
+}
+
 // Rooms lists the rooms the token may see that hold messages, newest
 // activity first (GET /api/rooms).
 func (h *HTTP) Rooms(ctx context.Context, token string, limit int) ([]wire.RoomInfo, error) {

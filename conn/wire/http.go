@@ -57,3 +57,22 @@ type RoomInfo struct {
 	// Last is the message with seq Head; null only if a store cannot say.
 	Last *Message `json:"last"`
 }
+
+// BookingSummary is one booking as its participant sees it (contract v2,
+// GET /api/me): times in RFC 3339, the other party of the chat.
+type BookingSummary struct {
+	Room     string `json:"room"`
+	Title    string `json:"title"`
+	StartsAt string `json:"starts_at"`
+	EndsAt   string `json:"ends_at"`
+	Place    string `json:"place"`
+	Status   string `json:"status"`
+	Other    User   `json:"other"`
+}
+
+// Me is the body of GET /api/me: the token's user and their bookings, the
+// soonest first.
+type Me struct {
+	User     User             `json:"user"`
+	Bookings []BookingSummary `json:"bookings"`
+}

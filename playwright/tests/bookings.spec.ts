@@ -49,6 +49,17 @@ test.describe('bookings in production mode', () => {
     await expect(tess.page.getByTestId('therapist-page')).toHaveAttribute('data-room', 'b-1');
     await connected(tess.page);
 
+    // The booking in the header: the other party, what, when (in the
+    // viewer's zone, the exact time in datetime) and where.
+    for (const [p, other] of [[ann, 'Tess'], [tess, 'Ann']] as const) {
+      const header = p.page.getByTestId('chat-header');
+      await expect(header.getByTestId('other-party')).toHaveText(other);
+      await expect(header.getByTestId('booking-title')).toHaveText('Deep tissue, 60 min');
+      await expect(header.getByTestId('booking-when')).toHaveAttribute('datetime', '2030-03-01T10:00:00Z');
+      await expect(header.getByTestId('booking-when')).toContainText('2030');
+      await expect(header.getByTestId('booking-place')).toHaveText('Main St 5');
+    }
+
     await send(ann.page, 'hello Tess');
     await expect(messageWithBody(tess.page, 'hello Tess')).toHaveCount(1);
     await send(tess.page, 'hello Ann');

@@ -97,12 +97,6 @@ func (s *sessionAPI) end(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// meAnswer is the body of GET /api/me.
-type meAnswer struct {
-	User     wire.User          `json:"user"`
-	Bookings []bookings.Summary `json:"bookings"`
-}
-
 func (s *sessionAPI) me(w http.ResponseWriter, r *http.Request) {
 	token, ok := auth.BearerToken(r)
 	if !ok {
@@ -125,7 +119,7 @@ func (s *sessionAPI) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, meAnswer{User: claims.User(), Bookings: list})
+	writeJSON(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
 }
 
 // setCookie sets (or with a negative life, clears) the session's cookie.

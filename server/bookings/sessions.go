@@ -155,15 +155,7 @@ func (s *Sessions) token(se store.Session) (Token, error) {
 }
 
 // Summary is a booking as its participant sees it (GET /api/me).
-type Summary struct {
-	Room     string    `json:"room"`
-	Title    string    `json:"title"`
-	StartsAt string    `json:"starts_at"`
-	EndsAt   string    `json:"ends_at"`
-	Place    string    `json:"place"`
-	Status   string    `json:"status"`
-	Other    wire.User `json:"other"`
-}
+type Summary = wire.BookingSummary
 
 // Of returns the bookings of userID that userID may still see (not
 // revoked on their side), as they see them: the soonest first.

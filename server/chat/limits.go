@@ -227,17 +227,10 @@ func (h *Hub) userLimiters(userID string, now time.Time) *userLimiters {
 // long it waited. The wait ends early when the client goes or the server
 // drains.
 func (h *Hub) holdRefusal(r *http.Request, userID string, wait time.Duration) time.Duration {
-	d := min(max(time.Second, wait.Round(time.Second)), h.cfg.RefusalHold)
 	ul := h.userLimiters(userID, time.Now())
 	n := ul.refusalsHeld.Add(1)
 	defer ul.refusalsHeld.Add(-1)
-	// A user who asks again at once without end, from hundreds of
-	// connections at a time, gets each refusal back later the more are
-	// held: about refusalsHeldFreely answers per hold, however many it
-	// sends, rather than hundreds a second to parse and refuse.
-	if n > refusalsHeldFreely {
-		d = min(maxRefusalHold, time.Duration(float64(d)*float64(n)/refusalsHeldFreely))
-	}
+	d := refusalHold(min(max(time.Second, wait.Round(time.Second)), h.cfg.RefusalHold), n)
 	// Refusals that came together (an abuser's hundreds of requests at
 	// once) must not go together, or they come back together, a burst at
 	// each return.
@@ -258,6 +251,19 @@ func (h *Hub) holdRefusal(r *http.Request, userID string, wait time.Duration) ti
 	case <-h.drained:
 	}
 	return time.Since(start)
+}
+
+// refusalHold is how long a refusal is held, at most, when its user has n
+// held (this one included) and a lone one would be held base. A user who
+// asks again at once without end, from hundreds of connections at a time,
+// gets each refusal back later the more are held: about
+// refusalsHeldFreely answers per hold, however many it sends, rather than
+// hundreds a second to parse and refuse.
+func refusalHold(base time.Duration, n int64) time.Duration {
+	if n <= refusalsHeldFreely {
+		return base
+	}
+	return min(maxRefusalHold, time.Duration(float64(base)*float64(n)/refusalsHeldFreely))
 }
 
 // refusalsHeldFreely is how many refusals of one user are held for the

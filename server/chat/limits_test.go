@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -687,51 +686,4 @@ func TestAPageInChunksIsThePageAtOnce(t *testing.T) {
 		assert.Equal(t, string(want)+"\n", string(body), q)
 		assert.Equal(t, int64(120), page.Head, q)
 	}
-}
-
-// A user who keeps many refused requests waiting at once gets each held
-// longer, in proportion: the refusals come back at about ten per hold
-// however many are sent, not all of them after each hold.
-func TestAUsersManyRefusalsAreHeldLonger(t *testing.T) {
-	t.Parallel()
-	const hold = 100 * time.Millisecond
-	const many = 60
-	s := newLimitServer(t, chat.Config{Limits: chat.Limits{MaxUserLongPolls: 1, RefusalHold: hold}})
-	poller := func(user string) func(context.Context) error {
-		client := &native.HTTPClient{BaseURL: s.srv.URL, Token: s.token(t, user, "room-a")}
-		return func(ctx context.Context) error {
-			_, err := client.Do(ctx, http.MethodGet, "/api/rooms/room-a/messages?since=0&wait=20", nil, nil)
-			return err
-		}
-	}
-	casey := poller("casey")
-	ctx := limitContext(t)
-	go casey(ctx) // takes casey's one long-poll
-	require.Eventually(t, func() bool { return s.metric(t, "tether_longpolls_waiting") == 1 }, limitTimeout, 5*time.Millisecond)
-
-	// Many of casey's at once: refused, each held. The refusals past the
-	// first ten are held for up to six holds, at least half of that.
-	held := make(chan time.Duration, many)
-	for range many {
-		go func() {
-			start := time.Now()
-			err := casey(ctx)
-			var he *native.HTTPError
-			if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
-				t.Errorf("want a 429, got %v", err)
-			}
-			held <- time.Since(start)
-		}()
-	}
-	require.Eventually(t, func() bool { return s.metric(t, "tether_refusals_held") == many }, limitTimeout, 5*time.Millisecond)
-
-	var longer int
-	for range many {
-		if d := <-held; d >= 2*hold {
-			longer++
-		}
-	}
-	// Those that came when 40 or more were held were held 4 holds or more,
-	// at least half of that: 2 holds.
-	assert.GreaterOrEqual(t, longer, 20, "held longer, the more were held")
 }
