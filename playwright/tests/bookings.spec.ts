@@ -93,4 +93,27 @@ test.describe('bookings in production mode', () => {
     await expect(tess.page.locator('[data-testid=inbox-room][data-room="b-2"]')).toBeVisible({ timeout: 30_000 });
     expect(tess.sockets.length).toBe(socketsBefore[1]);
   });
+
+  test('the installed app, closed and opened again, opens its inbox with its session and no link', async ({ browser }) => {
+    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+    const first = await openPerson(browser, server.url, links.provider, 'therapist-page');
+    await expect(first.page.locator('[data-testid=inbox-room][data-room="b-1"]')).toBeVisible();
+    await connected(first.page);
+    const state = await first.context.storageState();
+    await first.context.close();
+
+    // The app again (its start_url is /therapist): what the browser kept,
+    // and no invite.
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block', storageState: state });
+    const page = await context.newPage();
+    let sockets = 0;
+    page.on('websocket', () => { sockets += 1; });
+    await page.goto('/therapist');
+    await expect(page.getByTestId('therapist-page')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 });
+    await expect(page.locator('[data-testid=inbox-room][data-room="b-1"]')).toBeVisible();
+    await connected(page);
+    expect(sockets).toBe(1);
+    await expect(page.getByTestId('chat-error')).toHaveCount(0);
+    await context.close();
+  });
 });

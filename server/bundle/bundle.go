@@ -116,6 +116,9 @@ func New(c Config) (*Bundle, error) {
 			Maskable: "/web/icon-512.png",
 			SVG:      "/web/icon.svg",
 		},
+		// The installed app is the therapist's all-day inbox (contract
+		// v2): it opens there, with the session its cookie keeps.
+		StartURL:  "/therapist",
 		Styles:    []string{"/web/app.css"},
 		Resources: webResources{b},
 		Version:   version,

@@ -454,7 +454,7 @@ func TestNothingPointsOffTheServer(t *testing.T) {
 			} `json:"icons"`
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &manifest))
-		assert.Equal(t, "/", manifest.StartURL)
+		assert.Equal(t, "/therapist", manifest.StartURL, "the installed app opens the inbox")
 		assert.Equal(t, "/", manifest.Scope)
 		require.NotEmpty(t, manifest.Icons)
 		for _, icon := range manifest.Icons {
