@@ -2,9 +2,11 @@ package components
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"tether/conn"
+	"tether/conn/wire"
 )
 
 // BannerState is what the connection banner says, its data-state.
@@ -21,6 +23,10 @@ const (
 	BannerSuspended    BannerState = "suspended"
 	BannerUnauthorized BannerState = "unauthorized"
 	BannerRecovered    BannerState = "recovered"
+	// Contract v2: the session (or its side of the booking) was revoked,
+	// or it is over; the server's 401 says which.
+	BannerRevoked        BannerState = "revoked"
+	BannerSessionExpired BannerState = "session-expired"
 )
 
 // Disconnected reports whether st means there is no link at all, as opposed
@@ -28,7 +34,7 @@ const (
 // "Back online" follow.
 func (st BannerState) Disconnected() bool {
 	switch st {
-	case BannerReconnecting, BannerOffline, BannerSuspended, BannerUnauthorized:
+	case BannerReconnecting, BannerOffline, BannerSuspended, BannerUnauthorized, BannerRevoked, BannerSessionExpired:
 		return true
 	}
 	return false
@@ -96,6 +102,18 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 		v.Title = "Your session expired"
 		v.Detail = "Open the chat again from your booking link, or try again."
 		v.Countdown, v.RetryIn, v.RetryLabel = "", 0, "Try again"
+		// A session's server says why (contract v2): trying again would
+		// not help, so no button, and the words say what will.
+		switch {
+		case strings.Contains(s.LastError, "server answered "+wire.CodeRevoked+":"):
+			v.State, v.RetryLabel = BannerRevoked, ""
+			v.Title = "Your access to this chat was revoked"
+			v.Detail = "Ask the practice for a new link to your booking."
+		case strings.Contains(s.LastError, "server answered "+wire.CodeSessionExpired+":"):
+			v.State, v.RetryLabel = BannerSessionExpired, ""
+			v.Title = "Your session is over"
+			v.Detail = "Open the link from your booking confirmation again."
+		}
 	case s.State == conn.StateOffline:
 		// The browser itself says the network is gone: no blip to wait
 		// out, and people who just lost their signal want to know now.

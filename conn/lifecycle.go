@@ -227,6 +227,14 @@ func (m *Machine) handleClose(code wire.CloseCode, reason string) {
 		m.tokenRefused("token refused (4401)")
 		return
 	case wire.CloseForbidden:
+		if reason == wire.CodeRevoked {
+			// The operator ended the session (contract v2): no room is at
+			// fault. A new token says whether any access is left; the
+			// server's refusal (revoked) is what the page then shows.
+			m.teardownSocket()
+			m.tokenRefused("session revoked (4403)")
+			return
+		}
 		m.failRoom(m.forbiddenRoom(reason), errors.New("not a participant of this room (4403)"))
 	case wire.CloseDraining:
 		l.window = retryAfter(reason, 5*time.Second)

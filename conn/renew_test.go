@@ -97,3 +97,22 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 		assert.Empty(t, auths(h))
 	})
 }
+
+// A socket closed 4403 "revoked" (the operator ended the session) fails no
+// room: the service asks for a new token once, and without one is
+// unauthorized with the server's reason.
+func TestARevokedSessionAsksForATokenOnceAndFailsNoRoom(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.subscribe("room-1")
+	h.settle()
+	h.tokens.FailRefresh(&conn.HTTPError{Status: 401, Code: wire.CodeRevoked, Message: "this access was revoked: ask for a new link"})
+	h.srv.Break(wire.CloseForbidden, wire.CodeRevoked)
+	h.settle()
+	st := h.status()
+	assert.Equal(t, conn.StateUnauthorized, st.State)
+	assert.Contains(t, st.LastError, "server answered revoked:")
+	assert.Empty(t, h.roomErrors("room-1"), "no room failed")
+	_, refreshes := h.tokens.Calls()
+	assert.Equal(t, 1, refreshes)
+}

@@ -18,6 +18,7 @@ type Tokens struct {
 	current      string
 	next         []string
 	tokenErr     error
+	refreshErr   error
 	tokenCalls   int
 	refreshCalls int
 }
@@ -46,6 +47,9 @@ func (t *Tokens) Refresh(ctx context.Context) (string, error) {
 	defer t.mu.Unlock()
 	t.refreshCalls++
 	if len(t.next) == 0 {
+		if t.refreshErr != nil {
+			return "", t.refreshErr
+		}
 		return "", ErrNoToken
 	}
 	t.current, t.next = t.next[0], t.next[1:]
@@ -64,6 +68,14 @@ func (t *Tokens) FailToken(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.tokenErr = err
+}
+
+// FailRefresh makes the refreshes fail with err (nil: as before) once no
+// token is queued, as a session's server refusing a new token would.
+func (t *Tokens) FailRefresh(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.refreshErr = err
 }
 
 // Calls reports how often Token and Refresh were called.

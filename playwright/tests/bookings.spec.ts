@@ -92,6 +92,39 @@ test.describe('bookings in production mode', () => {
     await createBooking(server, 'b-2', 'c-bob', '2030-02-01T10:00:00Z');
     await expect(tess.page.locator('[data-testid=inbox-room][data-room="b-2"]')).toBeVisible({ timeout: 30_000 });
     expect(tess.sockets.length).toBe(socketsBefore[1]);
+    // Closed before the server stops: a page must not see it go.
+    await ann.context.close();
+    await tess.context.close();
+  });
+
+  test('revoking the customer ends their page with a clear word; the therapist goes on', async ({ browser, watch }) => {
+    // The revoked page's own requests are refused (401 revoked): expected.
+    watch.allow({ name: 'the revoked session is refused', pattern: /(HTTP 401: POST \/api\/session\/token|status of 401 \(Unauthorized\) \(\/api\/session\/token\))/ });
+    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
+    await connected(ann.page);
+    const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
+    await tess.page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
+    await connected(tess.page);
+
+    const res = await fetch(`${server.url}/api/bookings/b-1/revoke`, {
+      method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ participant: 'customer' }),
+    });
+    expect(res.status).toBe(200);
+    const revokedAt = Date.now();
+    const banner = ann.page.getByTestId('connection-banner');
+    await expect(banner).toHaveAttribute('data-state', 'revoked');
+    console.log(`revoke → the customer's page says so in ${Date.now() - revokedAt} ms`);
+    await expect(banner).toContainText('revoked');
+    await expect(banner.getByRole('button')).toHaveCount(0);
+
+    // The therapist's chat goes on.
+    await send(tess.page, 'still here');
+    await expect(messageWithBody(tess.page, 'still here')).toHaveAttribute('data-state', 'sent');
+    // Closed before the server stops: a page must not see it go.
+    await ann.context.close();
+    await tess.context.close();
   });
 
   test('the installed app, closed and opened again, opens its inbox with its session and no link', async ({ browser }) => {
