@@ -113,7 +113,7 @@ func (p *ChatPage) Render() goapp.UI {
 					Booking:  p.chat.booking,
 					Source:   p.status,
 				},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
 			),
 		)
@@ -225,7 +225,7 @@ func (p *TherapistPage) Render() goapp.UI {
 			),
 			goapp.Section().Class("chat", "inbox-chat").Body(
 				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
 			),
 		)

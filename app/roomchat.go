@@ -73,9 +73,15 @@ type roomChat struct {
 	err     string
 	view    RoomView
 	stop    func()
-	// booking is what the header says of the room's booking, once read.
-	booking *components.Booking
+	// booking is what the header says of the room's booking, once read;
+	// bookingCancelled its status then.
+	booking          *components.Booking
+	bookingCancelled bool
 }
+
+// cancelled reports whether the room's booking is cancelled: the chat is
+// read-only, and the banner says so.
+func (c *roomChat) cancelled() bool { return c.view.Cancelled || c.bookingCancelled }
 
 // open asks connector for the session of scope and shows room in it.
 func (c *roomChat) open(ctx goapp.Context, connector Connector, scope Scope, status *lateStatus, room string) {
@@ -121,7 +127,7 @@ func (c *roomChat) close() {
 	if c.session != nil && c.room != "" {
 		c.session.Store.SetActive("")
 	}
-	c.room, c.session, c.err, c.view, c.booking = "", nil, "", RoomView{}, nil
+	c.room, c.session, c.err, c.view, c.booking, c.bookingCancelled = "", nil, "", RoomView{}, nil, false
 }
 
 // readBooking reads, off the UI goroutine, what the header says of room's
@@ -144,6 +150,7 @@ func (c *roomChat) readBooking(ctx goapp.Context, s *Session, room string) {
 				ctx.Dispatch(func(goapp.Context) {
 					if c.room == room && c.session == s {
 						c.booking = &booking
+						c.bookingCancelled = b.Status == "cancelled"
 					}
 				})
 				return
@@ -223,8 +230,16 @@ func (c *roomChat) render() goapp.UI {
 			OnDiscard:    c.discard,
 			OnLoadOlder:  c.loadOlder,
 		},
-		&components.Composer{OnSend: c.send, Disabled: c.err != ""},
+		&components.Composer{OnSend: c.send, Disabled: c.err != "" || c.cancelled(), Placeholder: c.placeholder()},
 	)
+}
+
+// placeholder is the composer's, or "" for its own.
+func (c *roomChat) placeholder() string {
+	if c.cancelled() {
+		return "This booking was cancelled"
+	}
+	return ""
 }
 
 // sessionError is what the page says when it cannot open its session.

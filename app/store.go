@@ -385,8 +385,13 @@ func (s *Store) onMessage(r *chatRoom, msg wire.Message) {
 func (s *Store) onRoomError(r *chatRoom, err error) {
 	s.mu.Lock()
 	if s.rooms[r.name] == r {
-		r.err = err.Error()
-		r.forbidden = errors.Is(err, conn.ErrForbidden)
+		if errors.Is(err, conn.ErrCancelled) {
+			// Not a failure: the chat stays to read.
+			r.cancelled = true
+		} else {
+			r.err = err.Error()
+			r.forbidden = errors.Is(err, conn.ErrForbidden)
+		}
 		s.changedLocked(r.name)
 	}
 	s.mu.Unlock()

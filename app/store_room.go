@@ -26,6 +26,8 @@ type chatRoom struct {
 	loadErr string // the last page could not be read
 	// forbidden says err is the server refusing the user this room.
 	forbidden bool
+	// cancelled says the room's booking was cancelled: read-only.
+	cancelled bool
 	loading   bool
 	pageRead  bool // a history page was read: the recent past is known
 	atStart   bool // a page reached the room's first message

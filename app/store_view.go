@@ -57,6 +57,9 @@ type RoomView struct {
 	// participant: Forbidden).
 	Err       string
 	Forbidden bool
+	// Cancelled says the booking was cancelled while the room was open:
+	// the chat stays to read and takes no message.
+	Cancelled bool
 	// OlderErr says why the last history page could not be read (offline):
 	// LoadOlder, or the connection coming back, tries again.
 	OlderErr string
@@ -82,6 +85,7 @@ func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView 
 		LoadingOlder: r.loading,
 		Err:          r.err,
 		Forbidden:    r.forbidden,
+		Cancelled:    r.cancelled,
 		Unread:       r.unread(mine),
 	}
 	if v.Err == "" {

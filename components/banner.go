@@ -41,6 +41,9 @@ type ConnectionStatusBanner struct {
 	// RecoveredFor is how long "Back online" stays; DefaultRecoveredFor
 	// when zero.
 	RecoveredFor time.Duration
+	// Cancelled says the chat's booking was cancelled (contract v2): the
+	// banner says so while the link itself is fine.
+	Cancelled bool
 	// Now is the clock; time.Now when nil. Tests inject theirs.
 	Now func() time.Time
 	// AfterFunc calls f on another goroutine after d unless stop is called
@@ -162,11 +165,23 @@ func realAfterFunc(d time.Duration, f func()) (stop func()) {
 // Render draws the banner, or an empty slot while it is hidden so the page
 // does not jump when it appears.
 func (b *ConnectionStatusBanner) Render() app.UI {
+	v := b.model.shown
+	if b.Cancelled && !v.State.Disconnected() {
+		// A lost link outranks it: messages typed now wait for it.
+		v = cancelledView
+	}
 	return app.Div().Class("conn-banner-slot").Body(
-		app.If(b.model.shown.Shown(), func() app.UI {
-			return bannerUI(b.model.shown, b.onRetry)
+		app.If(v.Shown(), func() app.UI {
+			return bannerUI(v, b.onRetry)
 		}),
 	)
+}
+
+// cancelledView is the banner of a cancelled booking's chat.
+var cancelledView = BannerView{
+	State: BannerCancelled, Tone: ToneLimited,
+	Title:  "This booking was cancelled",
+	Detail: "Its chat stays here to read; new messages cannot be sent.",
 }
 
 func (b *ConnectionStatusBanner) onRetry(ctx app.Context, e app.Event) {

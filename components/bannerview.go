@@ -27,6 +27,8 @@ const (
 	// or it is over; the server's 401 says which.
 	BannerRevoked        BannerState = "revoked"
 	BannerSessionExpired BannerState = "session-expired"
+	// BannerCancelled: the booking was cancelled; the chat is read-only.
+	BannerCancelled BannerState = "cancelled"
 )
 
 // Disconnected reports whether st means there is no link at all, as opposed

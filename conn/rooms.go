@@ -21,6 +21,10 @@ import (
 // participant of it (a forbidden error frame, a 4403, an HTTP 403).
 var ErrForbidden = errors.New("not a participant of this room")
 
+// ErrCancelled is told to a room's subscribers when its booking is
+// cancelled (contract v2): the room stays readable, and takes no message.
+var ErrCancelled = errors.New("the booking is cancelled")
+
 type room struct {
 	wanted  bool
 	failed  bool
@@ -307,7 +311,17 @@ func (m *Machine) onErrorFrame(f *wire.ErrorFrame) {
 		m.outboxWait(f.Ref, max(retry, m.cfg.BaseReconnectDelay), true)
 	case wire.CodeUnavailable:
 		m.outboxHold(f.Ref)
-	case wire.CodeInvalidBody, wire.CodeBadFrame, wire.CodeConflict, wire.CodeTooLarge, wire.CodeCancelled:
+	case wire.CodeCancelled:
+		if i := m.outboxIndex(f.Ref); i >= 0 {
+			m.failMessage(i, f.Code+": "+f.Message)
+			m.flushOutbox()
+			return
+		}
+		if wire.ValidRoom(f.Ref) {
+			m.logAttrs(slog.LevelInfo, "Booking cancelled: the chat is read-only", "room", f.Ref)
+			m.emit(FailRoom{Room: f.Ref, Err: ErrCancelled})
+		}
+	case wire.CodeInvalidBody, wire.CodeBadFrame, wire.CodeConflict, wire.CodeTooLarge:
 		if i := m.outboxIndex(f.Ref); i >= 0 {
 			m.failMessage(i, f.Code+": "+f.Message)
 			m.flushOutbox()

@@ -187,13 +187,55 @@ func SessionTokens(h *HTTP, invite string) func(ctx context.Context) (string, er
 			mu.Lock()
 			invite = "" // used: the cookie speaks for it now
 			mu.Unlock()
+			markSession(true)
 			return ans.Token, nil
 		}
-		if _, err := h.withCookies(ctx, "POST", "/api/session/token", nil, &ans); err != nil {
+		// A page opened with no link in a browser that never opened a
+		// session has nothing to ask for: no request, no 401 in its
+		// console, and the page says to open the booking's link.
+		if !sessionMarked() {
+			return "", ErrNoToken
+		}
+		_, err := h.withCookies(ctx, "POST", "/api/session/token", nil, &ans)
+		var he *conn.HTTPError
+		if errors.As(err, &he) && he.Status == 401 {
+			markSession(false) // over or revoked: the page says which
+		}
+		if err != nil {
 			return "", err
 		}
 		return ans.Token, nil
 	}
+}
+
+// sessionKey is the localStorage key that says this browser opened a
+// session (its cookie is HttpOnly: the page cannot see it). It holds no
+// secret; the installed app reopens with it.
+const sessionKey = "tether.v1.session"
+
+func markSession(on bool) {
+	ls, err := webStorage("localStorage")
+	if err != nil {
+		return
+	}
+	if on {
+		ls.Call("setItem", sessionKey, "1")
+	} else {
+		ls.Call("removeItem", sessionKey)
+	}
+}
+
+func sessionMarked() bool {
+	ls, err := webStorage("localStorage")
+	if err != nil {
+		return false
+	}
+	v, err := ls.Call("getItem", sessionKey)
+	if err != nil || v.IsNull() || v.IsUndefined() {
+		return false
+	}
+	s, err := v.String()
+	return err == nil && s == "1"
 }
 
 // DevTokens fetches dev-mode tokens (GET /api/dev/token) with query, e.g.

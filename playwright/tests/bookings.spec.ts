@@ -97,6 +97,30 @@ test.describe('bookings in production mode', () => {
     await tess.context.close();
   });
 
+  test('cancelling the booking turns both chats read-only with a banner', async ({ browser }) => {
+    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
+    await connected(ann.page);
+    const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
+    await tess.page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
+    await connected(tess.page);
+    await send(ann.page, 'see you then');
+    await expect(messageWithBody(tess.page, 'see you then')).toHaveCount(1);
+
+    const res = await fetch(`${server.url}/api/bookings/b-1/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}` } });
+    expect(res.status).toBe(200);
+    const cancelledAt = Date.now();
+    for (const p of [ann, tess]) {
+      await expect(p.page.getByTestId('connection-banner')).toHaveAttribute('data-state', 'cancelled');
+      await expect(p.page.getByTestId('composer-input')).toBeDisabled();
+      // Still there to read.
+      await expect(messageWithBody(p.page, 'see you then')).toHaveCount(1);
+    }
+    console.log(`cancel → both pages read-only in ${Date.now() - cancelledAt} ms`);
+    await ann.context.close();
+    await tess.context.close();
+  });
+
   test('revoking the customer ends their page with a clear word; the therapist goes on', async ({ browser, watch }) => {
     // The revoked page's own requests are refused (401 revoked): expected.
     watch.allow({ name: 'the revoked session is refused', pattern: /(HTTP 401: POST \/api\/session\/token|status of 401 \(Unauthorized\) \(\/api\/session\/token\))/ });
