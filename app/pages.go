@@ -1,8 +1,10 @@
 package app
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -134,10 +136,13 @@ type TherapistPage struct {
 	session *Session
 	err     string
 	rooms   []RoomSummary
-	stop    func()
-	chat    roomChat
-	room    string
-	mounted bool
+	// bookings are the session's bookings by room, once read (contract v2):
+	// the rows show the other party and the appointment.
+	bookings map[string]BookingInfo
+	stop     func()
+	chat     roomChat
+	room     string
+	mounted  bool
 }
 
 // OnInit prepares the status the header and banner keep for their life.
@@ -182,6 +187,17 @@ func (p *TherapistPage) opened(ctx goapp.Context, s *Session, err error) {
 	if s.Rooms != nil {
 		stopWatch, stopRooms := p.stop, followRooms(s.Rooms, s.Store)
 		p.stop = func() { stopWatch(); stopRooms() }
+	}
+	if s.Bookings != nil {
+		stopBefore, stopBookings := p.stop, followBookings(s.Bookings, func(list []BookingInfo) {
+			ctx.Dispatch(func(goapp.Context) {
+				p.bookings = make(map[string]BookingInfo, len(list))
+				for _, b := range list {
+					p.bookings[b.Room] = b
+				}
+			})
+		})
+		p.stop = func() { stopBefore(); stopBookings() }
 	}
 	p.openRoom(ctx)
 }
@@ -238,9 +254,17 @@ func (p *TherapistPage) renderRooms() goapp.UI {
 	if len(p.rooms) == 0 {
 		return goapp.P().Class("inbox-empty").DataSet("testid", "inbox-empty").Text("No booking chats yet.")
 	}
+	rooms := orderRooms(p.rooms, p.bookings, time.Now())
 	return goapp.Ul().Class("inbox-rooms").DataSet("testid", "inbox").Body(
-		goapp.Range(p.rooms).Slice(func(i int) goapp.UI {
-			r := p.rooms[i]
+		goapp.Range(rooms).Slice(func(i int) goapp.UI {
+			r := rooms[i]
+			title, when := "Booking "+r.Room, ""
+			if b, ok := p.bookings[r.Room]; ok {
+				title, when = b.Other+" · "+b.Title, b.When()
+				if b.Status == "cancelled" {
+					when += " · cancelled"
+				}
+			}
 			a := goapp.A().
 				Class("inbox-room").
 				DataSet("testid", "inbox-room").
@@ -252,7 +276,10 @@ func (p *TherapistPage) renderRooms() goapp.UI {
 			}
 			return goapp.Li().Body(a.Body(
 				goapp.Span().Class("inbox-room-text").Body(
-					goapp.Span().Class("inbox-room-title").Text("Booking "+r.Room),
+					goapp.Span().Class("inbox-room-title").DataSet("testid", "inbox-room-title").Text(title),
+					goapp.If(when != "", func() goapp.UI {
+						return goapp.Span().Class("inbox-room-when").DataSet("testid", "inbox-room-when").Text(when)
+					}),
 					goapp.Span().Class("inbox-room-preview").Text(r.Preview),
 				),
 				goapp.If(r.Unread > 0, func() goapp.UI {
@@ -264,6 +291,37 @@ func (p *TherapistPage) renderRooms() goapp.UI {
 			))
 		}),
 	)
+}
+
+// orderRooms puts the inbox in order (contract v2): the bookings still to
+// come first, the soonest first; then the others, the most recent
+// activity first (the store's order, kept).
+func orderRooms(rooms []RoomSummary, bookings map[string]BookingInfo, now time.Time) []RoomSummary {
+	if len(bookings) == 0 {
+		return rooms
+	}
+	out := slices.Clone(rooms)
+	upcoming := func(r RoomSummary) (time.Time, bool) {
+		b, ok := bookings[r.Room]
+		if !ok || b.Status == "cancelled" || !b.Ends.After(now) {
+			return time.Time{}, false
+		}
+		return b.Starts, true
+	}
+	slices.SortStableFunc(out, func(a, b RoomSummary) int {
+		ta, ua := upcoming(a)
+		tb, ub := upcoming(b)
+		switch {
+		case ua && ub:
+			return ta.Compare(tb)
+		case ua:
+			return -1
+		case ub:
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 func unreadLabel(n int) string {

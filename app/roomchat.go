@@ -65,6 +65,31 @@ func followRooms(lister RoomLister, store *Store) (stop func()) {
 	return cancel
 }
 
+// followBookings reads the session's bookings now and every RoomsEvery,
+// handing each list to got, until stop is called: a new booking, or a
+// changed one, shows in the inbox without a reload.
+func followBookings(lister BookingLister, got func([]BookingInfo)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		t := time.NewTicker(RoomsEvery)
+		defer t.Stop()
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+			list, err := lister.Bookings(rctx)
+			rcancel()
+			if err == nil && ctx.Err() == nil {
+				got(list)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return cancel
+}
+
 // roomChat is the open room of a page: its view from the store, the message
 // list and the composer.
 type roomChat struct {

@@ -92,6 +92,11 @@ test.describe('bookings in production mode', () => {
     await createBooking(server, 'b-2', 'c-bob', '2030-02-01T10:00:00Z');
     await expect(tess.page.locator('[data-testid=inbox-room][data-room="b-2"]')).toBeVisible({ timeout: 30_000 });
     expect(tess.sockets.length).toBe(socketsBefore[1]);
+    // The rows say who and when; the next appointment comes first.
+    const b2 = tess.page.locator('[data-testid=inbox-room][data-room="b-2"]');
+    await expect(b2.getByTestId('inbox-room-title')).toHaveText('Ann · Deep tissue, 60 min');
+    await expect(b2.getByTestId('inbox-room-when')).toContainText('2030');
+    await expect(tess.page.getByTestId('inbox-room').first()).toHaveAttribute('data-room', 'b-2');
     // Closed before the server stops: a page must not see it go.
     await ann.context.close();
     await tess.context.close();
