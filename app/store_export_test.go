@@ -9,4 +9,5 @@ func StoreIdle(s *Store) bool {
 	defer s.mu.Unlock()
 	return s.loads == 0 && len(s.dirty) == 0 && !s.inboxDirty && !s.delivering
 }
+
 var OrderRooms = orderRooms
