@@ -81,3 +81,7 @@ var (
 // EnvDev is the go-app environment variable the server sets to "1" in dev
 // mode, so the browser shows the same pages the server pre-rendered.
 const EnvDev = "TETHER_DEV"
+
+// EnvAuthURL is the go-app environment variable that holds a platform's
+// -auth-url: the pages ask it for their tokens (contract v2).
+const EnvAuthURL = "TETHER_AUTH_URL"

@@ -89,6 +89,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "extra Origin host patterns allowed to open WebSockets and call the API across origins, comma separated (e.g. app.example.com,*.example.com)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address (host:port) to serve Go's profiles on, /debug/pprof/; empty serves none. Keep it private")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address (host:port) to serve the Prometheus metrics on, /metrics; empty serves none. Keep it private")
+	fs.StringVar(&c.AuthURL, "auth-url", "", "a platform's endpoint that hands the pages their tokens (GET with the platform's cookies, answering {\"token\":T}); empty uses tether's own sessions")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", 15*time.Minute, "how long the access tokens of sessions live (the pages renew them on the live socket at 80 %); at most 24h")
 	fs.StringVar(&c.PublicOrigin, "public-origin", "", "origins the server is reached at, comma separated (e.g. https://chat.example.com); other Hosts get 421, except /healthz")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +99,11 @@ func ParseFlags(args []string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.AuthURL != "" {
+		if _, err := node.CheckAuthURL(c.AuthURL); err != nil {
+			return Config{}, err
+		}
 	}
 	if c.TokenTTL < 10*time.Second || c.TokenTTL > 24*time.Hour {
 		return Config{}, fmt.Errorf("-token-ttl %s is out of range: from 10s to 24h", c.TokenTTL)

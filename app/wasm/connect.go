@@ -26,7 +26,9 @@ import (
 // window.tether for the console.
 type connector struct {
 	dev bool
-	log *slog.Logger
+	// authURL is a platform's token endpoint (-auth-url), or "".
+	authURL string
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[string]*app.Session
@@ -34,9 +36,10 @@ type connector struct {
 	expose   func()
 }
 
-func newConnector(dev bool) *connector {
+func newConnector(dev bool, authURL string) *connector {
 	return &connector{
-		dev: dev,
+		dev:     dev,
+		authURL: authURL,
 		// The service's log lines go to the browser console, as the
 		// original's did.
 		log:      slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -87,6 +90,12 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	defer cancel()
 	if c.dev && scope.As != "" {
 		tokens.Fetch = browser.DevTokens(h, devQuery(scope))
+	} else if c.authURL != "" {
+		// A platform that mints its own tokens hands them out (the page's
+		// first may come in #token= too).
+		if tokens.Fetch, err = browser.AuthURLTokens(c.authURL); err != nil {
+			return nil, err
+		}
 	} else {
 		// A booking's link (#invite=CODE) opens a session, whose cookie
 		// then hands out the tokens: on a renewal, after a 4401, and when
@@ -133,7 +142,7 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 		User:   user,
 		Rooms:  &roomLister{http: h, tokens: tokens},
 		// Dev mode's tokens name rooms, not bookings: its header stays plain.
-		Bookings: bookingsOf(!(c.dev && scope.As != ""), h, tokens),
+		Bookings: bookingsOf(!(c.dev && scope.As != "") && c.authURL == "", h, tokens),
 	}, nil
 }
 

@@ -19,7 +19,7 @@ func main() {
 		// What the server pre-rendered, until the page's session opens.
 		Status:  components.FixedStatus(conn.InitialStatus()),
 		Dev:     dev,
-		Connect: newConnector(dev),
+		Connect: newConnector(dev, goapp.Getenv(app.EnvAuthURL)),
 	})
 	goapp.RunWhenOnBrowser()
 }

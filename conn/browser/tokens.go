@@ -5,6 +5,7 @@ package browser
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -206,6 +207,31 @@ func SessionTokens(h *HTTP, invite string) func(ctx context.Context) (string, er
 		}
 		return ans.Token, nil
 	}
+}
+
+// AuthURLTokens gets the page's tokens from a platform's endpoint (the
+// server's -auth-url, contract v2): GET with the platform's own cookies
+// (credentials: include; the platform answers CORS for this origin),
+// answering {"token":T}. The platform mints the tokens with TETHER_SECRET.
+func AuthURLTokens(authURL string) (func(ctx context.Context) (string, error), error) {
+	u, err := url.Parse(authURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("the auth URL %q is not an absolute URL", authURL)
+	}
+	h := &HTTP{BaseURL: u.Scheme + "://" + u.Host}
+	path := u.EscapedPath()
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	return func(ctx context.Context) (string, error) {
+		var ans struct {
+			Token string `json:"token"`
+		}
+		if _, err := h.fetch(ctx, "GET", path, "", "include", nil, &ans); err != nil {
+			return "", err
+		}
+		return ans.Token, nil
+	}, nil
 }
 
 // sessionKey is the localStorage key that says this browser opened a

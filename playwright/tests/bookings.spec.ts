@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { test, expect } from './fixtures';
 import { TetherServer } from '../server';
 import { openPerson, connected, send, messageWithBody, indicator, recordBanners, banners, recordQualities, qualities } from './chat';
@@ -177,5 +180,54 @@ test.describe('bookings in production mode', () => {
     expect(sockets).toBe(1);
     await expect(page.getByTestId('chat-error')).toHaveCount(0);
     await context.close();
+  });
+});
+
+test.describe("a platform's -auth-url", () => {
+  // A booking platform that mints tether's tokens itself (with
+  // TETHER_SECRET) and hands them to the pages from its own endpoint, as
+  // Ably's authUrl or centrifuge's getToken: tether without -dev calls it.
+  let platform: Server;
+  let server: TetherServer;
+  let calls = 0;
+  const ttl = 20;
+
+  function sign(payload: object): string {
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const head = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(payload)}`;
+    return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+  }
+
+  test.beforeEach(async () => {
+    calls = 0;
+    platform = createServer((req, res) => {
+      calls += 1;
+      const origin = String(req.headers.origin ?? '');
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Content-Type', 'application/json');
+      const now = Math.floor(Date.now() / 1000);
+      res.end(JSON.stringify({ token: sign({ sub: 'c-ann', name: 'Ann', role: 'customer', rooms: ['platform-room'], iat: now, exp: now + ttl }) }));
+    });
+    await new Promise<void>((resolve) => platform.listen(0, '127.0.0.1', resolve));
+    const port = (platform.address() as AddressInfo).port;
+    server = await TetherServer.start({ dev: false, args: ['-auth-url', `http://127.0.0.1:${port}/tether/token`], env: { TETHER_SECRET: secret } });
+  });
+  test.afterEach(async () => {
+    await server.stop();
+    await new Promise((resolve) => platform.close(resolve));
+  });
+
+  test('the page gets its tokens from the platform and renews them on the live socket', async ({ browser }) => {
+    const ann = await openPerson(browser, server.url, '/chat/platform-room', 'chat-page');
+    await connected(ann.page);
+    expect(calls).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => renewals(ann.sockets), { timeout: 60_000, intervals: [1000], message: 'a renewal from the platform, on the live socket' })
+      .toBeGreaterThanOrEqual(1);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(ann.sockets.length).toBe(1);
+    await send(ann.page, 'through the platform');
+    await expect(messageWithBody(ann.page, 'through the platform')).toHaveAttribute('data-state', 'sent');
+    await ann.context.close();
   });
 });

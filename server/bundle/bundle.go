@@ -43,11 +43,16 @@ type Config struct {
 	// IsPage reports whether a path is a page of the app (app.IsPage). Only
 	// those paths and go-app's own assets reach go-app; nil serves no page.
 	IsPage func(path string) bool
+	// ConnectOrigins are origins besides the server's own that the pages
+	// may call (the Content-Security-Policy's connect-src): a platform's
+	// -auth-url.
+	ConnectOrigins []string
 }
 
 // Bundle is an http.Handler for every path of the front end. Register the
 // pages' routes (app.Register) before it serves its first request.
 type Bundle struct {
+	csp     string // the Content-Security-Policy of every answer
 	version string
 	web     fs.FS
 	files   map[string]bool
@@ -92,7 +97,7 @@ func New(c Config) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load app.wasm: %w", err)
 	}
-	b := &Bundle{version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage}
+	b := &Bundle{csp: PolicyWith(c.ConnectOrigins), version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage}
 	if files[robotsName] {
 		if b.robotsTxt, err = fs.ReadFile(c.Web, robotsName); err != nil {
 			return nil, fmt.Errorf("failed to read robots.txt: %w", err)
@@ -151,7 +156,7 @@ func (b *Bundle) Version() string { return b.version }
 // ServeHTTP serves the front end, with the security headers on every
 // answer, and never hands go-app a URL that names a host.
 func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header())
+	setSecurityHeaders(w.Header(), b.csp)
 	b.mux.ServeHTTP(w, WithoutURLHost(r))
 }
 

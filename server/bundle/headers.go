@@ -29,23 +29,30 @@ import (
 //   - object-src, base-uri, form-action and frame-ancestors close what a
 //     markup injection could use: plugins, a <base> that moves every
 //     relative URL, forms posting elsewhere, and framing (clickjacking).
-var ContentSecurityPolicy = strings.Join([]string{
-	"default-src 'self'",
-	"script-src 'self' 'wasm-unsafe-eval'",
-	"style-src 'self'",
-	"img-src 'self'",
-	"connect-src 'self'",
-	"worker-src 'self'",
-	"manifest-src 'self'",
-	"object-src 'none'",
-	"base-uri 'none'",
-	"form-action 'self'",
-	"frame-ancestors 'none'",
-}, "; ")
+var ContentSecurityPolicy = PolicyWith(nil)
 
-// securityHeaders are set on every answer of the bundle, 404s included.
+// PolicyWith is ContentSecurityPolicy with connect-src also allowing the
+// origins given (scheme://host[:port]): a platform's -auth-url, which the
+// pages call for their tokens.
+func PolicyWith(connect []string) string {
+	return strings.Join([]string{
+		"default-src 'self'",
+		"script-src 'self' 'wasm-unsafe-eval'",
+		"style-src 'self'",
+		"img-src 'self'",
+		strings.Join(append([]string{"connect-src 'self'"}, connect...), " "),
+		"worker-src 'self'",
+		"manifest-src 'self'",
+		"object-src 'none'",
+		"base-uri 'none'",
+		"form-action 'self'",
+		"frame-ancestors 'none'",
+	}, "; ")
+}
+
+// securityHeaders are set on every answer of the bundle, 404s included,
+// after its Content-Security-Policy.
 var securityHeaders = [][2]string{
-	{"Content-Security-Policy", ContentSecurityPolicy},
 	// Browsers take the Content-Type as it is: a file never runs as a script
 	// or a stylesheet because its bytes look like one.
 	{"X-Content-Type-Options", "nosniff"},
@@ -63,8 +70,9 @@ var securityHeaders = [][2]string{
 	{"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
 }
 
-// setSecurityHeaders sets securityHeaders on h.
-func setSecurityHeaders(h http.Header) {
+// setSecurityHeaders sets policy and securityHeaders on h.
+func setSecurityHeaders(h http.Header, policy string) {
+	h.Set("Content-Security-Policy", policy)
 	for _, kv := range securityHeaders {
 		h.Set(kv[0], kv[1])
 	}

@@ -74,6 +74,10 @@ type Config struct {
 	// TokenTTL is how long a session's access token lives (0: 15 min);
 	// the client renews it on the socket at 80 % of that.
 	TokenTTL time.Duration
+	// AuthURL is a platform's endpoint that hands the pages their tokens
+	// (it mints them with TETHER_SECRET): GET with the platform's cookies,
+	// answering {"token":T}. Empty: the pages use tether's own sessions.
+	AuthURL string
 }
 
 // Main is the tether server: Run starts it, Close stops it gracefully.
@@ -217,7 +221,16 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.Dev {
 		env[app.EnvDev] = "1"
 	}
-	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage})
+	var connect []string
+	if m.AuthURL != "" {
+		origin, err := CheckAuthURL(m.AuthURL)
+		if err != nil {
+			return nil, err
+		}
+		env[app.EnvAuthURL] = m.AuthURL
+		connect = append(connect, origin)
+	}
+	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage, ConnectOrigins: connect})
 	if err != nil {
 		return nil, err
 	}

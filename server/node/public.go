@@ -123,3 +123,31 @@ func guard(public publicOrigins, next http.Handler) http.Handler {
 // hstsMaxAge is a year, without includeSubDomains or preload: those bind
 // the operator's other hosts, which is theirs to decide.
 const hstsMaxAge = "max-age=31536000"
+
+// CheckAuthURL checks a platform's -auth-url and returns its origin, which
+// the pages' Content-Security-Policy then lets them call: an absolute
+// https URL (http only on a loopback host, for tests), with no user, no
+// fragment and no character the policy could read as another source.
+func CheckAuthURL(s string) (origin string, err error) {
+	u, err := url.Parse(s)
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("-auth-url %q: %s; want a URL like https://platform.example.com/tether/token", s, why)
+	}
+	switch {
+	case err != nil:
+		return bad("not a URL")
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return bad("not an absolute http(s) URL")
+	case u.User != nil || u.Fragment != "":
+		return bad("no user or fragment, please")
+	case strings.ContainsAny(s, " ;,'\"\\"):
+		return bad("it holds a character a Content-Security-Policy reads apart")
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return bad("http only for a loopback host: the tokens must not cross the network in clear")
+		}
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+}
