@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { TetherServer } from '../server';
-import { bannerState, bodies, connected, customerPath, faultProblems, freshRoom, indicator, messageWithBody, openPerson, postMessages, send, shot, therapistPath } from './chat';
+import { bannerLog, bannerState, bodies, connected, customerPath, faultProblems, freshRoom, indicator, messageWithBody, openPerson, postMessages, recordBanners, send, shot, status, therapistPath } from './chat';
 
 test.describe('the chat between a customer and a therapist', () => {
   test('they exchange messages both ways, each shown once, pending then sent', async ({ browser, baseURL }, testInfo) => {
@@ -148,6 +148,7 @@ test.describe('the status tells the truth', () => {
     const first = casey.sockets.at(-1)!;
     await shot(testInfo, 'excellent: header', casey.page, 'header');
 
+    await recordBanners(casey.page);
     const start = Date.now();
     await casey.context.setOffline(true);
     // The offline event, not a heartbeat: the old socket is still open.
@@ -189,8 +190,13 @@ test.describe('the status tells the truth', () => {
     const subscribe = fresh.sent.find((f) => f.type === 'subscribe' && f.room === room);
     const resumedFrom = hello?.resume?.[room] ?? subscribe?.since;
     expect(resumedFrom, JSON.stringify(fresh.sent)).toBeGreaterThan(0);
-    await expect.poll(() => bannerState(casey.page), { timeout: 20_000, message: 'the banner leaves (or says the link is slow)' })
-      .toMatch(/^(hidden|poor)$/);
+    try {
+      await expect.poll(() => bannerState(casey.page), { timeout: 20_000, message: 'the banner leaves (or says the link is slow)' })
+        .toMatch(/^(hidden|poor)$/);
+    } catch (err) {
+      // What the banner went through, and the status it stayed on.
+      throw new Error(`${err}\nbanners: ${JSON.stringify(await bannerLog(casey.page))}\nstatus: ${JSON.stringify(await status(casey.page))}`);
+    }
     expect(await bodies(casey.page)).toEqual(['before', 'while you were away']);
     await casey.context.close();
     await taylor.context.close();

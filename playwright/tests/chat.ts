@@ -157,10 +157,17 @@ export async function recordBanners(page: Page) {
       if (!b) return 'hidden';
       return `${b.getAttribute('data-state')}: ${b.querySelector('.conn-banner-title')?.textContent ?? ''}`;
     };
+    // The same with when and the detail line, to tell a failure's story.
+    const detail = () => document.querySelector('[data-testid=connection-banner] .conn-banner-detail')?.textContent ?? '';
+    const t0 = performance.now();
+    const logged = () => `${Math.round(performance.now() - t0)}ms ${read()} | ${detail()}`;
     w.__banners = [read()];
+    w.__bannerLog = [logged()];
     new MutationObserver(() => {
       const v = read();
       if (v !== w.__banners[w.__banners.length - 1]) w.__banners.push(v);
+      const l = logged();
+      if (l.replace(/^\d+ms /, '') !== w.__bannerLog[w.__bannerLog.length - 1].replace(/^\d+ms /, '')) w.__bannerLog.push(l);
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
   });
 }
@@ -168,6 +175,11 @@ export async function recordBanners(page: Page) {
 /** The banners the page showed since recordBanners, in order. */
 export async function banners(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as any).__banners);
+}
+
+/** The banners since recordBanners with their time and detail line, for a failure's message. */
+export async function bannerLog(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as any).__bannerLog);
 }
 
 /** window.tether.status() of the page. */
