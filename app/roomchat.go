@@ -42,44 +42,38 @@ const RoomsEvery = 20 * time.Second
 // RoomsEvery, until stop is called: a booking that gets its first message
 // shows up in the inbox without a reload.
 func followRooms(lister RoomLister, store *Store) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		t := time.NewTicker(RoomsEvery)
-		defer t.Stop()
-		for {
-			rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
-			rooms, err := lister.ListRooms(rctx)
-			rcancel()
-			if err == nil {
-				for _, r := range rooms {
-					store.Join(r.Room)
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	return every(RoomsEvery, func(ctx context.Context) {
+		if rooms, err := lister.ListRooms(ctx); err == nil {
+			for _, r := range rooms {
+				store.Join(r.Room)
 			}
 		}
-	}()
-	return cancel
+	})
 }
 
 // followBookings reads the session's bookings now and every RoomsEvery,
 // handing each list to got, until stop is called: a new booking, or a
 // changed one, shows in the inbox without a reload.
 func followBookings(lister BookingLister, got func([]BookingInfo)) (stop func()) {
+	return every(RoomsEvery, func(ctx context.Context) {
+		if list, err := lister.Bookings(ctx); err == nil && ctx.Err() == nil {
+			got(list)
+		}
+	})
+}
+
+// every runs read now and then every period on a goroutine of its own,
+// each run bounded to 15 s, until stop is called (read's context then
+// ends).
+func every(period time.Duration, read func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		t := time.NewTicker(RoomsEvery)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
-			list, err := lister.Bookings(rctx)
+			read(rctx)
 			rcancel()
-			if err == nil && ctx.Err() == nil {
-				got(list)
-			}
 			select {
 			case <-ctx.Done():
 				return
