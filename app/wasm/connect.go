@@ -88,28 +88,41 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	tokens := &browser.Tokens{Scope: key}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if c.dev && scope.As != "" {
+	slot := sessionSlot(key)
+	var open func(context.Context) (string, error)
+	switch {
+	case c.dev && scope.As != "" && scope.TTL != "":
+		// Tokens as short as asked for, to watch renewals: plain dev
+		// tokens, fetched afresh each time.
 		tokens.Fetch = browser.DevTokens(h, devQuery(scope))
-	} else if c.authURL != "" {
+	case c.dev && scope.As != "":
+		// The demo user gets a demo booking and a session, as a booking's
+		// link would: the header shows the booking, the cookie renews. It
+		// is opened when the tab has no token yet (a reload offline keeps
+		// the one it has).
+		tokens.Fetch = browser.SessionTokens(h, slot, browser.DemoSession(h, slot, devQuery(scope)))
+	case c.authURL != "":
 		// A platform that mints its own tokens hands them out (the page's
 		// first may come in #token= too).
 		if tokens.Fetch, err = browser.AuthURLTokens(c.authURL); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		// A booking's link (#invite=CODE) opens a session, whose cookie
 		// then hands out the tokens: on a renewal, after a 4401, and when
 		// the installed app opens again with no link at all.
-		invite := browser.TakeFragmentInvite()
-		tokens.Fetch = browser.SessionTokens(h, invite)
-		if invite != "" {
-			// The invite outranks a token an earlier link left in this tab.
-			tok, err := tokens.Fetch(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", app.ErrNoToken, err)
-			}
-			tokens.Use(tok)
+		if invite := browser.TakeFragmentInvite(); invite != "" {
+			open = browser.InviteSession(h, slot, invite)
 		}
+		tokens.Fetch = browser.SessionTokens(h, slot, open)
+	}
+	if open != nil {
+		// A new session outranks a token an earlier link left in this tab.
+		tok, err := tokens.Fetch(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", app.ErrNoToken, err)
+		}
+		tokens.Use(tok)
 	}
 	tok, err := tokens.Token(ctx)
 	if errors.Is(err, browser.ErrNoToken) {
@@ -141,10 +154,15 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 		Store:  app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name}),
 		User:   user,
 		Rooms:  &roomLister{http: h, tokens: tokens},
-		// Dev mode's tokens name rooms, not bookings: its header stays plain.
-		Bookings: bookingsOf(!(c.dev && scope.As != "") && c.authURL == "", h, tokens),
+		// Plain dev tokens name rooms, not bookings: their header stays plain.
+		Bookings: bookingsOf(!(c.dev && scope.TTL != "") && c.authURL == "", h, tokens),
 	}, nil
 }
+
+// sessionSlot is the session slot of a token scope: the server keeps one
+// cookie per slot, so a customer's booking and a therapist's inbox in one
+// browser keep their own sessions.
+func sessionSlot(key string) string { return strings.ReplaceAll(key, "/", ".") }
 
 // tokenScope names a page's token: a booking room's, or the inbox's.
 func tokenScope(s app.Scope) string {

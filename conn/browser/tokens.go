@@ -167,46 +167,85 @@ func takeFragment(key string) string {
 	return v
 }
 
-// SessionTokens gets the tokens of the browser's session (contract v2): the
-// first call with invite set opens the session (POST /api/session, which
-// sets its cookie); every other asks the session for a fresh token (POST
-// /api/session/token, with the cookie). A session that is over or revoked
-// is an *conn.HTTPError of 401 with code session_expired or revoked.
-func SessionTokens(h *HTTP, invite string) func(ctx context.Context) (string, error) {
+// SessionTokens gets the tokens of the browser's session in slot (contract
+// v2; a slot keeps one browser's sessions apart, e.g. "inbox" or
+// "chat.ROOM"): the first call with open set opens the session with it (an
+// invite's, dev mode's demo), which sets its cookie; every other asks the
+// session for a fresh token (POST /api/session/token, with the cookie). A
+// session that is over or revoked is an *conn.HTTPError of 401 with code
+// session_expired or revoked.
+func SessionTokens(h *HTTP, slot string, open func(ctx context.Context) (string, error)) func(ctx context.Context) (string, error) {
 	var mu sync.Mutex
 	return func(ctx context.Context) (string, error) {
 		mu.Lock()
-		code := invite
+		first := open
 		mu.Unlock()
-		var ans struct {
-			Token string `json:"token"`
-		}
-		if code != "" {
-			if _, err := h.withCookies(ctx, "POST", "/api/session", map[string]string{"invite": code}, &ans); err != nil {
+		if first != nil {
+			tok, err := first(ctx)
+			if err != nil {
 				return "", err
 			}
 			mu.Lock()
-			invite = "" // used: the cookie speaks for it now
+			open = nil // used: the cookie speaks for it now
 			mu.Unlock()
-			markSession(true)
-			return ans.Token, nil
+			markSession(slot, true)
+			return tok, nil
 		}
 		// A page opened with no link in a browser that never opened a
 		// session has nothing to ask for: no request, no 401 in its
 		// console, and the page says to open the booking's link.
-		if !sessionMarked() {
+		if !sessionMarked(slot) {
 			return "", ErrNoToken
 		}
-		_, err := h.withCookies(ctx, "POST", "/api/session/token", nil, &ans)
+		var ans struct {
+			Token string `json:"token"`
+		}
+		_, err := h.withCookies(ctx, "POST", "/api/session/token?"+slotQuery(slot).Encode(), nil, &ans)
 		var he *conn.HTTPError
 		if errors.As(err, &he) && he.Status == 401 {
-			markSession(false) // over or revoked: the page says which
+			markSession(slot, false) // over or revoked: the page says which
 		}
 		if err != nil {
 			return "", err
 		}
 		return ans.Token, nil
 	}
+}
+
+// InviteSession opens the session of a booking's invite code in slot (POST
+// /api/session) and returns its first token.
+func InviteSession(h *HTTP, slot, code string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		var ans struct {
+			Token string `json:"token"`
+		}
+		_, err := h.withCookies(ctx, "POST", "/api/session?"+slotQuery(slot).Encode(), map[string]string{"invite": code}, &ans)
+		return ans.Token, err
+	}
+}
+
+// DemoSession opens a dev-mode demo session in slot (POST
+// /api/dev/session) for the user query names (role, user, name, room):
+// the server makes the room a demo booking if it has none.
+func DemoSession(h *HTTP, slot string, query url.Values) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		q := slotQuery(slot)
+		for k, v := range query {
+			q[k] = v
+		}
+		var ans struct {
+			Token string `json:"token"`
+		}
+		_, err := h.withCookies(ctx, "POST", "/api/dev/session?"+q.Encode(), nil, &ans)
+		return ans.Token, err
+	}
+}
+
+func slotQuery(slot string) url.Values {
+	if slot == "" {
+		return url.Values{}
+	}
+	return url.Values{"slot": {slot}}
 }
 
 // AuthURLTokens gets the page's tokens from a platform's endpoint (the
@@ -234,29 +273,29 @@ func AuthURLTokens(authURL string) (func(ctx context.Context) (string, error), e
 	}, nil
 }
 
-// sessionKey is the localStorage key that says this browser opened a
-// session (its cookie is HttpOnly: the page cannot see it). It holds no
-// secret; the installed app reopens with it.
-const sessionKey = "tether.v1.session"
+// sessionKey starts the localStorage key that says this browser opened a
+// session in a slot (its cookie is HttpOnly: the page cannot see it). It
+// holds no secret; the installed app reopens with it.
+const sessionKey = "tether.v1.session."
 
-func markSession(on bool) {
+func markSession(slot string, on bool) {
 	ls, err := webStorage("localStorage")
 	if err != nil {
 		return
 	}
 	if on {
-		ls.Call("setItem", sessionKey, "1")
+		ls.Call("setItem", sessionKey+slot, "1")
 	} else {
-		ls.Call("removeItem", sessionKey)
+		ls.Call("removeItem", sessionKey+slot)
 	}
 }
 
-func sessionMarked() bool {
+func sessionMarked(slot string) bool {
 	ls, err := webStorage("localStorage")
 	if err != nil {
 		return false
 	}
-	v, err := ls.Call("getItem", sessionKey)
+	v, err := ls.Call("getItem", sessionKey+slot)
 	if err != nil || v.IsNull() || v.IsUndefined() {
 		return false
 	}

@@ -134,7 +134,7 @@ test.describe('bookings in production mode', () => {
 
   test('revoking the customer ends their page with a clear word; the therapist goes on', async ({ browser, watch }) => {
     // The revoked page's own requests are refused (401 revoked): expected.
-    watch.allow({ name: 'the revoked session is refused', pattern: /(HTTP 401: POST \/api\/session\/token|status of 401 \(Unauthorized\) \(\/api\/session\/token\))/ });
+    watch.allow({ name: 'the revoked session is refused', pattern: /(HTTP 401: POST \/api\/session\/token|status of 401 \(Unauthorized\) \(\/api\/session\/token)/ });
     const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
     const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
     await connected(ann.page);

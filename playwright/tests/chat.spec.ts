@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { TetherServer } from '../server';
-import { bannerLog, bannerState, bodies, connected, customerPath, faultProblems, freshRoom, indicator, messageWithBody, openPerson, postMessages, recordBanners, send, shot, status, therapistPath } from './chat';
+import { bannerLog, bannerState, bodies, connected, customerPath, faultProblems, freshRoom, inboxRoom, indicator, messageWithBody, openPerson, postMessages, recordBanners, send, shot, status, therapistPath } from './chat';
 
 test.describe('the chat between a customer and a therapist', () => {
   test('they exchange messages both ways, each shown once, pending then sent', async ({ browser, baseURL }, testInfo) => {
@@ -9,6 +9,11 @@ test.describe('the chat between a customer and a therapist', () => {
     const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
     await connected(casey.page);
     await connected(taylor.page);
+    // Dev mode's ?as= made the room a demo booking of the two: each header
+    // names the other party and the appointment.
+    await expect(casey.page.getByTestId('chat-header').getByTestId('other-party')).toHaveText('Taylor');
+    await expect(taylor.page.getByTestId('chat-header').getByTestId('other-party')).toHaveText('Casey');
+    await expect(casey.page.getByTestId('chat-header').getByTestId('booking-title')).toHaveText('Demo session, 60 min');
 
     await send(casey.page, 'Hello, is 3 pm still fine?');
     const mine = messageWithBody(casey.page, 'Hello, is 3 pm still fine?');
@@ -26,7 +31,7 @@ test.describe('the chat between a customer and a therapist', () => {
     await expect(messageWithBody(taylor.page, 'Yes, see you at 3.')).toHaveAttribute('data-state', 'sent');
 
     // The inbox lists the booking; Shift+Enter breaks a line instead of sending.
-    await expect(taylor.page.getByTestId('inbox-room').filter({ hasText: room })).toBeVisible();
+    await expect(inboxRoom(taylor.page, room)).toBeVisible();
     const input = casey.page.getByTestId('composer-input');
     await input.fill('line one');
     await input.press('Shift+Enter');
@@ -88,7 +93,7 @@ test.describe('the chat between a customer and a therapist', () => {
     await postMessages(baseURL!, other, 'sam-other', ['first booking question']);
     const taylor = await openPerson(browser, baseURL!, therapistPath(open), 'therapist-page');
     await connected(taylor.page);
-    const otherRoom = taylor.page.getByTestId('inbox-room').filter({ hasText: other });
+    const otherRoom = inboxRoom(taylor.page, other);
     await expect(otherRoom).toBeVisible();
     await expect(otherRoom.getByTestId('unread')).toHaveCount(0);
 

@@ -79,6 +79,11 @@ export function therapistPath(room: string, name = 'Taylor'): string {
   return `/therapist?as=therapist&name=${encodeURIComponent(name)}&room=${room}`;
 }
 
+/** The inbox's row of room (its text is the booking's, once known). */
+export function inboxRoom(page: Page, room: string) {
+  return page.locator(`[data-testid=inbox-room][data-room="${room}"]`);
+}
+
 export function indicator(page: Page) {
   return page.getByTestId('chat-header').getByTestId('connection-indicator');
 }

@@ -27,7 +27,8 @@ import (
 type Config struct {
 	Hub  *chat.Hub
 	Auth *auth.Auth
-	// Dev serves GET /api/dev/token.
+	// Dev serves GET /api/dev/token and, with Sessions, POST
+	// /api/dev/session.
 	Dev bool
 	// Faults, when not nil, serves the test backend at /api/test/faults and
 	// applies its latency to every response.
@@ -81,7 +82,7 @@ func New(c Config) http.Handler {
 		o.routes(mux)
 	}
 	if c.Bookings != nil && c.Sessions != nil && c.Auth != nil {
-		s := &sessionAPI{sessions: c.Sessions, service: c.Bookings, auth: c.Auth, secure: c.SecureCookies, log: log}
+		s := &sessionAPI{sessions: c.Sessions, service: c.Bookings, auth: c.Auth, secure: c.SecureCookies, dev: c.Dev && c.Auth.Dev(), log: log}
 		s.routes(mux)
 	}
 	if c.Faults != nil {
@@ -176,6 +177,39 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(wire.HTTPError{Code: code, Message: message})
 }
 
+// devUser reads the demo user of a dev request's query (role, user, name)
+// and its room, if any; msg says what is wrong with them.
+func devUser(q url.Values) (user wire.User, rooms []string, msg string) {
+	role := q.Get("role")
+	if role == "" {
+		role = wire.RoleCustomer
+	}
+	if !wire.ValidRole(role) {
+		return user, nil, "role must be customer, therapist or place"
+	}
+	id := q.Get("user")
+	if id == "" {
+		id = role + "-demo"
+	}
+	if !wire.ValidClientID(id) {
+		return user, nil, "user must be 1-64 letters, digits or ._:-"
+	}
+	name := strings.TrimSpace(q.Get("name"))
+	if name == "" {
+		name = id
+	}
+	if len(name) > 100 {
+		return user, nil, "name is over 100 bytes"
+	}
+	if room := q.Get("room"); room != "" {
+		if !wire.ValidRoom(room) {
+			return user, nil, "invalid room"
+		}
+		rooms = []string{room}
+	}
+	return wire.User{ID: id, Name: name, Role: role}, rooms, ""
+}
+
 // devTokenTTL is how long a dev token lasts unless ttl asks otherwise.
 const devTokenTTL = 24 * time.Hour
 
@@ -186,42 +220,17 @@ const devTokenTTL = 24 * time.Hour
 func devToken(a *auth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		role := q.Get("role")
-		if role == "" {
-			role = wire.RoleCustomer
-		}
-		if !wire.ValidRole(role) {
-			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "role must be customer, therapist or place")
+		user, rooms, msg := devUser(q)
+		if msg != "" {
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, msg)
 			return
 		}
-		user := q.Get("user")
-		if user == "" {
-			user = role + "-demo"
-		}
-		if !wire.ValidClientID(user) {
-			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "user must be 1-64 letters, digits or ._:-")
-			return
-		}
-		name := strings.TrimSpace(q.Get("name"))
-		if name == "" {
-			name = user
-		}
-		if len(name) > 100 {
-			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "name is over 100 bytes")
-			return
-		}
-		var rooms []string
-		switch room := q.Get("room"); {
-		case room != "" && !wire.ValidRoom(room):
-			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "invalid room")
-			return
-		case room != "":
-			rooms = []string{room}
-		case role == wire.RoleTherapist || role == wire.RolePlace:
+		if len(rooms) == 0 {
+			if user.Role == wire.RoleCustomer {
+				WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "a customer token needs a room")
+				return
+			}
 			rooms = []string{auth.AllRooms}
-		default:
-			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "a customer token needs a room")
-			return
 		}
 		ttl := devTokenTTL
 		if s := q.Get("ttl"); s != "" {
@@ -232,7 +241,7 @@ func devToken(a *auth.Auth) http.Handler {
 			}
 			ttl = time.Duration(secs) * time.Second
 		}
-		token, err := a.Issue(wire.User{ID: user, Name: name, Role: role}, rooms, ttl)
+		token, err := a.Issue(user, rooms, ttl)
 		if err != nil {
 			WriteError(w, http.StatusInternalServerError, wire.CodeInternal, "failed to sign the token")
 			return

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"tether/conn/wire"
@@ -16,8 +17,28 @@ import (
 )
 
 // SessionCookie is the name of the session's cookie: HttpOnly, SameSite
-// Strict, on /api/session only (the token routes), Secure over HTTPS.
+// Strict, on /api/session only (the token routes), Secure over HTTPS. A
+// request may name a slot (?slot=S): its session's cookie is then
+// SessionCookie + "." + S, so that one browser holds several sessions (a
+// customer's two bookings, a customer's and a therapist's tab of the demo)
+// without one replacing another.
 const SessionCookie = "tether_session"
+
+// validSlot is what a slot may be: cookie-name characters only.
+var validSlot = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
+
+// cookieName is the session cookie's name for r's slot; ok is false when
+// the slot is not one.
+func cookieName(r *http.Request) (name string, ok bool) {
+	slot := r.URL.Query().Get("slot")
+	if slot == "" {
+		return SessionCookie, true
+	}
+	if !validSlot.MatchString(slot) {
+		return "", false
+	}
+	return SessionCookie + "." + slot, true
+}
 
 // sessionPath is the cookie's path: only the session's own routes see it.
 const sessionPath = "/api/session"
@@ -32,14 +53,32 @@ type sessionAPI struct {
 	auth     *auth.Auth
 	// secure marks the cookie Secure: the public origin is https.
 	secure bool
-	log    *slog.Logger
+	// dev serves POST /api/dev/session (dev mode's ?as= pages).
+	dev bool
+	log *slog.Logger
 }
 
 func (s *sessionAPI) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/session", s.open)
-	mux.HandleFunc("POST /api/session/token", s.renew)
-	mux.HandleFunc("DELETE /api/session", s.end)
+	mux.HandleFunc("POST /api/session", s.withSlot(s.open))
+	mux.HandleFunc("POST /api/session/token", s.withSlot(s.renew))
+	mux.HandleFunc("DELETE /api/session", s.withSlot(s.end))
 	mux.HandleFunc("GET /api/me", s.me)
+	if s.dev {
+		mux.HandleFunc("POST /api/dev/session", s.withSlot(s.openDemo))
+	}
+}
+
+// withSlot refuses a request whose slot is not one, and gives h the name
+// of its session's cookie.
+func (s *sessionAPI) withSlot(h func(w http.ResponseWriter, r *http.Request, cookie string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, ok := cookieName(r)
+		if !ok {
+			WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, "slot must be 1-80 letters, digits or ._- (starting with a letter or digit)")
+			return
+		}
+		h(w, r, name)
+	}
 }
 
 // sessionAnswer is the body of POST /api/session and its token route.
@@ -48,7 +87,7 @@ type sessionAnswer struct {
 	User *wire.User `json:"user,omitempty"`
 }
 
-func (s *sessionAPI) open(w http.ResponseWriter, r *http.Request) {
+func (s *sessionAPI) open(w http.ResponseWriter, r *http.Request, name string) {
 	var req struct {
 		Invite string `json:"invite"`
 	}
@@ -62,37 +101,62 @@ func (s *sessionAPI) open(w http.ResponseWriter, r *http.Request) {
 	}
 	cookie, tok, user, err := s.sessions.Open(r.Context(), req.Invite)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, name, err)
 		return
 	}
-	s.setCookie(w, r, cookie, bookings.SessionLife)
+	s.setCookie(w, r, name, cookie, bookings.SessionLife)
 	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
 }
 
-func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(SessionCookie)
+// openDemo answers POST /api/dev/session?role=R&name=N&user=U&room=ROOM
+// (dev mode only): a demo booking for the room if it has none, and a
+// session for the user the query names, answered as POST /api/session.
+func (s *sessionAPI) openDemo(w http.ResponseWriter, r *http.Request, name string) {
+	user, rooms, msg := devUser(r.URL.Query())
+	if msg == "" && len(rooms) == 0 && user.Role == wire.RoleCustomer {
+		msg = "a customer's demo session needs a room"
+	}
+	if msg != "" {
+		WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, msg)
+		return
+	}
+	room := ""
+	if len(rooms) > 0 {
+		room = rooms[0]
+	}
+	cookie, tok, err := s.sessions.OpenDemo(r.Context(), user, room)
 	if err != nil {
-		s.fail(w, r, bookings.ErrSessionExpired)
+		s.fail(w, r, name, err)
+		return
+	}
+	s.setCookie(w, r, name, cookie, bookings.SessionLife)
+	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+}
+
+func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request, name string) {
+	c, err := r.Cookie(name)
+	if err != nil {
+		s.fail(w, r, name, bookings.ErrSessionExpired)
 		return
 	}
 	tok, user, err := s.sessions.Renew(r.Context(), c.Value)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, name, err)
 		return
 	}
 	// The cookie's own life slides with the session's.
-	s.setCookie(w, r, c.Value, bookings.SessionLife)
+	s.setCookie(w, r, name, c.Value, bookings.SessionLife)
 	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
 }
 
-func (s *sessionAPI) end(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+func (s *sessionAPI) end(w http.ResponseWriter, r *http.Request, name string) {
+	if c, err := r.Cookie(name); err == nil {
 		if err := s.sessions.End(r.Context(), c.Value); err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, name, err)
 			return
 		}
 	}
-	s.setCookie(w, r, "", -1)
+	s.setCookie(w, r, name, "", -1)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -116,32 +180,36 @@ func (s *sessionAPI) me(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.service.Of(r.Context(), claims.Subject)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, "", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
 }
 
-// setCookie sets (or with a negative life, clears) the session's cookie.
-func (s *sessionAPI) setCookie(w http.ResponseWriter, r *http.Request, value string, life time.Duration) {
+// setCookie sets (or with a negative life, clears) the session's cookie
+// of that name.
+func (s *sessionAPI) setCookie(w http.ResponseWriter, r *http.Request, name, value string, life time.Duration) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: value, Path: sessionPath,
+		Name: name, Value: value, Path: sessionPath,
 		MaxAge:   int(life / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secure || r.TLS != nil,
 	})
 }
 
-// fail answers an error of the session calls.
-func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers an error of the session calls; an ended session's cookie
+// (name, unless "") is cleared.
+func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, name string, err error) {
 	switch {
 	case errors.Is(err, bookings.ErrUnknownInvite):
 		WriteError(w, http.StatusNotFound, wire.CodeNotFound, "this invite is not known: open the link from your booking confirmation again")
+	case errors.Is(err, bookings.ErrInvalid):
+		WriteError(w, http.StatusBadRequest, wire.CodeBadFrame, err.Error())
 	case errors.Is(err, bookings.ErrRevoked):
-		s.setCookie(w, r, "", -1)
+		s.clear(w, r, name)
 		WriteError(w, http.StatusUnauthorized, wire.CodeRevoked, "this access was revoked: ask for a new link")
 	case errors.Is(err, bookings.ErrSessionExpired):
-		s.setCookie(w, r, "", -1)
+		s.clear(w, r, name)
 		WriteError(w, http.StatusUnauthorized, wire.CodeSessionExpired, "your session is over: open the link from your booking confirmation again")
 	default:
 		if r.Context().Err() == nil {
@@ -149,5 +217,12 @@ func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("Retry-After", "1")
 		WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the session could not be read; try again")
+	}
+}
+
+// clear clears the cookie of that name, unless "".
+func (s *sessionAPI) clear(w http.ResponseWriter, r *http.Request, name string) {
+	if name != "" {
+		s.setCookie(w, r, name, "", -1)
 	}
 }

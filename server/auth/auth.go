@@ -217,14 +217,18 @@ func (a *Auth) Issue(user wire.User, rooms []string, ttl time.Duration) (string,
 }
 
 // IssueSession signs a token of session sid for user, valid for ttl (as
-// for Issue). It names no rooms: the holder's rooms are the user's
-// bookings, which the chat reads live (contract v2).
-func (a *Auth) IssueSession(user wire.User, sid string, ttl time.Duration) (string, error) {
+// for Issue). The holder's rooms are the user's bookings, which the chat
+// reads live (contract v2), and the rooms named besides: none but on a dev
+// node (see bookings.Sessions).
+func (a *Auth) IssueSession(user wire.User, sid string, rooms []string, ttl time.Duration) (string, error) {
 	if sid == "" {
 		return "", errors.New("a session token needs its session")
 	}
-	return a.issue(user, nil, sid, ttl)
+	return a.issue(user, rooms, sid, ttl)
 }
+
+// Dev reports whether a is a dev node's (Options.Dev).
+func (a *Auth) Dev() bool { return a.dev }
 
 func (a *Auth) issue(user wire.User, rooms []string, sid string, ttl time.Duration) (string, error) {
 	limit, issuer, audience := MaxLifetime, Issuer, jwt.ClaimStrings(nil)

@@ -5,6 +5,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,7 +82,9 @@ func (h *Hub) booking(ctx context.Context, room string) (b store.Booking, found 
 
 // canAccess reports whether the holder of c may read and write room: by
 // the token's rooms, or for a session's token by the user's side of the
-// room's booking, unless that side was revoked. A booking that cannot be
+// room's booking, unless that side was revoked. A session's token names
+// rooms only on a dev node (a demo visitor who is no side of the room's
+// booking); a side of it is held to its side. A booking that cannot be
 // read lets nobody in (and is logged).
 func (h *Hub) canAccess(ctx context.Context, c *auth.Claims, room string) bool {
 	if c.Sid == "" || h.bookingStore == nil {
@@ -94,27 +97,26 @@ func (h *Hub) canAccess(ctx context.Context, c *auth.Claims, room string) bool {
 		}
 		return false
 	}
-	if !found {
-		return false
+	if side, ok := b.Side(c.Subject); found && ok {
+		return !b.Revoked(side)
 	}
-	side, ok := b.Side(c.Subject)
-	return ok && !b.Revoked(side)
+	return h.auth.CanAccess(c, room)
 }
 
 // visibleRooms are the rooms an inbox of c lists (see auth.VisibleRooms):
-// for a session's token, the user's bookings not revoked on their side.
+// for a session's token, the user's bookings not revoked on their side,
+// and the rooms its token names (a dev node's).
 func (h *Hub) visibleRooms(ctx context.Context, c *auth.Claims) (rooms []string, all bool, err error) {
-	if c.Sid == "" || h.bookingStore == nil {
-		rooms, all = h.auth.VisibleRooms(c)
+	rooms, all = h.auth.VisibleRooms(c)
+	if c.Sid == "" || h.bookingStore == nil || all {
 		return rooms, all, nil
 	}
 	list, err := h.bookingStore.BookingsOf(ctx, c.Subject)
 	if err != nil {
 		return nil, false, err
 	}
-	rooms = make([]string, 0, len(list))
 	for _, b := range list {
-		if side, ok := b.Side(c.Subject); ok && !b.Revoked(side) {
+		if side, ok := b.Side(c.Subject); ok && !b.Revoked(side) && !slices.Contains(rooms, b.Room) {
 			rooms = append(rooms, b.Room)
 		}
 	}

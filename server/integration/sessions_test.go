@@ -224,6 +224,10 @@ func TestSessionRoutesRefuseBadInputs(t *testing.T) {
 		{"not JSON", http.MethodPost, "/api/session", `{`, 400, wire.CodeBadFrame},
 		{"a body over 4 KiB", http.MethodPost, "/api/session", `{"invite":"` + strings.Repeat("x", 5000) + `"}`, 400, wire.CodeBadFrame},
 		{"a renewal without a cookie", http.MethodPost, "/api/session/token", "", 401, wire.CodeSessionExpired},
+		{"a renewal in a slot without a cookie", http.MethodPost, "/api/session/token?slot=chat.b-1", "", 401, wire.CodeSessionExpired},
+		{"a slot that is no cookie name", http.MethodPost, "/api/session/token?slot=a%3Bb", "", 400, wire.CodeBadFrame},
+		{"a slot over 80 bytes", http.MethodPost, "/api/session?slot=" + strings.Repeat("s", 81), `{"invite":"nope"}`, 400, wire.CodeBadFrame},
+		{"the demo route of dev mode", http.MethodPost, "/api/dev/session?role=therapist", "", 404, wire.CodeNotFound},
 		{"me without a token", http.MethodGet, "/api/me", "", 401, wire.CodeUnauthorized},
 	} {
 		e.Error = ""
