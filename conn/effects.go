@@ -154,11 +154,14 @@ const (
 	TimerOutbox
 	// TimerRenew renews the token before it expires (contract v2).
 	TimerRenew
+	// TimerNetCheck paces the probes that watch for the network's return
+	// after a silent outage.
+	TimerNetCheck
 
 	timerCount
 )
 
-var timerNames = [timerCount]string{"retry", "connect", "tick", "verify", "stable", "restore", "poll", "probe", "outbox", "renew"}
+var timerNames = [timerCount]string{"retry", "connect", "tick", "verify", "stable", "restore", "poll", "probe", "outbox", "renew", "netcheck"}
 
 // String names the timer for logs and tests.
 func (k TimerKind) String() string {

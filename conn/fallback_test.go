@@ -43,7 +43,11 @@ func TestFallback(t *testing.T) {
 			require.Less(t, h.srv.Stats().Dials, 5)
 			h.advance(h.retryIn())
 		}
-		assert.Equal(t, 4, h.srv.Stats().Dials, "the first attempt and three retries")
+		// The first attempt and three retries; a failed ping wipes the
+		// failures before it (the server or the network was down, not
+		// WebSocket alone), and the suspended service asks again after its
+		// next failure.
+		assert.Equal(t, 5, h.srv.Stats().Dials)
 		assert.Equal(t, 3, h.srv.Stats().Pings)
 	})
 
@@ -116,6 +120,27 @@ func TestFallback(t *testing.T) {
 		h.advance(10 * time.Second)
 		h.eventuallyUnblocked("the hanging probe was cancelled")
 		assert.NotEqual(t, conn.StatePolling, h.state())
+	})
+
+	t.Run("a silent outage is no blocked WebSocket: back on WebSocket within 5 s of the link", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		require.Equal(t, conn.StateConnected, h.state())
+		silent := func(on bool) {
+			// Nothing gets through either way, and nothing is refused: a
+			// dead Wi-Fi, a tunnel. What was left waiting stays waiting.
+			h.srv.MutePongs(on)
+			h.srv.HangDial(on)
+			h.srv.HangHTTP(on)
+		}
+		silent(true)
+		h.advance(45 * time.Second)
+		require.NotEqual(t, conn.StateConnected, h.state(), "the silence was noticed")
+		silent(false)
+		took := h.until(10*time.Second, func() bool { return h.state() == conn.StateConnected })
+		assert.LessOrEqual(t, took, 5*time.Second, "back within 5 s of the link")
+		assert.NotContains(t, h.states(), conn.StatePolling, "WebSocket was never the problem")
+		assert.Equal(t, conn.TransportWebSocket, h.status().ConnectionType)
 	})
 
 	t.Run("a socket that closes before its welcome counts as a WebSocket failure", func(t *testing.T) {

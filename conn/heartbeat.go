@@ -56,7 +56,7 @@ func (m *Machine) onTick() {
 	if m.now.Sub(m.lastInbound) >= m.cfg.HeartbeatInterval {
 		m.logf(slog.LevelWarn, "Heartbeat timeout detected")
 		m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
-		m.connectionLost(loss{reason: "no frame for " + m.cfg.HeartbeatInterval.String()})
+		m.connectionLost(loss{reason: "no frame for " + m.cfg.HeartbeatInterval.String(), silent: true})
 		return
 	}
 	m.sendPing()
@@ -112,7 +112,7 @@ func (m *Machine) onVerifyTimeout() {
 	}
 	m.logf(slog.LevelWarn, "Heartbeat timeout detected")
 	m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
-	m.connectionLost(loss{reason: "no pong within " + m.verifyTimeout().String(), now: true})
+	m.connectionLost(loss{reason: "no pong within " + m.verifyTimeout().String(), now: true, silent: true})
 }
 
 // onEnv handles the browser's hints. Offline is only a hint: the status
@@ -198,7 +198,54 @@ func (m *Machine) probe(why probeReason) {
 	m.probeReq = m.newID()
 	m.probeAt = m.now
 	m.emit(Probe{Req: m.probeReq})
-	m.startTimer(TimerProbe, m.cfg.ConnectionTimeout)
+	timeout := m.cfg.ConnectionTimeout
+	if why == probeNetwork {
+		timeout = min(timeout, NetCheckTimeout)
+	}
+	m.startTimer(TimerProbe, timeout)
+}
+
+// The network's return after a silent outage (a dead Wi-Fi, a tunnel: the
+// sockets stay open, nothing answers, nothing is refused). The attempts
+// made meanwhile hang until their timeout and count for nothing, and one
+// still hanging when the network returns would hold the reconnection for
+// up to ConnectionTimeout, and the backoff has grown by then. So while the
+// network is in doubt a small probe (GET /api/ping) runs every
+// NetCheckInterval, each given NetCheckTimeout; the first that answers
+// ends the doubt and connects at once, abandoning an attempt made in
+// doubt. Hidden pages do not probe: showing the page checks at once.
+const (
+	NetCheckInterval = time.Second
+	NetCheckTimeout  = 3 * time.Second
+)
+
+// doubtNetwork notes that the network went silent.
+func (m *Machine) doubtNetwork() {
+	if !m.netDoubt {
+		m.logf(slog.LevelInfo, "No answer at all: watching for the network")
+	}
+	m.netDoubt = true
+	if m.timers[TimerNetCheck] == 0 && m.probeReq == 0 {
+		m.startTimer(TimerNetCheck, NetCheckInterval)
+	}
+}
+
+// netBack ends a doubt about the network: something answered.
+func (m *Machine) netBack() {
+	m.netDoubt = false
+	m.stopTimer(TimerNetCheck)
+}
+
+func (m *Machine) onNetCheck() {
+	if !m.netDoubt || m.closed || m.unauthorized || m.ws == wsOpen || m.polling {
+		return
+	}
+	if !m.visible {
+		// Checked when shown again (wake); meanwhile the retries go on.
+		m.startTimer(TimerNetCheck, NetCheckInterval)
+		return
+	}
+	m.probe(probeNetwork)
 }
 
 var errProbeTimeout = errors.New("probe timed out")
@@ -220,6 +267,16 @@ func (m *Machine) onProbe(ev ProbeDone) {
 	m.probeReq, m.probeWhy = 0, 0
 	if ev.Err != nil {
 		m.logAttrs(slog.LevelDebug, "Probe failed", "err", ev.Err.Error())
+		// The network or the server is down, not WebSocket alone: the
+		// failures so far are no evidence of a proxy (DESIGN §2 falls
+		// back only while ping answers).
+		m.forgetBlockedEvidence()
+		if errors.Is(ev.Err, errProbeTimeout) {
+			m.doubtNetwork()
+		}
+		if m.netDoubt && m.timers[TimerNetCheck] == 0 {
+			m.startTimer(TimerNetCheck, NetCheckInterval)
+		}
 		if why&probeExhausted != 0 && !m.polling && m.ws != wsOpen {
 			m.suspend()
 		}
@@ -231,6 +288,20 @@ func (m *Machine) onProbe(ev ProbeDone) {
 	if !m.online {
 		m.logf(slog.LevelInfo, "Network works: the server answered")
 		m.online = true
+	}
+	if m.netDoubt {
+		m.logf(slog.LevelInfo, "The network is back: connecting now")
+		m.netBack()
+		if !m.polling {
+			// An answer after the silence is the network's return, not a
+			// sign that WebSocket is blocked: WebSocket now, at once. An
+			// attempt made in the silence may hang to its timeout.
+			if m.ws != wsNone && m.ws != wsOpen && m.dialDoubt {
+				m.teardownSocket()
+			}
+			m.connect()
+			return
+		}
 	}
 	switch {
 	case m.polling:

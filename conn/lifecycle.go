@@ -27,6 +27,9 @@ type loss struct {
 	// careful forbids the fast first retry (1007, 1008, 1009): a client
 	// that broke the protocol must never retry in a tight loop.
 	careful bool
+	// silent: nothing came back at all (no frame, no welcome in time), as
+	// when the network itself is gone; see netDoubt.
+	silent bool
 }
 
 // connect starts an attempt: the token first if there is none, then the
@@ -44,6 +47,7 @@ func (m *Machine) connect() {
 		m.logf(slog.LevelInfo, "Reconnect attempt %d/%d", m.attempts, m.cfg.MaxReconnectAttempts)
 	}
 	m.startTimer(TimerConnect, m.cfg.ConnectionTimeout)
+	m.dialDoubt = m.netDoubt
 	if m.token == "" {
 		m.ws = wsToken
 		m.fetchToken(false)
@@ -178,6 +182,7 @@ func (m *Machine) onWelcome() {
 	m.quality.add(m.now.Sub(m.helloAt))
 	m.lastTick = m.now
 	m.failStreak = 0
+	m.netBack()
 	m.suspended = false
 	m.refreshTried = false
 	m.connected = true
@@ -280,7 +285,7 @@ func (m *Machine) onConnectTimeout() {
 	if m.ws == wsNone || m.ws == wsOpen {
 		return
 	}
-	m.connectionLost(loss{reason: "no welcome within " + m.cfg.ConnectionTimeout.String()})
+	m.connectionLost(loss{reason: "no welcome within " + m.cfg.ConnectionTimeout.String(), silent: true})
 }
 
 // teardownSocket forgets the socket and everything tied to it, without
@@ -330,10 +335,14 @@ func (m *Machine) connectionLost(l loss) {
 	if wasOpen {
 		m.dropped = true
 		m.quality.reset()
-	} else if m.online {
-		// While the browser says it is offline, a failed dial says nothing
-		// about WebSocket being blocked: only failures online count.
+	} else if m.online && !m.dialDoubt {
+		// While the browser says it is offline, or after the network went
+		// silent, a failed dial says nothing about WebSocket being
+		// blocked: only failures on a network known to work count.
 		m.failStreak++
+	}
+	if l.silent {
+		m.doubtNetwork()
 	}
 	m.logAttrs(slog.LevelInfo, "Connection lost", "reason", l.reason)
 	if !m.cfg.DisableFallbackPolling && m.failStreak >= 2 {
@@ -346,10 +355,15 @@ func (m *Machine) connectionLost(l loss) {
 
 // scheduleRetry counts the attempt and waits before it.
 func (m *Machine) scheduleRetry(l loss) {
-	if m.attempts >= m.cfg.MaxReconnectAttempts && !m.suspended {
-		if m.cfg.DisableFallbackPolling {
+	if m.attempts >= m.cfg.MaxReconnectAttempts {
+		switch {
+		case m.cfg.DisableFallbackPolling:
 			m.suspend()
-		} else {
+		case !m.suspended || m.online:
+			// Suspended, each failed retry asks again whether HTTP
+			// answers: a failed probe wipes the evidence against
+			// WebSocket, so this is how a network that came back with
+			// WebSocket blocked is found.
 			m.probe(probeExhausted)
 		}
 	}

@@ -32,6 +32,7 @@ const (
 	probeExhausted                         // MaxReconnectAttempts reached: polling once more
 	probeOffline                           // the browser says offline: does it?
 	probeHealth                            // polling: quality sample and liveness
+	probeNetwork                           // after a silent outage: is the network back?
 )
 
 // Machine is the whole state of the connection. It is a value: Next returns
@@ -66,8 +67,14 @@ type Machine struct {
 	helloAt      time.Time
 	resumeSince  map[string]int64 // what the hello or subscribe of each room asked for
 
-	attempts    int
-	failStreak  int  // WebSocket attempts failed in a row before a welcome
+	attempts   int
+	failStreak int // WebSocket attempts failed in a row before a welcome
+	// netDoubt: the network itself went silent (no frame, no welcome, a
+	// probe with no answer) and nothing has answered since. Attempts that
+	// start then say nothing about WebSocket (dialDoubt marks the current
+	// one), and probes watch for the network's return.
+	netDoubt    bool
+	dialDoubt   bool
 	dropped     bool // the last connection was welcomed, then lost
 	nextRetryAt time.Time
 	lastError   string
@@ -243,6 +250,8 @@ func (m *Machine) onTimer(ev TimerFired) {
 		m.onOutboxTimer()
 	case TimerRenew:
 		m.renewToken()
+	case TimerNetCheck:
+		m.onNetCheck()
 	}
 }
 
