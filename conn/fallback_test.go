@@ -2,6 +2,7 @@ package conn_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,13 @@ func TestFallback(t *testing.T) {
 			require.Equal(t, conn.StateSuspended, h.state())
 		}
 		assert.Equal(t, dials+20, h.srv.Stats().Dials, "it never gives up")
+		var fourth []string
+		for _, line := range h.logs.all() {
+			if strings.HasPrefix(line, "ConnectionStability: Reconnect attempt 4") {
+				fourth = append(fourth, line)
+			}
+		}
+		assert.Equal(t, []string{"ConnectionStability: Reconnect attempt 4 (suspended: every 30s)"}, fourth, "no count out of 3 past the 3")
 		h.srv.Plug()
 		h.advance(h.retryIn())
 		assert.Equal(t, conn.StateConnected, h.state())

@@ -43,7 +43,12 @@ func (m *Machine) connect() {
 		m.nextRetryAt = time.Time{}
 	}
 	m.connectStart = m.now
-	if m.attempts > 0 && !m.polling {
+	switch {
+	case m.attempts == 0 || m.polling:
+	case m.attempts > m.cfg.MaxReconnectAttempts:
+		// Past the budget the count out of it means nothing ("14/10").
+		m.logf(slog.LevelInfo, "Reconnect attempt %d (suspended: every %s)", m.attempts, m.cfg.MaxReconnectDelay)
+	default:
 		m.logf(slog.LevelInfo, "Reconnect attempt %d/%d", m.attempts, m.cfg.MaxReconnectAttempts)
 	}
 	m.startTimer(TimerConnect, m.cfg.ConnectionTimeout)
