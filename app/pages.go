@@ -115,7 +115,7 @@ func (p *ChatPage) Render() goapp.UI {
 					Booking:  p.chat.booking,
 					Source:   p.status,
 				},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Cancelled: p.chat.cancelled()},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
 			),
 		)
@@ -180,7 +180,7 @@ func (p *TherapistPage) opened(ctx goapp.Context, s *Session, err error) {
 		return
 	}
 	p.session = s
-	p.status.set(s.Status, s.Outbox)
+	p.status.set(s.Status, s.Outbox, s.arrivals())
 	p.stop = s.Store.WatchRooms(func(rooms []RoomSummary) {
 		ctx.Dispatch(func(goapp.Context) { p.rooms = rooms })
 	})
@@ -241,7 +241,7 @@ func (p *TherapistPage) Render() goapp.UI {
 			),
 			goapp.Section().Class("chat", "inbox-chat").Body(
 				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Cancelled: p.chat.cancelled()},
+				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
 			),
 		)

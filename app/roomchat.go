@@ -115,7 +115,7 @@ func (c *roomChat) open(ctx goapp.Context, connector Connector, scope Scope, sta
 				c.err = sessionError(err)
 				return
 			}
-			status.set(s.Status, s.Outbox)
+			status.set(s.Status, s.Outbox, s.arrivals())
 			c.show(ctx, s, room)
 		})
 	})

@@ -40,6 +40,15 @@ type Session struct {
 	Bookings BookingLister
 }
 
+// arrivals is the session's count of others' messages, or nil without a
+// store.
+func (s *Session) arrivals() components.ArrivalSource {
+	if s.Store == nil {
+		return nil
+	}
+	return s.Store
+}
+
 // Connector opens sessions in the browser. The browser entry supplies one;
 // on the server there is none, and pages show the status they were given.
 type Connector interface {
@@ -57,19 +66,22 @@ type lateStatus struct {
 	mu       sync.Mutex
 	src      components.StatusSource
 	outbox   components.OutboxSource
+	arrivals components.ArrivalSource
 	watchers map[int]*lateWatcher
 	next     int
 }
 
 type lateWatcher struct {
-	status func(conn.Status)
-	outbox func([]conn.OutboxEntry)
-	stop   func()
+	status   func(conn.Status)
+	outbox   func([]conn.OutboxEntry)
+	arrivals func(int)
+	stop     func()
 }
 
 var (
-	_ components.StatusSource = (*lateStatus)(nil)
-	_ components.OutboxSource = (*lateStatus)(nil)
+	_ components.StatusSource  = (*lateStatus)(nil)
+	_ components.OutboxSource  = (*lateStatus)(nil)
+	_ components.ArrivalSource = (*lateStatus)(nil)
 )
 
 func newLateStatus(initial components.StatusSource) *lateStatus {
@@ -114,6 +126,23 @@ func (l *lateStatus) WatchOutbox(fn func([]conn.OutboxEntry)) (stop func()) {
 	return l.add(&lateWatcher{outbox: fn})
 }
 
+// Arrivals counts the others' messages of the session's store; 0 before
+// it opens.
+func (l *lateStatus) Arrivals() int {
+	l.mu.Lock()
+	a := l.arrivals
+	l.mu.Unlock()
+	if a == nil {
+		return 0
+	}
+	return a.Arrivals()
+}
+
+// WatchArrivals follows the session's store once it opens.
+func (l *lateStatus) WatchArrivals(fn func(int)) (stop func()) {
+	return l.add(&lateWatcher{arrivals: fn})
+}
+
 func (l *lateStatus) add(w *lateWatcher) (stop func()) {
 	l.mu.Lock()
 	id := l.next
@@ -141,16 +170,18 @@ func (l *lateStatus) attach(w *lateWatcher) {
 		w.stop = l.src.Watch(w.status)
 	case w.outbox != nil && l.outbox != nil:
 		w.stop = l.outbox.WatchOutbox(w.outbox)
+	case w.arrivals != nil && l.arrivals != nil:
+		w.stop = l.arrivals.WatchArrivals(w.arrivals)
 	default:
 		w.stop = nil
 	}
 }
 
 // set switches to the session's sources and tells every watcher.
-func (l *lateStatus) set(src components.StatusSource, outbox components.OutboxSource) {
+func (l *lateStatus) set(src components.StatusSource, outbox components.OutboxSource, arrivals components.ArrivalSource) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.src, l.outbox = src, outbox
+	l.src, l.outbox, l.arrivals = src, outbox, arrivals
 	for _, w := range l.watchers {
 		if w.stop != nil {
 			w.stop()
@@ -161,6 +192,9 @@ func (l *lateStatus) set(src components.StatusSource, outbox components.OutboxSo
 		}
 		if w.outbox != nil && outbox != nil {
 			w.outbox(outbox.Outbox())
+		}
+		if w.arrivals != nil && arrivals != nil {
+			w.arrivals(arrivals.Arrivals())
 		}
 	}
 }

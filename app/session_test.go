@@ -84,7 +84,7 @@ func TestLateStatusMovesItsWatchersToTheSession(t *testing.T) {
 
 	svc := newFakeSource(conn.Status{State: conn.StateConnected})
 	svc.outbox = []conn.OutboxEntry{{ClientID: "c1"}}
-	l.set(svc, svc)
+	l.set(svc, svc, nil)
 	assert.Equal(t, conn.StateConnected, l.Status().State)
 	assert.Len(t, l.Outbox(), 1)
 	watchers, obWatchers := svc.counts()

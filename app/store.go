@@ -96,6 +96,11 @@ type Store struct {
 	loads      int           // history pages in flight, until what follows them is asked for
 	pageSlots  chan struct{} // one token per page being read (maxPageLoads)
 	delivering bool          // the notifier is calling watchers
+	// arrivals counts the messages of others delivered live or replayed
+	// (components.ArrivalSource); its watchers hear each change.
+	arrivals      int
+	arrivalsDirty bool
+	arrivalWatch  []*watcher[int]
 }
 
 // NewStore returns a store on backend. Close releases it.
@@ -375,9 +380,36 @@ func (s *Store) onMessage(r *chatRoom, msg wire.Message) {
 			r.markRead()
 		}
 		s.changedLocked(r.name)
+		if !s.mine(msg) {
+			s.arrivals++
+			s.arrivalsDirty = true
+		}
 	}
 	s.mu.Unlock()
 	s.signal()
+}
+
+// Arrivals counts the messages of others that reached the store live or
+// replayed after an outage (history pages do not count).
+func (s *Store) Arrivals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arrivals
+}
+
+// WatchArrivals calls fn with Arrivals after each change, on the store's
+// goroutine, until stop is called.
+func (s *Store) WatchArrivals(fn func(int)) (stop func()) {
+	w := &watcher[int]{fn: fn}
+	s.mu.Lock()
+	s.arrivalWatch = append(s.arrivalWatch, w)
+	s.mu.Unlock()
+	return func() {
+		w.stopped.Store(true)
+		s.mu.Lock()
+		s.arrivalWatch = slices.DeleteFunc(s.arrivalWatch, func(x *watcher[int]) bool { return x == w })
+		s.mu.Unlock()
+	}
 }
 
 // onRoomError runs on the service goroutine, or on Join's after the service

@@ -60,6 +60,12 @@ func (s *Store) notify() {
 			summaries = s.summariesLocked()
 		}
 		s.inboxDirty = false
+		var arrivalWatch []*watcher[int]
+		arrivals := s.arrivals
+		if s.arrivalsDirty {
+			arrivalWatch = slices.Clone(s.arrivalWatch)
+		}
+		s.arrivalsDirty = false
 		s.delivering = true
 		s.mu.Unlock()
 		for _, c := range calls {
@@ -74,6 +80,11 @@ func (s *Store) notify() {
 		for _, w := range inbox {
 			if !w.stopped.Load() && s.ctx.Err() == nil {
 				w.fn(slices.Clone(summaries))
+			}
+		}
+		for _, w := range arrivalWatch {
+			if !w.stopped.Load() && s.ctx.Err() == nil {
+				w.fn(arrivals)
 			}
 		}
 		s.mu.Lock()

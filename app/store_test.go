@@ -551,6 +551,26 @@ func TestStoreCountsUnread(t *testing.T) {
 		assert.Equal(t, 1, v.last().Unread)
 	})
 
+	t.Run("arrivals count others' live messages, not history and not the user's", func(t *testing.T) {
+		t.Parallel()
+		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })
+		var mu sync.Mutex
+		var heard []int
+		stop := c.store.WatchArrivals(func(n int) { mu.Lock(); heard = append(heard, n); mu.Unlock() })
+		defer stop()
+		c.watch("room-1")
+		assert.Zero(t, c.store.Arrivals())
+		c.srv.Publish("room-1", "live one")
+		c.send("room-1", "mine does not count")
+		c.srv.Publish("room-1", "live two")
+		c.settle()
+		assert.Equal(t, 2, c.store.Arrivals())
+		mu.Lock()
+		defer mu.Unlock()
+		require.NotEmpty(t, heard)
+		assert.Equal(t, 2, heard[len(heard)-1], "the watcher heard the count")
+	})
+
 	t.Run("the inbox lists rooms by last activity with previews and counts", func(t *testing.T) {
 		t.Parallel()
 		c := newChat(t)

@@ -41,6 +41,9 @@ type ConnectionStatusBanner struct {
 	// RecoveredFor is how long "Back online" stays; DefaultRecoveredFor
 	// when zero.
 	RecoveredFor time.Duration
+	// Arrivals, when set, lets "Back online" say how many messages of
+	// others came in during the outage ("· 2 new"); read when it mounts.
+	Arrivals ArrivalSource
 	// Cancelled says the chat's booking was cancelled (contract v2): the
 	// banner says so while the link itself is fine.
 	Cancelled bool
@@ -50,10 +53,11 @@ type ConnectionStatusBanner struct {
 	// first; time.AfterFunc when nil. Tests inject theirs.
 	AfterFunc func(d time.Duration, f func()) (stop func())
 
-	model      bannerModel
-	stopStatus func()
-	stopOutbox func()
-	stopTimer  func()
+	model        bannerModel
+	stopStatus   func()
+	stopOutbox   func()
+	stopArrivals func()
+	stopTimer    func()
 }
 
 // OnInit reads the current status and outbox. It runs natively too, so a
@@ -62,6 +66,9 @@ func (b *ConnectionStatusBanner) OnInit() {
 	b.model.status = b.status()
 	if b.Outbox != nil {
 		b.model.setOutbox(b.Outbox.Outbox())
+	}
+	if b.Arrivals != nil {
+		b.model.setArrivals(b.Arrivals.Arrivals())
 	}
 	b.configure()
 	b.model.advance(b.now())
@@ -87,6 +94,15 @@ func (b *ConnectionStatusBanner) OnMount(ctx app.Context) {
 		})
 		b.model.setOutbox(b.Outbox.Outbox())
 	}
+	if b.Arrivals != nil {
+		b.stopArrivals = b.Arrivals.WatchArrivals(func(n int) {
+			ctx.Dispatch(func(ctx app.Context) {
+				b.model.setArrivals(n)
+				b.refresh(ctx)
+			})
+		})
+		b.model.setArrivals(b.Arrivals.Arrivals())
+	}
 	// A change between OnInit and Watch would otherwise be missed.
 	b.model.status = b.status()
 	b.refresh(ctx)
@@ -100,7 +116,7 @@ func (b *ConnectionStatusBanner) OnUpdate(ctx app.Context) {
 // OnDismount stops watching and the pending timer; it runs on the UI
 // goroutine.
 func (b *ConnectionStatusBanner) OnDismount() {
-	for _, stop := range []*func(){&b.stopStatus, &b.stopOutbox, &b.stopTimer} {
+	for _, stop := range []*func(){&b.stopStatus, &b.stopOutbox, &b.stopArrivals, &b.stopTimer} {
 		if *stop != nil {
 			(*stop)()
 			*stop = nil

@@ -205,6 +205,32 @@ func TestBannerModel(t *testing.T) {
 		assert.Zero(t, wake)
 	})
 
+	t.Run("back online counts the others' messages that came in meanwhile", func(t *testing.T) {
+		t.Parallel()
+		m := components.NewBannerModel(grace, recovered)
+		m.SetArrivals(4, at(0)) // what came before the outage is no news
+		m.SetOutbox([]conn.OutboxEntry{queued("a")}, at(0))
+		m.SetStatus(reconnecting, at(0))
+		m.Advance(at(grace))
+		v, _ := m.SetStatus(excellent, at(10*time.Second))
+		require.Equal(t, components.BannerRecovered, v.State)
+		assert.Equal(t, "Back online", v.Title)
+		// The replay of what was missed, then the queued message leaves.
+		m.SetArrivals(5, at(10100*time.Millisecond))
+		v, _ = m.SetArrivals(6, at(10200*time.Millisecond))
+		assert.Equal(t, "Back online · 2 new", v.Title)
+		v, _ = m.SetOutbox(nil, at(10300*time.Millisecond))
+		assert.Equal(t, "Back online · 1 message sent · 2 new", v.Title)
+		// The next outage counts afresh.
+		m.Advance(at(20 * time.Second))
+		m.SetStatus(reconnecting, at(21*time.Second))
+		m.Advance(at(21*time.Second + grace))
+		v, _ = m.SetStatus(excellent, at(30*time.Second))
+		assert.Equal(t, "Back online", v.Title)
+		v, _ = m.SetArrivals(7, at(30100*time.Millisecond))
+		assert.Equal(t, "Back online · 1 new", v.Title)
+	})
+
 	t.Run("back online counts the queued messages that went out", func(t *testing.T) {
 		t.Parallel()
 		m := components.NewBannerModel(grace, recovered)

@@ -42,6 +42,22 @@ type bannerModel struct {
 	// sent counts the tracked messages that left the outbox without
 	// failing: the "3 messages sent" of "Back online".
 	sent int
+	// arrivals is the count of others' messages that reached the page
+	// (ArrivalSource); arrivedBase was it when the outage began: the
+	// difference is the "2 new" of "Back online".
+	arrivals    int
+	arrivedBase int
+}
+
+// setArrivals records the count of others' messages that reached the page.
+func (m *bannerModel) setArrivals(n int) { m.arrivals = n }
+
+// news counts the messages of others that came in since the outage began.
+func (m *bannerModel) news() int {
+	if m.tracked == nil {
+		return 0
+	}
+	return max(0, m.arrivals-m.arrivedBase)
 }
 
 // setOutbox records the outbox. During an outage and its "Back online", a
@@ -80,6 +96,7 @@ func (m *bannerModel) track() {
 	}
 	m.tracked = map[string]bool{}
 	m.sent = 0
+	m.arrivedBase = m.arrivals
 	m.setOutbox(m.outbox)
 }
 
@@ -131,7 +148,7 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 			n := m.sending()
 			if n > 0 && now.Before(holdEnd) {
 				m.wasSending = true
-				m.shown = recoveredView(m.sent, n)
+				m.shown = recoveredView(m.sent, n, m.news())
 				return holdEnd.Sub(now)
 			}
 			if m.wasSending {
@@ -141,7 +158,7 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 				}
 			}
 			if now.Before(m.recoveredUntil) {
-				m.shown = recoveredView(m.sent, 0)
+				m.shown = recoveredView(m.sent, 0, m.news())
 				return m.recoveredUntil.Sub(now)
 			}
 			// The end of "Back online".

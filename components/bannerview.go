@@ -158,8 +158,9 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 }
 
 // recoveredView is the "Back online" line, with the number of messages
-// that went out after the outage began and of those still leaving.
-func recoveredView(sent, sending int) BannerView {
+// that went out after the outage began, of those still leaving, and of the
+// others' messages that came in meanwhile.
+func recoveredView(sent, sending, news int) BannerView {
 	v := BannerView{State: BannerRecovered, Tone: ToneOK, Title: "Back online"}
 	switch sent {
 	case 0:
@@ -167,6 +168,9 @@ func recoveredView(sent, sending int) BannerView {
 		v.Title += " · 1 message sent"
 	default:
 		v.Title += fmt.Sprintf(" · %d messages sent", sent)
+	}
+	if news > 0 {
+		v.Title += fmt.Sprintf(" · %d new", news)
 	}
 	switch {
 	case sending == 1 && sent == 0:

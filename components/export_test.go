@@ -31,6 +31,13 @@ func (b *BannerModel) SetOutbox(entries []conn.OutboxEntry, now time.Time) (Bann
 	return b.Advance(now)
 }
 
+// SetArrivals gives the model a new count of others' messages and
+// advances it to now.
+func (b *BannerModel) SetArrivals(n int, now time.Time) (BannerView, time.Duration) {
+	b.m.setArrivals(n)
+	return b.Advance(now)
+}
+
 // Advance moves the model to now: what it shows, and when that changes by
 // itself.
 func (b *BannerModel) Advance(now time.Time) (BannerView, time.Duration) {

@@ -46,3 +46,14 @@ type OutboxSource interface {
 }
 
 var _ OutboxSource = (*conn.Service)(nil)
+
+// ArrivalSource counts the messages of others that reached the page live
+// (delivered or replayed, not read from history), so that "Back online"
+// can say how many came in while the link was down.
+type ArrivalSource interface {
+	// Arrivals returns the count so far; it only grows.
+	Arrivals() int
+	// WatchArrivals calls fn with the count after each change until stop is
+	// called. fn must not block.
+	WatchArrivals(fn func(int)) (stop func())
+}
