@@ -1,5 +1,6 @@
 import { test, expect, waitForApp } from './fixtures';
-import { connected, customerPath, freshRoom, indicator, messageWithBody, send, therapistPath } from './chat';
+import { TetherServer } from '../server';
+import { connected, customerPath, freshRoom, indicator, measured, messageWithBody, send, therapistPath } from './chat';
 
 // The therapist's installed app: its worker is allowed here (the rest of the
 // suite blocks it so page.route sees every request).
@@ -60,6 +61,40 @@ test.describe('the installed app', () => {
     // Chromium logs each request the offline network refused; those are the
     // point here, anything else is a bug.
     watch.allow({ name: 'the network is offline', pattern: /net::ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/ });
+  });
+});
+
+test.describe('the installed app on a slow link', () => {
+  test('opens from its cache when the network is slow, and connects on its own', async ({ browser }, testInfo) => {
+    // A server of its own: its pages are slowed on purpose.
+    const server = await TetherServer.start({ args: ['-faults'] });
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'allow' });
+    try {
+      const page = await context.newPage();
+      await page.goto(therapistPath(freshRoom('slow')));
+      await waitForApp(page, 'therapist-page');
+      await connected(page);
+      await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+      await expect.poll(() => page.evaluate(async () => {
+        const keys = await caches.keys();
+        const cache = await caches.open(keys.find((k) => k.startsWith('tether-'))!);
+        return !!(await cache.match('/web/app.wasm')) && !!(await cache.match('/'));
+      })).toBe(true);
+
+      // Every page and file now takes a minute from the server (the API
+      // does not): the worker gives the network a few seconds, then
+      // answers from its cache, and the app connects on its own.
+      await server.faults({ page_latency_ms: 60_000 });
+      const started = Date.now();
+      await page.reload({ waitUntil: 'commit' });
+      await waitForApp(page, 'therapist-page');
+      await connected(page);
+      measured(testInfo, 'reload on a link a minute slow → connected', Date.now() - started);
+      await server.faults({ page_latency_ms: 0 });
+    } finally {
+      await context.close();
+      await server.stop();
+    }
   });
 });
 

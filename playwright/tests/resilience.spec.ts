@@ -1,8 +1,8 @@
-import { test as base, expect } from './fixtures';
+import { test as base, expect, waitForApp } from './fixtures';
 import { RestartableServer } from '../server';
 import {
   faultProblems,
-  bannerState, banners, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
+  bannerLog, bannerState, banners, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
   openPerson, Person, qualities, recordBanners, recordQualities, send, setHidden, shot, status, therapistPath,
 } from './chat';
 
@@ -69,6 +69,10 @@ test.describe('resilience', () => {
       await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'pending');
     }
     await shot(testInfo, 'offline with three pending', casey.page);
+    // Meanwhile the therapist writes twice.
+    const theirs = ['while you were away', 'and one more'];
+    for (const b of theirs) await send(taylor.page, b);
+    for (const b of theirs) await expect(messageWithBody(taylor.page, b)).toHaveAttribute('data-state', 'sent');
 
     await recordBanners(casey.page);
     await casey.context.setOffline(false);
@@ -77,12 +81,13 @@ test.describe('resilience', () => {
     measured(testInfo, 'online → connected', Date.now() - back);
     // "Back online" stays 3 s after the last message went: recorded, so
     // that a slow look cannot miss it.
-    await expect.poll(() => banners(casey.page)).toContain('recovered: Back online · 3 messages sent');
+    await expect.poll(() => banners(casey.page)).toContain('recovered: Back online · 3 messages sent · 2 new');
     // A picture for the report if it is still on screen.
     await casey.page.getByTestId('connection-banner').screenshot({ timeout: 2_000 }).then(
-      (body) => testInfo.attach('back online: 3 messages sent', { body, contentType: 'image/png' }),
+      (body) => testInfo.attach('back online: 3 messages sent, 2 new', { body, contentType: 'image/png' }),
       () => {});
     await expectExactlyOnce(taylor, typed);
+    await expectExactlyOnce(casey, theirs);
     for (const b of typed) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'sent');
     // Then it leaves: hidden, or "Slow connection" where a busy machine
     // makes the loopback slow (what the indicator says too).
@@ -383,5 +388,53 @@ test.describe('resilience', () => {
     expect(backAt, 'back on WebSocket before the scheduled retry').toBeLessThan(due);
     await shot(testInfo, 'visible again', casey.page);
     await close(casey);
+  });
+  test('11. a silent outage of 45 s: back on WebSocket, never polling, once the link returns', async ({ browser, server, watch }, testInfo) => {
+    // What the client cancels of its own when a request hangs.
+    watch.allow({ name: 'the client gives up requests the silent link holds', pattern: /net::ERR_ABORTED|net::ERR_FAILED/ });
+    test.setTimeout(150_000);
+    const room = freshRoom('r11');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    // Casey's link goes silent both ways: nothing is refused, nothing
+    // closes, nothing gets through (a dead Wi-Fi, a tunnel); the browser
+    // still says online.
+    let silent = false;
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
+    await context.routeWebSocket(/\/api\/ws$/, (ws) => {
+      if (silent) return; // never reaches the server: no welcome ever comes
+      const upstream = ws.connectToServer();
+      ws.onMessage((m) => { if (!silent) upstream.send(m); });
+      upstream.onMessage((m) => { if (!silent) ws.send(m); });
+    });
+    await context.route('**/api/**', (route) => {
+      if (silent) return; // held: answered by nobody
+      route.fallback();
+    });
+    const page = await context.newPage();
+    await page.goto(customerPath(room));
+    await waitForApp(page, 'chat-page');
+    await connected(page);
+    await send(page, 'before the tunnel');
+    await expect(messageWithBody(taylor.page, 'before the tunnel')).toHaveCount(1);
+    await recordBanners(page);
+
+    silent = true;
+    const from = Date.now();
+    await expect(indicator(page)).toHaveAttribute('data-quality', 'disconnected', { timeout: 40_000 });
+    await send(taylor.page, 'said during the tunnel');
+    // The outage lasts 45 s, however long noticing it took.
+    await page.waitForTimeout(Math.max(0, 45_000 - (Date.now() - from)));
+
+    silent = false;
+    const back = Date.now();
+    await expect(indicator(page)).toHaveAttribute('data-transport', 'websocket', { timeout: 30_000 });
+    measured(testInfo, 'link back → WebSocket', Date.now() - back);
+    await expect(messageWithBody(page, 'said during the tunnel')).toHaveCount(1);
+    const seen = await banners(page);
+    expect(seen.filter((b) => b.startsWith('polling')), `never the polling banner: ${JSON.stringify(await bannerLog(page))}`).toEqual([]);
+    expect((await status(page)).connectionType).toBe('websocket');
+    await context.close();
+    await close(taylor);
   });
 });

@@ -16,9 +16,21 @@ package bundle
 // a request's whole URL, fragment included, long after the session ends and
 // any logout. Every page is the same shell, routed by the URL, so the path is
 // all an offline visit needs. Answers marked no-store are never kept.
+//
+// A link that is up but slow (a train, a crowded cell) would hold the app
+// on a blank page for as long as the network takes: when the cache holds a
+// copy, the network gets networkWait (3 s) and then the copy answers, while
+// the network's answer still refreshes the cache for the next visit; for
+// 30 s after that, cached copies answer at once. With no copy the network
+// is waited for, however long it takes.
 const serviceWorker = `// tether app worker {{.Version}}
 const cacheName = "tether-{{.Version}}";
 const resourcesToCache = {{.ResourcesToCache}};
+const networkWait = 3000;
+// slowUntil: a request waited out networkWait lately, so the link is slow;
+// until then what the cache holds answers at once (the network still
+// refreshes it), and the app's files do not each wait 3 s in turn.
+let slowUntil = 0;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -45,7 +57,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) {
     return;
   }
-  event.respondWith(networkFirst(request));
+  event.respondWith(networkFirst(event, request));
 });
 
 // cacheKey is the URL an answer is kept under: origin and path, never the
@@ -60,28 +72,48 @@ function storable(response) {
     !/no-store/i.test(response.headers.get("Cache-Control") || "");
 }
 
-async function networkFirst(request) {
+async function networkFirst(event, request) {
   const key = cacheKey(request);
-  try {
-    const response = await fetch(request);
+  const network = fetch(request).then((response) => {
     if (storable(response)) {
       const copy = response.clone();
-      caches.open(cacheName).then((cache) => cache.put(key, copy)).catch(() => {});
+      event.waitUntil(caches.open(cacheName).then((cache) => cache.put(key, copy)).catch(() => {}));
     }
     return response;
-  } catch (err) {
-    const cached = await caches.match(key);
-    if (cached) {
-      return cached;
-    }
-    if (request.mode === "navigate") {
-      // Every page is the same shell; go-app routes by the URL.
-      const shell = await caches.match("/");
-      if (shell) {
-        return shell;
-      }
-    }
-    throw err;
+  });
+  // The worker lives until the network has answered, even when the copy
+  // answered first, so that the cache takes the answer.
+  event.waitUntil(network.catch(() => {}));
+  const cached = await copyOf(request, key);
+  if (!cached) {
+    return network;
   }
+  if (Date.now() < slowUntil) {
+    return cached;
+  }
+  let timer;
+  const slow = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      slowUntil = Date.now() + 30000;
+      resolve(cached);
+    }, networkWait);
+  });
+  try {
+    return await Promise.race([network, slow]);
+  } catch (err) {
+    return cached;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// copyOf is the cached answer for request, if any: every page is the same
+// shell (go-app routes by the URL), so a page never visited has "/"'s.
+async function copyOf(request, key) {
+  const cached = await caches.match(key);
+  if (cached || request.mode !== "navigate") {
+    return cached;
+  }
+  return caches.match("/");
 }
 `

@@ -23,6 +23,9 @@ type Settings struct {
 	LatencyMS int `json:"latency_ms"`
 	// MutePongs stops answering pings: a half-open link.
 	MutePongs bool `json:"mute_pongs"`
+	// PageLatencyMS delays every answer outside /api/ (pages, the app's
+	// files): a link too slow to open the app from the network.
+	PageLatencyMS int `json:"page_latency_ms"`
 }
 
 // update is a POST body: only the fields present change. Drop "all" cuts
@@ -33,6 +36,7 @@ type update struct {
 	RefuseWebSocket *bool      `json:"refuse_websocket"`
 	LatencyMS       *int       `json:"latency_ms"`
 	MutePongs       *bool      `json:"mute_pongs"`
+	PageLatencyMS   *int       `json:"page_latency_ms"`
 	Drop            *string    `json:"drop"`
 	Close           *CloseCall `json:"close"`
 }
@@ -88,8 +92,18 @@ func (f *Faults) RefuseWebSocket() bool { return f.Settings().RefuseWebSocket }
 func (f *Faults) MutePongs() bool { return f.Settings().MutePongs }
 
 // Delay waits for the latency in force, or until ctx ends.
-func (f *Faults) Delay(ctx context.Context) {
-	d := f.Latency()
+func (f *Faults) Delay(ctx context.Context) { wait(ctx, f.Latency()) }
+
+// Pages delays every answer of next by the page latency in force.
+func (f *Faults) Pages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wait(r.Context(), time.Duration(f.Settings().PageLatencyMS)*time.Millisecond)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wait waits for d, or until ctx ends.
+func wait(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
@@ -128,6 +142,9 @@ func (f *Faults) apply(u update) error {
 	if u.LatencyMS != nil && (*u.LatencyMS < 0 || time.Duration(*u.LatencyMS)*time.Millisecond > MaxLatency) {
 		return errors.New("latency_ms must be between 0 and 60000")
 	}
+	if u.PageLatencyMS != nil && (*u.PageLatencyMS < 0 || time.Duration(*u.PageLatencyMS)*time.Millisecond > MaxLatency) {
+		return errors.New("page_latency_ms must be between 0 and 60000")
+	}
 	if u.Drop != nil && *u.Drop != "all" && *u.Drop != "" {
 		return errors.New(`drop must be "all"`)
 	}
@@ -152,6 +169,9 @@ func (f *Faults) apply(u update) error {
 	}
 	if u.MutePongs != nil {
 		f.s.MutePongs = *u.MutePongs
+	}
+	if u.PageLatencyMS != nil {
+		f.s.PageLatencyMS = *u.PageLatencyMS
 	}
 	f.mu.Unlock()
 	if u.Drop != nil && *u.Drop == "all" && f.hooks.Drop != nil {

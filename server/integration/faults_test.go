@@ -58,6 +58,23 @@ func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
 		require.NoError(t, err)
 	})
 
+	t.Run("page_latency_ms delays the pages, not the API", func(t *testing.T) {
+		setFaults(t, m, `{"page_latency_ms":400}`)
+		start := time.Now()
+		res, err := http.Get(m.URL() + "/therapist")
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.GreaterOrEqual(t, time.Since(start), 400*time.Millisecond, "a page")
+		// The API answers at once: a slow page must not look like a slow
+		// connection to the client.
+		apiStart := time.Now()
+		require.NoError(t, casey.http.Ping(ctx))
+		assert.Less(t, time.Since(apiStart), 400*time.Millisecond, "the API")
+
+		setFaults(t, m, `{"page_latency_ms":0}`)
+	})
+
 	t.Run("mute_pongs leaves pings unanswered while sends are acked", func(t *testing.T) {
 		setFaults(t, m, `{"mute_pongs":true}`)
 		short, cancel := context.WithTimeout(ctx, time.Second)
@@ -111,7 +128,7 @@ func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
 	var settings map[string]any
 	_, err := httpClient(m, "").Do(ctx, http.MethodGet, "/api/test/faults", nil, &settings)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"refuse_websocket": false, "latency_ms": 0.0, "mute_pongs": false}, settings)
+	assert.Equal(t, map[string]any{"refuse_websocket": false, "latency_ms": 0.0, "mute_pongs": false, "page_latency_ms": 0.0}, settings)
 }
 
 func TestTheTestBackendIsAbsentWithoutFaults(t *testing.T) {

@@ -283,7 +283,11 @@ func (m *Main) handler() (http.Handler, error) {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("/", b)
+	if f != nil {
+		mux.Handle("/", f.Pages(b))
+	} else {
+		mux.Handle("/", b)
+	}
 	return guard(public, mux), nil
 }
 
