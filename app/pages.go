@@ -114,6 +114,7 @@ func (p *ChatPage) Render() goapp.UI {
 					Subtitle: "Booking " + p.room,
 					Booking:  p.chat.booking,
 					Source:   p.status,
+					Alerts:   p.chat.alerts(),
 				},
 				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
@@ -172,6 +173,14 @@ func (p *TherapistPage) OnNav(ctx goapp.Context) {
 		return
 	}
 	p.openRoom(ctx)
+}
+
+// alerts are the session's background alerts, or nil before it opens.
+func (p *TherapistPage) alerts() components.AlertsSource {
+	if p.session == nil {
+		return nil
+	}
+	return p.session.Alerts
 }
 
 func (p *TherapistPage) opened(ctx goapp.Context, s *Session, err error) {
@@ -240,7 +249,7 @@ func (p *TherapistPage) Render() goapp.UI {
 				p.renderRooms(),
 			),
 			goapp.Section().Class("chat", "inbox-chat").Body(
-				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status},
+				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status, Alerts: p.alerts()},
 				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
 				p.chat.render(),
 			),

@@ -98,6 +98,14 @@ type roomChat struct {
 	bookingCancelled bool
 }
 
+// alerts are the open session's background alerts, or nil.
+func (c *roomChat) alerts() components.AlertsSource {
+	if c.session == nil {
+		return nil
+	}
+	return c.session.Alerts
+}
+
 // cancelled reports whether the room's booking is cancelled: the chat is
 // read-only, and the banner says so.
 func (c *roomChat) cancelled() bool { return c.view.Cancelled || c.bookingCancelled }

@@ -38,6 +38,9 @@ type Session struct {
 	// Bookings reads the user's bookings (a session's, contract v2); nil
 	// where there are none to read.
 	Bookings BookingLister
+	// Alerts are the background alerts of the session's page (DESIGN §7);
+	// nil where the browser has none.
+	Alerts components.AlertsSource
 }
 
 // arrivals is the session's count of others' messages, or nil without a

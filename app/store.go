@@ -99,6 +99,7 @@ type Store struct {
 	// arrivals counts the messages of others delivered live or replayed
 	// (components.ArrivalSource); its watchers hear each change.
 	arrivals      int
+	lastArrival   wire.Message
 	arrivalsDirty bool
 	arrivalWatch  []*watcher[int]
 }
@@ -382,6 +383,7 @@ func (s *Store) onMessage(r *chatRoom, msg wire.Message) {
 		s.changedLocked(r.name)
 		if !s.mine(msg) {
 			s.arrivals++
+			s.lastArrival = msg
 			s.arrivalsDirty = true
 		}
 	}
@@ -395,6 +397,14 @@ func (s *Store) Arrivals() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.arrivals
+}
+
+// LastArrival is the last message of others counted by Arrivals; ok is
+// false before the first.
+func (s *Store) LastArrival() (msg wire.Message, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastArrival, s.arrivals > 0
 }
 
 // WatchArrivals calls fn with Arrivals after each change, on the store's

@@ -19,6 +19,8 @@ type ChatHeader struct {
 	Booking *Booking
 	// Source feeds the connection indicator.
 	Source StatusSource
+	// Alerts, when set, puts the background alerts' toggle in the header.
+	Alerts AlertsSource
 }
 
 // Booking is what a chat header says of its booking (contract v2).
@@ -75,6 +77,9 @@ func (h *ChatHeader) Render() app.UI {
 					)
 				}),
 			),
+			app.If(h.Alerts != nil, func() app.UI {
+				return &NotificationsToggle{Source: h.Alerts}
+			}),
 			&ConnectionStatusIndicator{Source: h.Source},
 		)
 }

@@ -47,6 +47,30 @@ type OutboxSource interface {
 
 var _ OutboxSource = (*conn.Service)(nil)
 
+// AlertsSource is the page's background alerts (DESIGN §7): notifications
+// of the other party's messages while the page is hidden, which the user
+// turns on with NotificationsToggle.
+type AlertsSource interface {
+	// AlertsState is AlertsOn, AlertsOff, AlertsBlocked (the browser's
+	// permission was refused: only its settings can undo that) or
+	// AlertsUnsupported.
+	AlertsState() string
+	// ToggleAlerts turns them on (asking for the permission when needed)
+	// or off; it must run on a click, where browsers allow the question.
+	ToggleAlerts()
+	// WatchAlerts calls fn with the state after each change until stop is
+	// called. fn must not block.
+	WatchAlerts(fn func(string)) (stop func())
+}
+
+// The states of AlertsSource.
+const (
+	AlertsOn          = "on"
+	AlertsOff         = "off"
+	AlertsBlocked     = "blocked"
+	AlertsUnsupported = "unsupported"
+)
+
 // ArrivalSource counts the messages of others that reached the page live
 // (delivered or replayed, not read from history), so that "Back online"
 // can say how many came in while the link was down.

@@ -26,6 +26,11 @@ type Config struct {
 	ConnectionTimeout time.Duration
 	// QualityCheckInterval is the ping cadence while visible (default 5 s).
 	QualityCheckInterval time.Duration
+	// HiddenPingInterval is the ping cadence while the page is hidden
+	// (default four times QualityCheckInterval: a quarter of the visible
+	// pace). A ping a hidden page sent that has no pong by the next one
+	// means the link is dead.
+	HiddenPingInterval time.Duration
 	// DisableFallbackPolling keeps the service on WebSocket only (the
 	// original's EnableFallbackPolling: false).
 	DisableFallbackPolling bool
@@ -108,6 +113,7 @@ func (c Config) withDefaults() Config {
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&c.ConnectionTimeout, DefaultConnectionTimeout)
 	def(&c.QualityCheckInterval, DefaultQualityCheckInterval)
+	def(&c.HiddenPingInterval, 4*c.QualityCheckInterval)
 	def(&c.PollInterval, DefaultPollInterval)
 	def(&c.WebSocketRestoreInterval, DefaultWebSocketRestoreInterval)
 	def(&c.LongPollWait, DefaultLongPollWait)

@@ -31,16 +31,19 @@ func (m *Machine) onTick() {
 	if m.ws != wsOpen && !m.polling {
 		return
 	}
-	m.startTimer(TimerTick, m.cfg.QualityCheckInterval)
+	if m.visible || m.polling {
+		// Polling's watchdogs keep the visible pace: they cost nothing.
+		m.startTimer(TimerTick, m.cfg.QualityCheckInterval)
+	} else {
+		m.startTimer(TimerTick, m.cfg.HiddenPingInterval)
+	}
 	gap := m.now.Sub(m.lastTick)
 	jumped := !m.lastTick.IsZero() && gap > 2*m.cfg.QualityCheckInterval
 	m.lastTick = m.now
 	m.watchdogs()
 	m.resubscribeDue()
 	if !m.visible {
-		// Hidden: no pings, and silence does not count. Browsers throttle
-		// a hidden page's timers, so late ticks are no jump either; the
-		// page is checked when it shows again.
+		m.hiddenBeat()
 		return
 	}
 	if jumped {
@@ -57,6 +60,26 @@ func (m *Machine) onTick() {
 		m.logf(slog.LevelWarn, "Heartbeat timeout detected")
 		m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
 		m.connectionLost(loss{reason: "no frame for " + m.cfg.HeartbeatInterval.String(), silent: true})
+		return
+	}
+	m.sendPing()
+}
+
+// hiddenBeat is a hidden page's heartbeat, at a quarter of the visible
+// pace: a carrier or a NAT that drops an idle connection is noticed in
+// the background, and the page is reconnected before it shows again.
+// Browsers throttle a hidden page's timers (to a tick a minute after five
+// minutes), so silence is not measured by the clock: the ping of the last
+// tick must have been answered by this one; a pong itself is not delayed.
+// Late ticks are no clock jump either: the page is checked when it shows.
+func (m *Machine) hiddenBeat() {
+	if m.polling {
+		return // the long polls are the heartbeat
+	}
+	if len(m.pings) > 0 && m.now.Sub(m.pings[0].at) >= m.verifyTimeout() {
+		m.logf(slog.LevelWarn, "Heartbeat timeout detected")
+		m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
+		m.connectionLost(loss{reason: "no pong while hidden", silent: true})
 		return
 	}
 	m.sendPing()

@@ -148,10 +148,12 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 		c.expose = remove
 	}
 	c.mu.Unlock()
+	store := app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name})
 	return &app.Session{
 		Status: svc,
 		Outbox: svc,
-		Store:  app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name}),
+		Store:  store,
+		Alerts: app.NewAlerts(&notifier{}, store),
 		User:   user,
 		Rooms:  &roomLister{http: h, tokens: tokens},
 		// Plain dev tokens name rooms, not bookings: their header stays plain.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/hack-pad/safejs"
 
@@ -45,7 +46,8 @@ func (Env) Visible() bool {
 
 // Watch reports online/offline (window), visibilitychange (document),
 // pageshow from the back-forward cache and pagehide (window), freeze and
-// resume (document, where the browser has them) until stop is called.
+// resume (document, where the browser has them), and a wake from sleep
+// (EnvResume, see conn.DriftWatch) until stop is called.
 func (e Env) Watch(fn func(conn.EnvEvent)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	win, errW := global("window")
@@ -88,5 +90,44 @@ func (e Env) Watch(fn func(conn.EnvEvent)) (stop func()) {
 		// A listener that could not be added leaves the others working.
 		slog.Warn(conn.LogPrefix+"Some page events are not watched", "err", err)
 	}
+	go watchSleep(ctx, func() { fn(conn.EnvResume) })
 	return cancel
+}
+
+// sleepCheckEvery is how often watchSleep compares the clocks: a wake is
+// seen within about that long.
+const sleepCheckEvery = time.Second
+
+// watchSleep reports a wake from a system sleep, which no page event
+// announces, until ctx ends: the wall clock (Date.now) ran ahead of the
+// monotonic one (performance.now), which stops with the machine.
+func watchSleep(ctx context.Context, woke func()) {
+	date, err1 := global("Date")
+	perf, err2 := global("performance")
+	if err1 != nil || err2 != nil {
+		return
+	}
+	read := func() (wall, mono float64, ok bool) {
+		w, err1 := date.Call("now")
+		m, err2 := perf.Call("now")
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		wall, err1 = w.Float()
+		mono, err2 = m.Float()
+		return wall, mono, err1 == nil && err2 == nil
+	}
+	var d conn.DriftWatch
+	t := time.NewTicker(sleepCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if wall, mono, ok := read(); ok && d.Observe(wall, mono) {
+			woke()
+		}
+	}
 }

@@ -96,6 +96,29 @@ func TestEnvironmentEventsOnWindowAndDocument(t *testing.T) {
 	}, seen)
 }
 
+func TestAWakeFromSleepIsReportedAsAResume(t *testing.T) {
+	woke := make(chan struct{}, 1)
+	stop := browser.Env{}.Watch(func(ev conn.EnvEvent) {
+		if ev == conn.EnvResume {
+			select {
+			case woke <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer stop()
+	time.Sleep(1500 * time.Millisecond) // a first look at both clocks
+	// A sleep of ten minutes, as the page sees it after the wake: the wall
+	// clock went on, performance.now() did not.
+	evalString(t, `(() => { const now = Date.now; window.__realDateNow = now; Date.now = () => now() + 600000; return ""; })()`)
+	defer evalString(t, `(() => { Date.now = window.__realDateNow; return ""; })()`)
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resume after the wall clock ran ten minutes ahead")
+	}
+}
+
 func TestOfflineAndOnlineEventsReachTheService(t *testing.T) {
 	room, user := name("room"), name("casey")
 	s, l := startService(t, serverURL(t), room, user)

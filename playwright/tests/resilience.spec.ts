@@ -437,4 +437,30 @@ test.describe('resilience', () => {
     await context.close();
     await close(taylor);
   });
+  test('12. hidden: a link that stops answering is noticed and replaced before the page shows again', async ({ browser, server }, testInfo) => {
+    test.setTimeout(120_000);
+    const room = freshRoom('r12');
+    const casey = await openPerson(browser, server.url, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await setHidden(casey.page, true);
+    // Pings go unanswered from now on (a NAT that dropped the idle
+    // connection, as far as the page can tell).
+    const before = casey.sockets.length;
+    await server.faults({ mute_pongs: true });
+    const cut = Date.now();
+    // Still hidden: the page notices by its own hidden heartbeat and opens
+    // a new socket.
+    await expect.poll(() => casey.sockets.length, { timeout: 90_000, message: 'a new socket while hidden' }).toBeGreaterThan(before);
+    measured(testInfo, 'pongs muted → new socket, hidden', Date.now() - cut);
+    await server.faults({ mute_pongs: false });
+    await expect(indicator(casey.page)).toHaveAttribute('data-transport', 'websocket', { timeout: 30_000 });
+    expect(await casey.page.evaluate(() => document.visibilityState), 'never shown meanwhile').toBe('hidden');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    await send(taylor.page, 'while you were in the background');
+    await expect(messageWithBody(casey.page, 'while you were in the background')).toHaveCount(1);
+    await setHidden(casey.page, false);
+    await connected(casey.page);
+    await close(casey, taylor);
+  });
 });

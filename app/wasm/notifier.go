@@ -1,0 +1,198 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"sync"
+
+	"github.com/hack-pad/safejs"
+
+	"tether/app"
+	"tether/conn/browser"
+)
+
+// notifier is app.Notifier on the browser's Notification API, the
+// document's visibility and title, and the installed app's badge.
+type notifier struct {
+	once   sync.Once
+	ignore safejs.Func // a promise's catch that drops the rejection
+}
+
+var _ app.Notifier = (*notifier)(nil)
+
+// alertsKey keeps the user's choice in localStorage: the browser's
+// permission outlives a choice to turn alerts off.
+const alertsKey = "tether.v1.alerts"
+
+func global(name string) (safejs.Value, bool) {
+	v, err := safejs.Global().Get(name)
+	if err != nil || v.IsUndefined() || v.IsNull() {
+		return safejs.Undefined(), false
+	}
+	return v, true
+}
+
+func (n *notifier) Supported() bool {
+	_, ok := global("Notification")
+	return ok
+}
+
+func (n *notifier) Permission() string {
+	nt, ok := global("Notification")
+	if !ok {
+		return "denied"
+	}
+	p, err := nt.Get("permission")
+	if err != nil {
+		return "default"
+	}
+	s, _ := p.String()
+	return s
+}
+
+func (n *notifier) RequestPermission() string {
+	nt, ok := global("Notification")
+	if !ok {
+		return "denied"
+	}
+	promise, err := nt.Call("requestPermission")
+	if err != nil {
+		return n.Permission()
+	}
+	if _, err := browser.Await(context.Background(), promise); err != nil {
+		return n.Permission()
+	}
+	return n.Permission()
+}
+
+func (n *notifier) Notify(title, body, tag string) {
+	nt, ok := global("Notification")
+	if !ok {
+		return
+	}
+	opts, err := safejs.ValueOf(map[string]any{"body": body, "tag": tag, "renotify": true, "icon": "/web/icon-192.png"})
+	if err != nil {
+		return
+	}
+	note, err := nt.New(title, opts)
+	if err != nil {
+		return
+	}
+	// A click brings the page back; the chat it names is the one open, or
+	// a row of the inbox.
+	var click safejs.Func
+	click, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		if win, ok := global("window"); ok {
+			win.Call("focus")
+		}
+		note.Call("close")
+		click.Release()
+		return nil
+	})
+	if err == nil {
+		note.Set("onclick", click)
+	}
+}
+
+// countPrefix is the unread count a title starts with.
+var countPrefix = regexp.MustCompile(`^\(\d+\) `)
+
+func (n *notifier) SetCount(count int) {
+	if doc, ok := global("document"); ok {
+		if t, err := doc.Get("title"); err == nil {
+			s, _ := t.String()
+			s = countPrefix.ReplaceAllString(s, "")
+			if count > 0 {
+				s = "(" + strconv.Itoa(count) + ") " + s
+			}
+			doc.Set("title", s)
+		}
+	}
+	nav, ok := global("navigator")
+	if !ok {
+		return
+	}
+	if count > 0 {
+		if f, err := nav.Get("setAppBadge"); err == nil && !f.IsUndefined() {
+			if p, err := nav.Call("setAppBadge", count); err == nil {
+				// Refused where the app is not installed: nothing to say.
+				n.once.Do(func() {
+					n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
+				})
+				p.Call("catch", n.ignore)
+			}
+		}
+		return
+	}
+	if f, err := nav.Get("clearAppBadge"); err == nil && !f.IsUndefined() {
+		if p, err := nav.Call("clearAppBadge"); err == nil {
+			n.once.Do(func() {
+				n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
+			})
+			p.Call("catch", n.ignore)
+		}
+	}
+}
+
+func (n *notifier) Hidden() bool {
+	doc, ok := global("document")
+	if !ok {
+		return false
+	}
+	v, err := doc.Get("visibilityState")
+	if err != nil {
+		return false
+	}
+	s, _ := v.String()
+	return s == "hidden"
+}
+
+func (n *notifier) WatchVisibility(fn func(hidden bool)) (stop func()) {
+	doc, ok := global("document")
+	if !ok {
+		return func() {}
+	}
+	f, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		go fn(n.Hidden())
+		return nil
+	})
+	if err != nil {
+		return func() {}
+	}
+	if _, err := doc.Call("addEventListener", "visibilitychange", f); err != nil {
+		f.Release()
+		return func() {}
+	}
+	return func() {
+		doc.Call("removeEventListener", "visibilitychange", f)
+		f.Release()
+	}
+}
+
+func (n *notifier) Preference() (on, set bool) {
+	ls, ok := global("localStorage")
+	if !ok {
+		return false, false
+	}
+	v, err := ls.Call("getItem", alertsKey)
+	if err != nil || v.IsNull() || v.IsUndefined() {
+		return false, false
+	}
+	s, _ := v.String()
+	return s == "on", true
+}
+
+func (n *notifier) SetPreference(on bool) {
+	ls, ok := global("localStorage")
+	if !ok {
+		return
+	}
+	v := "off"
+	if on {
+		v = "on"
+	}
+	ls.Call("setItem", alertsKey, v)
+}

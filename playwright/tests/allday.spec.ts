@@ -1,0 +1,61 @@
+import { test, expect, waitForApp } from './fixtures';
+import { connected, customerPath, freshRoom, openPerson, send, setHidden, therapistPath } from './chat';
+
+// The therapist's all-day app (DESIGN §7): what happens while it sits in
+// the background.
+test.describe('the all-day app', () => {
+  test('in the background, a message raises a notification and the title counts it', async ({ browser, baseURL }) => {
+    const room = freshRoom('alerts');
+    // Notifications allowed in this context, as a user would allow them;
+    // each one the page raises is recorded as well as shown.
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'block', permissions: ['notifications'] });
+    await context.addInitScript(() => {
+      const Real = window.Notification;
+      const w = window as any;
+      w.__notes = [];
+      class Recorded extends Real {
+        constructor(title: string, opts?: NotificationOptions) {
+          super(title, opts);
+          w.__notes.push({ title, body: opts?.body, tag: opts?.tag });
+        }
+      }
+      Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+      (Recorded as any).requestPermission = (...args: any[]) => (Real as any).requestPermission(...args);
+      w.Notification = Recorded;
+    });
+    const page = await context.newPage();
+    await page.goto(therapistPath(room));
+    await waitForApp(page, 'therapist-page');
+    await connected(page);
+    const toggle = page.getByTestId('chat-header').getByTestId('notifications-toggle');
+    await expect(toggle).toHaveAttribute('data-state', 'off');
+    await toggle.click();
+    await expect(toggle).toHaveAttribute('data-state', 'on');
+    const title = await page.title();
+    expect(title).not.toMatch(/^\(\d+\)/);
+
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await setHidden(page, true);
+    await send(casey.page, 'are you free at 3?');
+    await send(casey.page, 'or at 4?');
+    await expect.poll(() => page.title()).toBe(`(2) ${title}`);
+    const notes = () => page.evaluate(() => (window as any).__notes.map((n: any) => `${n.tag} | ${n.title} | ${n.body}`));
+    await expect.poll(notes).toContain(`${room} | Casey | or at 4?`);
+    expect((await notes()).every((n: string) => n.startsWith(`${room} | `)), 'one tag: the room').toBe(true);
+
+    // Back in front: the count goes.
+    await setHidden(page, false);
+    await expect.poll(() => page.title()).toBe(title);
+    // Visible, a message raises nothing and counts nothing.
+    const before = (await notes()).length;
+    await send(casey.page, 'see you then');
+    await expect(page.getByTestId('message-body').filter({ hasText: 'see you then' })).toHaveCount(1);
+    expect((await notes()).length).toBe(before);
+    expect(await page.title()).toBe(title);
+    // The choice is kept: a reload finds alerts on.
+    await page.reload();
+    await waitForApp(page, 'therapist-page');
+    await expect(toggle).toHaveAttribute('data-state', 'on');
+  });
+});
