@@ -135,11 +135,36 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Logger: c.log})
+	// Messages a closed tab of this user left unsent are this page's to
+	// send when they belong to its scope: its booking's room, or any room
+	// for the inbox.
+	var (
+		adoptMu  sync.Mutex
+		adopter  *conn.Service
+		adoptLag []conn.OutboxEntry // taken over before the service existed
+	)
+	mine := func(room string) bool { return scope.Room == "" || room == scope.Room }
+	adopt := func(entries []conn.OutboxEntry) {
+		adoptMu.Lock()
+		s := adopter
+		if s == nil {
+			adoptLag = append(adoptLag, entries...)
+		}
+		adoptMu.Unlock()
+		if s != nil {
+			s.Adopt(entries)
+		}
+	}
+	ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Mine: mine, Adopt: adopt, Logger: c.log})
 	if err != nil {
 		return nil, err
 	}
 	svc := conn.New(conn.Config{}, ports)
+	adoptMu.Lock()
+	adopter = svc
+	lag := adoptLag
+	adoptMu.Unlock()
+	svc.Adopt(lag)
 	c.mu.Lock()
 	if c.expose != nil {
 		c.expose()

@@ -32,6 +32,11 @@ type Options struct {
 	// User names the localStorage snapshot, so people sharing a browser
 	// never mix their outboxes.
 	User string
+	// Mine is the page's scope: the rooms whose messages it may send for a
+	// tab that ended (see Storage); nil is every room.
+	Mine func(room string) bool
+	// Adopt receives those messages while the page runs (Service.Adopt).
+	Adopt func([]conn.OutboxEntry)
 	// Logger receives the service's log; nil logs to the console.
 	Logger *slog.Logger
 }
@@ -54,7 +59,7 @@ func NewPorts(o Options) (conn.Ports, *HTTP, error) {
 		HTTP:    h,
 		Tokens:  o.Tokens,
 		Env:     Env{},
-		Storage: Storage{Key: StorageKeyFor(o.User)},
+		Storage: NewTabStorage(o.User, o.Mine, o.Adopt),
 		Logger:  o.Logger,
 		Rand:    rand.Float64,
 	}, h, nil

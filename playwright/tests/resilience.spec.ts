@@ -1,5 +1,6 @@
 import { test as base, expect, waitForApp } from './fixtures';
 import { RestartableServer } from '../server';
+import type { Page } from '@playwright/test';
 import {
   faultProblems,
   bannerLog, bannerState, banners, bodies, connected, customerPath, freshRoom, indicator, measured, messageWithBody,
@@ -462,5 +463,48 @@ test.describe('resilience', () => {
     await setHidden(casey.page, false);
     await connected(casey.page);
     await close(casey, taylor);
+  });
+  test('13. two tabs typed offline, one closed before going online: every message delivered once', async ({ browser, server, watch }) => {
+    watch.allow(faultProblems.offline);
+    const room = freshRoom('r13');
+    const taylor = await openPerson(browser, server.url, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    // Casey has the chat open in two tabs of one browser.
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
+    const tabs: Page[] = [];
+    for (let i = 0; i < 2; i++) {
+      const tab = await context.newPage();
+      await tab.goto(customerPath(room));
+      await waitForApp(tab, 'chat-page');
+      await connected(tab);
+      tabs.push(tab);
+    }
+    const [a, b] = tabs;
+    await context.setOffline(true);
+    // Typed only once each tab gave its silent socket up: Chromium holds an
+    // open socket's frames while offline and lets them go when it is back,
+    // even for a tab closed meanwhile, which would hide what this test is
+    // about (what is kept in storage).
+    for (const tab of tabs) {
+      await expect(indicator(tab)).toHaveAttribute('data-quality', 'disconnected');
+      await expect.poll(async () => (await status(tab)).reconnectAttempts, { timeout: 20_000 }).toBeGreaterThan(0);
+    }
+    const typed: [Page, string][] = [[a, 'typed in tab A'], [b, 'typed in tab B'], [a, 'and again in A']];
+    for (const [tab, body] of typed) {
+      await send(tab, body);
+      await expect(messageWithBody(tab, body)).toHaveAttribute('data-state', 'pending');
+    }
+    // Tab A is closed before the network comes back.
+    await a.close();
+    await context.setOffline(false);
+    await connected(b);
+    const bodiesTyped = typed.map(([, body]) => body);
+    for (const body of bodiesTyped) {
+      await expect(messageWithBody(taylor.page, body), `${body}: delivered once`).toHaveCount(1, { timeout: 20_000 });
+      await expect(messageWithBody(b, body), `${body}: shown once in tab B`).toHaveCount(1);
+    }
+    expect((await bodies(taylor.page)).filter((x) => bodiesTyped.includes(x)).length).toBe(3);
+    await context.close();
+    await close(taylor);
   });
 });
