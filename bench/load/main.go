@@ -119,7 +119,7 @@ func main() {
 	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
-	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,abuse,client", "the phases to run (cluster runs only when one process may not open all the connections asked)")
+	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,abuse,client,heartbeat", "the phases to run (cluster runs only when one process may not open all the connections asked)")
 	flag.StringVar(&targets, "targets", "", "the servers to measure in the hold and load phases: tether, peer, peer-redis (the peer with its history in Redis, load phase only); empty: all three, or tether,peer in a quick run")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
@@ -346,6 +346,15 @@ func run(c config) error {
 			return fmt.Errorf("client figures: %w", err)
 		}
 		res.Detail.Client = cl
+	}
+	if c.phases["heartbeat"] {
+		hb, err := runHeartbeat()
+		if err != nil {
+			return fmt.Errorf("heartbeat: %w", err)
+		}
+		log.Printf("heartbeat of an idle page: %.0f pings (%.0f bytes) an hour visible, %.0f (%.0f bytes) hidden: %.2f× the visible pace",
+			hb.VisiblePingsPerHour, hb.VisibleBytesPerHour, hb.HiddenPingsPerHour, hb.HiddenBytesPerHour, hb.HiddenRatio)
+		res.Detail.Heartbeat = &hb
 	}
 	res.summarize()
 	return res.write(c.out, c.markdown)

@@ -39,6 +39,15 @@ type results struct {
 	AbuseP99RatioGoal     *float64 `json:"abuse_p99_ratio_goal"`
 	AbuseP99MS            *float64 `json:"abuse_p99_ms"`
 	AbuseBaselineP99MS    *float64 `json:"abuse_baseline_p99_ms"`
+	// An idle page's heartbeat over an hour of the service's own clock
+	// (runHeartbeat): pings and bytes visible and hidden, and the hidden
+	// pace over the visible one beside its goal.
+	IdleVisiblePingsPerHour *float64 `json:"idle_visible_pings_per_hour"`
+	IdleHiddenPingsPerHour  *float64 `json:"idle_hidden_pings_per_hour"`
+	IdleVisibleBytesPerHour *float64 `json:"idle_visible_bytes_per_hour"`
+	IdleHiddenBytesPerHour  *float64 `json:"idle_hidden_bytes_per_hour"`
+	IdleHiddenPingRatio     *float64 `json:"idle_hidden_ping_ratio"`
+	IdleHiddenPingRatioGoal *float64 `json:"idle_hidden_ping_ratio_goal"`
 
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
@@ -61,8 +70,9 @@ type detail struct {
 	Peer   serverDetail `json:"peer"`
 	// DurablePeer is the peer with its history in Redis, synced to disk
 	// before every reply (load phase only).
-	DurablePeer serverDetail   `json:"peer_redis"`
-	Client      *clientFigures `json:"client"`
+	DurablePeer serverDetail     `json:"peer_redis"`
+	Client      *clientFigures   `json:"client"`
+	Heartbeat   *heartbeatResult `json:"heartbeat,omitempty"`
 }
 
 type serverDetail struct {
@@ -108,6 +118,11 @@ func (r *results) summarize() {
 		r.AbuseRSSGrowthMiB, r.AbuseRSSGrowthGoalMiB = ptr(ab.RSSGrowthMiB), ptr(abuseRSSGoalMiB)
 		r.AbuseP99Ratio, r.AbuseP99RatioGoal = ab.P99Ratio, ptr(abuseP99Goal)
 		r.AbuseP99MS, r.AbuseBaselineP99MS = ptr(ab.Abused.P99MS), ptr(ab.Baseline.P99MS)
+	}
+	if h := r.Detail.Heartbeat; h != nil {
+		r.IdleVisiblePingsPerHour, r.IdleHiddenPingsPerHour = ptr(h.VisiblePingsPerHour), ptr(h.HiddenPingsPerHour)
+		r.IdleVisibleBytesPerHour, r.IdleHiddenBytesPerHour = ptr(h.VisibleBytesPerHour), ptr(h.HiddenBytesPerHour)
+		r.IdleHiddenPingRatio, r.IdleHiddenPingRatioGoal = ptr(h.HiddenRatio), ptr(heartbeatHiddenGoal)
 	}
 	if c := r.Detail.Client; c != nil {
 		if c.Wasm.Tether.Brotli > 0 && c.Wasm.Hello.Brotli > 0 {
@@ -185,6 +200,12 @@ func (r *results) goals() []goal {
 			bound: abuseRSSGoalMiB, atMost: true, strict: true, format: "%.1f", goal: "< 64"},
 		{metric: "p99 publish → receive of those 1,000, with the abuser ÷ without", tether: r.AbuseP99Ratio,
 			bound: abuseP99Goal, atMost: true, format: "%.2f×", goal: "≤ 1.5×"},
+		{metric: "idle page: pings an hour, visible", tether: r.IdleVisiblePingsPerHour, format: "%.0f", goal: "—", info: true},
+		{metric: "idle page: pings an hour, hidden", tether: r.IdleHiddenPingsPerHour, format: "%.0f", goal: "—", info: true},
+		{metric: "idle page: heartbeat bytes an hour (pings and pongs, WebSocket frames), visible", tether: r.IdleVisibleBytesPerHour, format: "%.0f", goal: "—", info: true},
+		{metric: "idle page: heartbeat bytes an hour (pings and pongs, WebSocket frames), hidden", tether: r.IdleHiddenBytesPerHour, format: "%.0f", goal: "—", info: true},
+		{metric: "idle page: hidden pings ÷ visible", tether: r.IdleHiddenPingRatio,
+			bound: heartbeatHiddenGoal, atMost: true, format: "%.2f×", goal: "≤ 0.25×"},
 	}...)
 }
 

@@ -19,6 +19,8 @@ var issueKeys = []string{
 	"p99_publish_to_receive_ms", "longpoll_p99_ms", "wasm_brotli_ratio_vs_goapp_hello",
 	"peer_delivered_ratio", "peer_memory_ratio", "reconnect_after_online_ms", "halfopen_detection_s",
 	"abuse_rss_growth_mib", "abuse_rss_growth_goal_mib", "abuse_p99_ratio", "abuse_p99_ratio_goal", "abuse_p99_ms", "abuse_baseline_p99_ms",
+	"idle_visible_pings_per_hour", "idle_hidden_pings_per_hour", "idle_visible_bytes_per_hour", "idle_hidden_bytes_per_hour",
+	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
@@ -110,4 +112,14 @@ func TestTheClusterHoldHasRowsOfItsOwn(t *testing.T) {
 	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,800 | — | ≥ 50,000 | **no** |")
 	assert.Contains(t, md, "| WebSocket connections held (3 tether nodes on this machine, one PostgreSQL) | 50,000 | — | ≥ 50,000 | yes |")
 	assert.Contains(t, md, "| server memory per connection, KiB (RSS, 3 tether nodes on this machine, one PostgreSQL) | 13.3 | — | ≤ 16 | yes |")
+}
+
+func TestTheIdleHeartbeatIsMeasuredOnTheServicesOwnClock(t *testing.T) {
+	t.Parallel()
+	hb, err := runHeartbeat()
+	require.NoError(t, err)
+	assert.Equal(t, 720.0, hb.VisiblePingsPerHour, "one every 5 s")
+	assert.Equal(t, 180.0, hb.HiddenPingsPerHour, "one every 20 s")
+	assert.Equal(t, 0.25, hb.HiddenRatio)
+	assert.Greater(t, hb.HiddenBytesPerHour, 0.0)
 }
