@@ -19,8 +19,9 @@ type Notifier interface {
 	// RequestPermission asks the user and returns the new permission; it
 	// blocks until they answer.
 	RequestPermission() string
-	// Notify shows a notification; one with the same tag replaces it.
-	Notify(title, body, tag string)
+	// Notify shows a notification; one with the same tag replaces it. A
+	// click on it brings the page to the front and calls onClick.
+	Notify(title, body, tag string, onClick func())
 	// SetCount shows n unread messages in the title ("(2) tether") and on
 	// the installed app's badge; 0 clears both.
 	SetCount(n int)
@@ -49,6 +50,16 @@ type Alerts struct {
 	watchers map[int]func(string)
 	next     int
 	stops    []func()
+	open     func(room string)
+}
+
+// SetOpen makes a click on a room's notification call open with the room
+// (the inbox opens that chat); without it the click only brings the page
+// to the front.
+func (a *Alerts) SetOpen(open func(room string)) {
+	a.mu.Lock()
+	a.open = open
+	a.mu.Unlock()
 }
 
 var _ components.AlertsSource = (*Alerts)(nil)
@@ -177,5 +188,13 @@ func (a *Alerts) onArrivals(n int) {
 	if utf8.RuneCountInString(body) > notificationBody {
 		body = string([]rune(body)[:notificationBody-1]) + "…"
 	}
-	a.n.Notify(title, body, msg.Room)
+	room := msg.Room
+	a.n.Notify(title, body, room, func() {
+		a.mu.Lock()
+		open := a.open
+		a.mu.Unlock()
+		if open != nil {
+			open(room)
+		}
+	})
 }

@@ -24,6 +24,7 @@ type fakeNotifier struct {
 	pref, set  bool
 	hidden     bool
 	onVis      func(bool)
+	click      func()
 	shown      []string // "tag: title: body"
 	counts     []int
 }
@@ -41,10 +42,11 @@ func (f *fakeNotifier) RequestPermission() string {
 	f.permission = f.answer
 	return f.permission
 }
-func (f *fakeNotifier) Notify(title, body, tag string) {
+func (f *fakeNotifier) Notify(title, body, tag string, onClick func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.shown = append(f.shown, tag+": "+title+": "+body)
+	f.click = onClick
 }
 func (f *fakeNotifier) SetCount(n int) {
 	f.mu.Lock()
@@ -142,6 +144,15 @@ func TestAlerts(t *testing.T) {
 		require.NotEmpty(t, shown)
 		assert.Equal(t, "room-1: "+conntest.Them.Name+": second while away", shown[len(shown)-1], "the room's notification says the latest")
 		assert.LessOrEqual(t, len(shown), 2)
+
+		// A click opens the room's chat.
+		opened := make(chan string, 1)
+		a.SetOpen(func(room string) { opened <- room })
+		n.mu.Lock()
+		click := n.click
+		n.mu.Unlock()
+		click()
+		assert.Equal(t, "room-1", <-opened)
 
 		n.setHidden(false)
 		_, counts := n.snapshot()

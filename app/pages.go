@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,6 +191,12 @@ func (p *TherapistPage) opened(ctx goapp.Context, s *Session, err error) {
 	}
 	p.session = s
 	p.status.set(s.Status, s.Outbox, s.arrivals())
+	if a, ok := s.Alerts.(*Alerts); ok {
+		// A click on a notification opens its booking's chat.
+		a.SetOpen(func(room string) {
+			ctx.Dispatch(func(ctx goapp.Context) { ctx.Navigate("/therapist?room=" + url.QueryEscape(room)) })
+		})
+	}
 	p.stop = s.Store.WatchRooms(func(rooms []RoomSummary) {
 		ctx.Dispatch(func(goapp.Context) { p.rooms = rooms })
 	})

@@ -68,7 +68,7 @@ func (n *notifier) RequestPermission() string {
 	return n.Permission()
 }
 
-func (n *notifier) Notify(title, body, tag string) {
+func (n *notifier) Notify(title, body, tag string, onClick func()) {
 	nt, ok := global("Notification")
 	if !ok {
 		return
@@ -81,20 +81,43 @@ func (n *notifier) Notify(title, body, tag string) {
 	if err != nil {
 		return
 	}
-	// A click brings the page back; the chat it names is the one open, or
-	// a row of the inbox.
-	var click safejs.Func
+	// A click brings the page back and opens the room's chat. Either
+	// callback may be the last (a newer notification of the room closes
+	// this one): each releases both.
+	var click, closed safejs.Func
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			// Unhooked before released: a released function called from
+			// JavaScript would stop the program.
+			note.Set("onclick", safejs.Null())
+			note.Set("onclose", safejs.Null())
+			click.Release()
+			closed.Release()
+		})
+	}
 	click, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		if win, ok := global("window"); ok {
 			win.Call("focus")
 		}
+		release()
 		note.Call("close")
-		click.Release()
+		go onClick()
 		return nil
 	})
-	if err == nil {
-		note.Set("onclick", click)
+	if err != nil {
+		return
 	}
+	closed, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		release()
+		return nil
+	})
+	if err != nil {
+		click.Release()
+		return
+	}
+	note.Set("onclick", click)
+	note.Set("onclose", closed)
 }
 
 // countPrefix is the unread count a title starts with.

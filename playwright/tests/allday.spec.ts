@@ -1,5 +1,5 @@
 import { test, expect, waitForApp } from './fixtures';
-import { connected, customerPath, freshRoom, openPerson, send, setHidden, therapistPath } from './chat';
+import { connected, customerPath, freshRoom, inboxRoom, openPerson, send, setHidden, therapistPath } from './chat';
 
 // The therapist's all-day app (DESIGN §7): what happens while it sits in
 // the background.
@@ -16,7 +16,7 @@ test.describe('the all-day app', () => {
       class Recorded extends Real {
         constructor(title: string, opts?: NotificationOptions) {
           super(title, opts);
-          w.__notes.push({ title, body: opts?.body, tag: opts?.tag });
+          w.__notes.push({ title, body: opts?.body, tag: opts?.tag, note: this });
         }
       }
       Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
@@ -53,6 +53,24 @@ test.describe('the all-day app', () => {
     await expect(page.getByTestId('message-body').filter({ hasText: 'see you then' })).toHaveCount(1);
     expect((await notes()).length).toBe(before);
     expect(await page.title()).toBe(title);
+    // A notification of another booking, clicked, opens that chat.
+    const other = freshRoom('alerts-other');
+    const sam = await openPerson(browser, baseURL!, customerPath(other, 'Sam'), 'chat-page');
+    await connected(sam.page);
+    await send(sam.page, 'hello');
+    // The inbox follows the new booking (its list is read again every 20 s).
+    await expect(inboxRoom(page, other)).toBeVisible({ timeout: 30_000 });
+    await setHidden(page, true);
+    await send(sam.page, 'a question about my booking');
+    await expect.poll(notes).toContain(`${other} | Sam | a question about my booking`);
+    await page.evaluate((tag) => {
+      const all = (window as any).__notes;
+      const n = all.filter((x: any) => x.tag === tag).pop();
+      n.note.onclick?.(new Event('click'));
+    }, other);
+    await setHidden(page, false);
+    await expect(page.getByTestId('therapist-page')).toHaveAttribute('data-room', other);
+
     // The choice is kept: a reload finds alerts on.
     await page.reload();
     await waitForApp(page, 'therapist-page');
