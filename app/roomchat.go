@@ -215,8 +215,11 @@ func (c *roomChat) loadOlder() {
 // render draws the messages and the composer.
 func (c *roomChat) render() goapp.UI {
 	items := make([]components.MessageView, len(c.view.Messages))
+	firstNew := true
 	for i, m := range c.view.Messages {
 		items[i] = components.MessageView{
+			New:        m.New,
+			FirstNew:   m.New && firstNew,
 			ClientID:   m.ClientID,
 			Seq:        m.Seq,
 			State:      components.MessageState(m.State),
@@ -225,6 +228,9 @@ func (c *roomChat) render() goapp.UI {
 			Body:       m.Body,
 			SentAt:     m.SentAt,
 			Error:      m.Error,
+		}
+		if m.New {
+			firstNew = false
 		}
 	}
 	notice := c.err

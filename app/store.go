@@ -277,8 +277,16 @@ func (s *Store) Send(room, body string) (clientID string, err error) {
 	}
 	s.mu.Lock()
 	s.ownIDs[clientID] = true
-	if r := s.rooms[room]; r != nil && r.addOwn(conn.OutboxEntry{ClientID: clientID, Room: room, Body: body, Created: s.opts.Now()}, false, s.discarded) {
-		s.changedLocked(room)
+	if r := s.rooms[room]; r != nil {
+		// Writing in the room once the link is back is having read what
+		// came in: no more marks. Writing offline reads nothing.
+		cleared := r.newSet && s.connected
+		if cleared {
+			r.newSet = false
+		}
+		if r.addOwn(conn.OutboxEntry{ClientID: clientID, Room: room, Body: body, Created: s.opts.Now()}, false, s.discarded) || cleared {
+			s.changedLocked(room)
+		}
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -462,7 +470,14 @@ func (s *Store) onOutbox(entries []conn.OutboxEntry) {
 func (s *Store) onStatus(st conn.Status) {
 	s.mu.Lock()
 	back := st.IsConnected && !s.connected
+	lost := !st.IsConnected && s.connected
 	s.connected = st.IsConnected
+	if lost {
+		for name, r := range s.rooms {
+			r.markOutage()
+			s.changedLocked(name)
+		}
+	}
 	if back && !s.closed {
 		for _, r := range s.rooms {
 			if !r.pageRead {

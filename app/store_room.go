@@ -39,6 +39,26 @@ type chatRoom struct {
 	baseline    int64
 	baselineSet bool
 	lastRead    int64
+
+	// The messages of others that came in during an outage are marked new
+	// (their seq is past newAfter, the newest seq held when the link went
+	// down) until the user writes in the room with the link back.
+	newAfter int64
+	newSet   bool
+}
+
+// markOutage notes where the messages held end, as the link goes down:
+// what comes after, from others, is new. An outage while earlier marks
+// still show adds to them.
+func (r *chatRoom) markOutage() {
+	if r.newSet {
+		return
+	}
+	r.newSet = true
+	r.newAfter = 0
+	if len(r.msgs) > 0 {
+		r.newAfter = r.msgs[len(r.msgs)-1].Seq
+	}
 }
 
 // ownMessage is one of the user's messages that the outbox holds, or that

@@ -551,6 +551,40 @@ func TestStoreCountsUnread(t *testing.T) {
 		assert.Equal(t, 1, v.last().Unread)
 	})
 
+	t.Run("what came in during an outage is marked new until the user writes", func(t *testing.T) {
+		t.Parallel()
+		c := newChat(t)
+		v := c.watch("room-1")
+		c.srv.Publish("room-1", "before")
+		c.settle()
+		c.srv.Unplug()
+		c.srv.Break(wire.CloseAbnormal, "")
+		c.settle()
+		require.False(t, c.svc.Status().IsConnected)
+		c.send("room-1", "typed offline: reads nothing")
+		c.srv.Publish("room-1", "during one")
+		c.srv.Publish("room-1", "during two")
+		c.srv.Plug()
+		c.until(time.Minute, func() bool {
+			return c.svc.Status().IsConnected && len(v.last().Messages) == 4 && v.last().Messages[3].State == app.MessageSent
+		})
+		marks := func() map[string]bool {
+			out := map[string]bool{}
+			for _, m := range v.last().Messages {
+				out[m.Body] = m.New
+			}
+			return out
+		}
+		assert.Equal(t, map[string]bool{"before": false, "typed offline: reads nothing": false, "during one": true, "during two": true}, marks())
+		c.srv.Publish("room-1", "after, still unanswered")
+		c.settle()
+		assert.True(t, marks()["after, still unanswered"], "until the user writes")
+		c.send("room-1", "sorry, was in a tunnel")
+		for _, m := range v.last().Messages {
+			assert.False(t, m.New, m.Body)
+		}
+	})
+
 	t.Run("arrivals count others' live messages, not history and not the user's", func(t *testing.T) {
 		t.Parallel()
 		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })

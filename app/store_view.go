@@ -41,6 +41,9 @@ type MessageItem struct {
 	SentAt     time.Time
 	// Error says why a failed message failed.
 	Error string
+	// New marks a message of others that came in during an outage, until
+	// the user writes in the room with the link back.
+	New bool
 }
 
 // RoomView is a room as its chat shows it: the sent messages in seq order,
@@ -92,7 +95,9 @@ func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView 
 		v.OlderErr = r.loadErr
 	}
 	for _, msg := range r.msgs {
-		v.Messages = append(v.Messages, sentItem(msg, mine(msg)))
+		item := sentItem(msg, mine(msg))
+		item.New = r.newSet && msg.Seq > r.newAfter && !item.Mine
+		v.Messages = append(v.Messages, item)
 	}
 	for _, o := range r.own {
 		v.Messages = append(v.Messages, ownItem(o.entry, userName))

@@ -37,6 +37,10 @@ type MessageView struct {
 	SentAt time.Time
 	// Error says why a failed message failed.
 	Error string
+	// New marks a message of others that came in while the link was down
+	// (data-new="true"); the first of them carries the "New messages" line.
+	New      bool
+	FirstNew bool
 }
 
 // MessageFromWire is a stored message as the list shows it; mine tells
@@ -273,14 +277,23 @@ func (m *messageItem) Render() app.UI {
 	if v.Seq > 0 {
 		seq = strconv.FormatInt(v.Seq, 10)
 	}
-	return app.Li().
+	li := app.Li().
 		Class("message", "message-"+side, "message-"+string(state)).
 		DataSet("testid", "message").
 		DataSet("client-id", v.ClientID).
 		DataSet("seq", seq).
 		DataSet("state", string(state)).
-		DataSet("mine", strconv.FormatBool(v.Mine)).
+		DataSet("mine", strconv.FormatBool(v.Mine))
+	if v.New {
+		li = li.Class("message-new").DataSet("new", "true")
+	}
+	return li.
 		Body(
+			// Inside the first new message rather than beside it: go-app
+			// matches the list's children by position.
+			app.If(v.FirstNew, func() app.UI {
+				return app.Div().Class("new-divider").DataSet("testid", "new-divider").Aria("hidden", "true").Text("New messages")
+			}),
 			app.Div().Class("message-bubble").Body(
 				app.If(sender != "", func() app.UI {
 					return app.Span().Class("message-sender").Text(sender)

@@ -147,3 +147,18 @@ func TestMessageFromWireAndOutbox(t *testing.T) {
 	assert.Equal(t, components.MessageFailed, f.State)
 	assert.Equal(t, "server answered invalid_body", f.Error)
 }
+
+func TestMessagesThatCameInDuringAnOutageAreMarked(t *testing.T) {
+	t.Parallel()
+	html := render(t, &components.MessageList{Items: []components.MessageView{
+		{Seq: 1, Body: "before", SenderName: "Casey"},
+		{Seq: 2, Body: "during one", SenderName: "Casey", New: true, FirstNew: true},
+		{Seq: 3, Body: "during two", SenderName: "Casey", New: true},
+	}})
+	// go-app writes a "true" attribute bare in HTML; the browser's DOM has
+	// data-new="true".
+	assert.Len(t, regexp.MustCompile(`data-new(="true")?[ >]`).FindAllString(html, -1), 2, html)
+	assert.Equal(t, 1, strings.Count(html, `data-testid="new-divider"`), "one line, before the first")
+	assert.Less(t, strings.Index(html, "new-divider"), strings.Index(html, "during one"))
+	assert.Greater(t, strings.Index(html, "new-divider"), strings.Index(html, "before"))
+}

@@ -89,6 +89,10 @@ test.describe('resilience', () => {
       () => {});
     await expectExactlyOnce(taylor, typed);
     await expectExactlyOnce(casey, theirs);
+    // What came in meanwhile is marked in the list, under one "New messages" line.
+    for (const b of theirs) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-new', 'true');
+    await expect(casey.page.getByTestId('new-divider')).toHaveCount(1);
+    for (const b of typed) await expect(messageWithBody(casey.page, b)).not.toHaveAttribute('data-new', 'true');
     for (const b of typed) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-state', 'sent');
     // Then it leaves: hidden, or "Slow connection" where a busy machine
     // makes the loopback slow (what the indicator says too).
