@@ -99,6 +99,8 @@ type Store struct {
 	// arrivals counts the messages of others delivered live or replayed
 	// (components.ArrivalSource); its watchers hear each change.
 	arrivals      int
+	wakes         int // the last conn.Status.Wakes seen
+	wakesSeen     bool
 	lastArrival   wire.Message
 	arrivalsDirty bool
 	arrivalWatch  []*watcher[int]
@@ -390,6 +392,7 @@ func (s *Store) onMessage(r *chatRoom, msg wire.Message) {
 		}
 		s.changedLocked(r.name)
 		if !s.mine(msg) {
+			r.arrived(msg.Seq, s.opts.Now())
 			s.arrivals++
 			s.lastArrival = msg
 			s.arrivalsDirty = true
@@ -470,11 +473,20 @@ func (s *Store) onOutbox(entries []conn.OutboxEntry) {
 func (s *Store) onStatus(st conn.Status) {
 	s.mu.Lock()
 	back := st.IsConnected && !s.connected
+	// The link lost, or the page back from a freeze or a sleep: what comes
+	// in next was missed.
 	lost := !st.IsConnected && s.connected
+	woke := s.wakesSeen && st.Wakes != s.wakes
 	s.connected = st.IsConnected
-	if lost {
+	s.wakes, s.wakesSeen = st.Wakes, true
+	if lost || woke {
+		now := s.opts.Now()
 		for name, r := range s.rooms {
-			r.markOutage()
+			if woke {
+				r.markWake(now)
+			} else {
+				r.markOutage()
+			}
 			s.changedLocked(name)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"tether/conn"
 	"tether/conn/wire"
@@ -45,6 +46,45 @@ type chatRoom struct {
 	// down) until the user writes in the room with the link back.
 	newAfter int64
 	newSet   bool
+	// recent are the seqs of others' messages that came in lately, and
+	// when: a page that runs again gets what its socket held before it
+	// hears that it woke.
+	recent []recentArrival
+}
+
+type recentArrival struct {
+	seq int64
+	at  time.Time
+}
+
+// wakeLookback is how long before a wake is heard the messages that came in
+// count as having come while away.
+const wakeLookback = 2 * time.Second
+
+// arrived notes that msg of another came in live at now.
+func (r *chatRoom) arrived(seq int64, now time.Time) {
+	r.recent = append(r.recent, recentArrival{seq, now})
+	for len(r.recent) > 0 && now.Sub(r.recent[0].at) > 2*wakeLookback {
+		r.recent = r.recent[1:]
+	}
+}
+
+// markWake marks as new what comes in after the page woke, and what came
+// in just before it heard so.
+func (r *chatRoom) markWake(now time.Time) {
+	first := int64(0)
+	for _, a := range r.recent {
+		if now.Sub(a.at) <= wakeLookback && (first == 0 || a.seq < first) {
+			first = a.seq
+		}
+	}
+	if first == 0 {
+		r.markOutage()
+		return
+	}
+	if !r.newSet || first-1 < r.newAfter {
+		r.newSet, r.newAfter = true, first-1
+	}
 }
 
 // markOutage notes where the messages held end, as the link goes down:

@@ -231,6 +231,34 @@ func TestBannerModel(t *testing.T) {
 		assert.Equal(t, "Back online · 1 new", v.Title)
 	})
 
+	t.Run("after a wake, what comes in is welcomed back though the link held", func(t *testing.T) {
+		t.Parallel()
+		m := components.NewBannerModel(grace, recovered)
+		woke := func(n int) conn.Status { s := excellent; s.Wakes = n; return s }
+		m.SetArrivals(2, at(0))
+		m.SetStatus(woke(0), at(0))
+		v, _ := m.SetStatus(woke(1), at(time.Minute))
+		assert.False(t, v.Shown(), "a wake with nothing new says nothing")
+		v, wake := m.SetArrivals(5, at(time.Minute+30*time.Millisecond))
+		assert.Equal(t, components.BannerRecovered, v.State)
+		assert.Equal(t, "Welcome back · 3 new", v.Title)
+		assert.Equal(t, recovered, wake)
+		v, _ = m.Advance(at(time.Minute + 30*time.Millisecond + recovered))
+		assert.False(t, v.Shown())
+
+		// What the socket held comes in just before the page hears that it
+		// woke: it counts too.
+		m.SetArrivals(8, at(90*time.Second))
+		v, _ = m.SetStatus(woke(2), at(90*time.Second+50*time.Millisecond))
+		assert.Equal(t, "Welcome back · 3 new", v.Title)
+		m.Advance(at(100 * time.Second))
+
+		// Past the window after a wake, a message is just a message.
+		m.SetStatus(woke(3), at(2*time.Minute))
+		v, _ = m.SetArrivals(9, at(2*time.Minute+11*time.Second))
+		assert.False(t, v.Shown())
+	})
+
 	t.Run("back online counts the queued messages that went out", func(t *testing.T) {
 		t.Parallel()
 		m := components.NewBannerModel(grace, recovered)

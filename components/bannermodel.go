@@ -47,6 +47,60 @@ type bannerModel struct {
 	// difference is the "2 new" of "Back online".
 	arrivals    int
 	arrivedBase int
+
+	// After a wake (Status.Wakes: the page was frozen, cached or asleep)
+	// what comes in within wakeWindow is news too: "Welcome back · 3 new".
+	wakes     int
+	wakesSeen bool
+	wakeAt    time.Time
+	wakeBase  int
+	away      bool // the "Back online" shown is a welcome back
+	// arrivalLog remembers when the count changed lately: a page that runs
+	// again gets what its socket held before it hears that it woke.
+	arrivalLog    []arrivalStamp
+	arrivalLogged int
+}
+
+// arrivalStamp is a change of the arrivals count: at when, from before.
+type arrivalStamp struct {
+	at     time.Time
+	before int
+}
+
+// wakeLookback is how long before a wake is noticed the messages that came
+// in count as having come while away.
+const wakeLookback = 2 * time.Second
+
+// logArrivals notes a change of the count, and forgets the old ones.
+func (m *bannerModel) logArrivals(now time.Time) {
+	if m.arrivals != m.arrivalLogged {
+		m.arrivalLog = append(m.arrivalLog, arrivalStamp{at: now, before: m.arrivalLogged})
+		m.arrivalLogged = m.arrivals
+	}
+	for len(m.arrivalLog) > 0 && now.Sub(m.arrivalLog[0].at) > 2*wakeLookback {
+		m.arrivalLog = m.arrivalLog[1:]
+	}
+}
+
+// arrivalsBefore is the count before the changes of the last d.
+func (m *bannerModel) arrivalsBefore(now time.Time, d time.Duration) int {
+	n := m.arrivals
+	for i := len(m.arrivalLog) - 1; i >= 0 && now.Sub(m.arrivalLog[i].at) <= d; i-- {
+		n = m.arrivalLog[i].before
+	}
+	return n
+}
+
+// wakeWindow is how long after a wake the messages that come in count as
+// having come while the user was away.
+const wakeWindow = 10 * time.Second
+
+// noteWake starts a wake's window when the status says the page woke.
+func (m *bannerModel) noteWake(now time.Time) {
+	if m.wakesSeen && m.status.Wakes != m.wakes {
+		m.wakeAt, m.wakeBase = now, m.arrivalsBefore(now, wakeLookback)
+	}
+	m.wakes, m.wakesSeen = m.status.Wakes, true
 }
 
 // setArrivals records the count of others' messages that reached the page.
@@ -105,6 +159,7 @@ func (m *bannerModel) untrack() {
 	m.tracked = nil
 	m.sent = 0
 	m.wasSending = false
+	m.away = false
 }
 
 // sending counts the tracked messages still waiting to go, failed ones
@@ -132,8 +187,23 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 	// ("Back online · 3 messages sent"); "Slow connection" follows if it
 	// still is.
 	works := !target.Shown() || target.State == BannerPoor
+	m.logArrivals(now)
+	m.noteWake(now)
 
 	if works {
+		if !m.wentDown && m.recoveredUntil.IsZero() && !m.wakeAt.IsZero() {
+			switch {
+			case now.Sub(m.wakeAt) >= wakeWindow:
+				m.wakeAt = time.Time{}
+			case m.arrivals > m.wakeBase:
+				// Messages came in after a wake: say so as an outage's end
+				// would, though the link itself held.
+				m.tracked = map[string]bool{}
+				m.sent, m.arrivedBase, m.away = 0, m.wakeBase, true
+				m.recoveredAt, m.recoveredUntil = now, now.Add(m.recoveredFor)
+				m.wakeAt = time.Time{}
+			}
+		}
 		if m.wentDown {
 			m.wentDown = false
 			m.recoveredAt = now
@@ -148,7 +218,7 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 			n := m.sending()
 			if n > 0 && now.Before(holdEnd) {
 				m.wasSending = true
-				m.shown = recoveredView(m.sent, n, m.news())
+				m.shown = recoveredView(m.sent, n, m.news(), m.away)
 				return holdEnd.Sub(now)
 			}
 			if m.wasSending {
@@ -158,7 +228,7 @@ func (m *bannerModel) advance(now time.Time) time.Duration {
 				}
 			}
 			if now.Before(m.recoveredUntil) {
-				m.shown = recoveredView(m.sent, 0, m.news())
+				m.shown = recoveredView(m.sent, 0, m.news(), m.away)
 				return m.recoveredUntil.Sub(now)
 			}
 			// The end of "Back online".

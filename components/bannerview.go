@@ -160,8 +160,12 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 // recoveredView is the "Back online" line, with the number of messages
 // that went out after the outage began, of those still leaving, and of the
 // others' messages that came in meanwhile.
-func recoveredView(sent, sending, news int) BannerView {
+// away makes it a welcome back: the page was frozen or asleep, the link held.
+func recoveredView(sent, sending, news int, away bool) BannerView {
 	v := BannerView{State: BannerRecovered, Tone: ToneOK, Title: "Back online"}
+	if away {
+		v.Title = "Welcome back"
+	}
 	switch sent {
 	case 0:
 	case 1:

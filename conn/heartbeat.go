@@ -48,6 +48,9 @@ func (m *Machine) onTick() {
 	}
 	if jumped {
 		m.logAttrs(slog.LevelInfo, "Clock jumped: checking the connection", "gap", gap.String())
+		// The page did not run meanwhile (frozen without a word, as
+		// Chromium's lifecycle emulation does, or suspended): a wake.
+		m.wakes++
 		m.lastInbound = m.now
 		m.verify()
 		return
@@ -178,10 +181,15 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		m.wake()
 	case EnvHidden:
 		m.visible = false
-	case EnvVisible, EnvPageShow:
+	case EnvVisible:
 		m.visible = true
 		m.wake()
+	case EnvPageShow:
+		m.visible = true
+		m.wakes++
+		m.wake()
 	case EnvResume:
+		m.wakes++
 		m.wake()
 	}
 }

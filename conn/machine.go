@@ -75,6 +75,7 @@ type Machine struct {
 	// one), and probes watch for the network's return.
 	netDoubt    bool
 	dialDoubt   bool
+	wakes       int  // see Status.Wakes
 	dropped     bool // the last connection was welcomed, then lost
 	nextRetryAt time.Time
 	lastError   string
@@ -337,6 +338,7 @@ func (m *Machine) Status() Status {
 		ReconnectAttempts: m.attempts,
 		NextRetryAt:       m.nextRetryAt,
 		LastError:         m.lastError,
+		Wakes:             m.wakes,
 	}
 	switch s.State {
 	case StateConnected:

@@ -101,6 +101,10 @@ type Status struct {
 	ReconnectAttempts int
 	NextRetryAt       time.Time
 	LastError         string
+	// Wakes counts the times the page ran again after being frozen, put in
+	// the back-forward cache, or asleep with the machine: the user was away,
+	// and what comes in next is news (the banner and the list say so).
+	Wakes int
 }
 
 // InitialStatus is the status before the first connection attempt ends:

@@ -85,6 +85,7 @@ func TestVisibility(t *testing.T) {
 		h.env.Fire(conn.EnvResume)
 		h.advance(conn.VerifyTimeoutBase + 10*ms)
 		assert.Equal(t, 2, h.srv.Stats().Dials)
+		assert.Equal(t, 1, h.status().Wakes, "the status says the page woke")
 	})
 
 	t.Run("a wall-clock jump triggers the same probe", func(t *testing.T) {
@@ -98,6 +99,7 @@ func TestVisibility(t *testing.T) {
 		took := h.until(5*time.Second, func() bool { return h.srv.Stats().Dials == 2 })
 		assert.LessOrEqual(t, took, conn.VerifyTimeoutBase+100*ms)
 		assert.True(t, h.logs.has("ConnectionStability: Clock jumped: checking the connection"))
+		assert.Equal(t, 1, h.status().Wakes, "a page that did not run for ten minutes woke")
 	})
 
 	t.Run("a wall-clock jump keeps a link that answers", func(t *testing.T) {

@@ -4,9 +4,12 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hack-pad/safejs"
 
@@ -68,7 +71,14 @@ func (n *notifier) RequestPermission() string {
 	return n.Permission()
 }
 
+// Notify shows the notification through the service worker where one
+// controls the page: Chrome on Android has no Notification constructor, and
+// the installed app's notifications outlive a closed window there (the
+// worker's notificationclick opens the chat). Elsewhere the page shows it.
 func (n *notifier) Notify(title, body, tag string, onClick func()) {
+	if n.notifyByWorker(title, body, tag) {
+		return
+	}
 	nt, ok := global("Notification")
 	if !ok {
 		return
@@ -118,6 +128,63 @@ func (n *notifier) Notify(title, body, tag string, onClick func()) {
 	}
 	note.Set("onclick", click)
 	note.Set("onclose", closed)
+}
+
+// notifyByWorker shows the notification through the page's service worker;
+// false where none controls the page.
+func (n *notifier) notifyByWorker(title, body, tag string) bool {
+	nav, ok := global("navigator")
+	if !ok {
+		return false
+	}
+	sw, err := nav.Get("serviceWorker")
+	if err != nil || sw.IsUndefined() || sw.IsNull() {
+		return false
+	}
+	if c, err := sw.Get("controller"); err != nil || c.IsNull() || c.IsUndefined() {
+		return false
+	}
+	p, err := sw.Call("getRegistration")
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	reg, err := browser.Await(ctx, p)
+	if err != nil || reg.IsUndefined() || reg.IsNull() {
+		return false
+	}
+	opts, err := safejs.ValueOf(map[string]any{
+		"body": body, "tag": tag, "renotify": true, "icon": "/web/icon-192.png",
+		"data": map[string]any{"url": chatURL(tag)},
+	})
+	if err != nil {
+		return false
+	}
+	shown, err := reg.Call("showNotification", title, opts)
+	if err != nil {
+		return false
+	}
+	n.once.Do(func() {
+		n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
+	})
+	shown.Call("catch", n.ignore)
+	return true
+}
+
+// chatURL is the page a click on room's notification opens: the inbox
+// with the room, or the customer's chat.
+func chatURL(room string) string {
+	path := ""
+	if loc, ok := global("location"); ok {
+		if v, err := loc.Get("pathname"); err == nil {
+			path, _ = v.String()
+		}
+	}
+	if strings.HasPrefix(path, "/therapist") {
+		return "/therapist?room=" + url.QueryEscape(room)
+	}
+	return "/chat/" + url.PathEscape(room)
 }
 
 // countPrefix is the unread count a title starts with.

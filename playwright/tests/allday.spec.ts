@@ -1,5 +1,5 @@
 import { test, expect, waitForApp } from './fixtures';
-import { connected, customerPath, freshRoom, inboxRoom, openPerson, send, setHidden, therapistPath } from './chat';
+import { bannerLog, banners, connected, customerPath, freshRoom, inboxRoom, messageWithBody, openPerson, recordBanners, send, setHidden, therapistPath } from './chat';
 
 // The therapist's all-day app (DESIGN §7): what happens while it sits in
 // the background.
@@ -75,5 +75,58 @@ test.describe('the all-day app', () => {
     await page.reload();
     await waitForApp(page, 'therapist-page');
     await expect(toggle).toHaveAttribute('data-state', 'on');
+  });
+  test('a page that did not run for 45 s while three messages came: back at once, welcomed with "3 new"', async ({ browser, baseURL }, testInfo) => {
+    test.setTimeout(120_000);
+    const room = freshRoom('frozen');
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page');
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
+    await connected(casey.page);
+    await connected(taylor.page);
+    await recordBanners(casey.page);
+    // The page stops running (a phone's background tab, a laptop's saver):
+    // no script runs, its socket stays with the browser. Paused through the
+    // debugger: this Chromium's lifecycle emulation (Page.setWebLifecycleState)
+    // leaves the page running.
+    const cdp = await casey.context.newCDPSession(casey.page);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    const frozenAt = Date.now();
+    const theirs = ['are you there?', 'I am running late', 'ten minutes'];
+    for (const b of theirs) await send(taylor.page, b);
+    for (const b of theirs) await expect(messageWithBody(taylor.page, b)).toHaveAttribute('data-state', 'sent');
+    await new Promise((r) => setTimeout(r, Math.max(0, 45_000 - (Date.now() - frozenAt))));
+    await cdp.send('Debugger.resume');
+    const resumed = Date.now();
+    for (const b of theirs) await expect(messageWithBody(casey.page, b)).toHaveCount(1);
+    testInfo.annotations.push({ type: 'measured', description: `resume → the three messages shown: ${Date.now() - resumed} ms` });
+    await connected(casey.page);
+    await expect.poll(() => banners(casey.page), { message: 'the welcome back' }).toContain('recovered: Welcome back · 3 new');
+    for (const b of theirs) await expect(messageWithBody(casey.page, b)).toHaveAttribute('data-new', 'true');
+    expect(casey.sockets.length, `the socket held: ${JSON.stringify(await bannerLog(casey.page))}`).toBeGreaterThanOrEqual(1);
+  });
+  test('the installed app shows its notifications through its worker', async ({ browser, baseURL }) => {
+    // Chrome on Android has no Notification constructor: where a worker
+    // controls the page, it shows them (and opens the chat on a click).
+    const room = freshRoom('alerts-sw');
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'allow', permissions: ['notifications'] });
+    const page = await context.newPage();
+    await page.goto(therapistPath(room));
+    await waitForApp(page, 'therapist-page');
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await connected(page);
+    const toggle = page.getByTestId('chat-header').getByTestId('notifications-toggle');
+    await toggle.click();
+    await expect(toggle).toHaveAttribute('data-state', 'on');
+    const casey = await openPerson(browser, baseURL!, customerPath(room), 'chat-page');
+    await connected(casey.page);
+    await setHidden(page, true);
+    await send(casey.page, 'through the worker');
+    const shown = () => page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return (await reg.getNotifications()).map((n) => `${n.tag} | ${n.title} | ${n.body} | ${(n.data as any)?.url}`);
+    });
+    await expect.poll(shown).toContain(`${room} | Casey | through the worker | /therapist?room=${room}`);
+    await context.close();
   });
 });

@@ -48,6 +48,30 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// A click on a notification (the page shows them through the worker)
+// brings a window of the app to the front on the chat it names, or opens
+// one. Only the app's own paths are opened.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  let url = (event.notification.data && event.notification.data.url) || "/therapist";
+  if (typeof url !== "string" || !url.startsWith("/") || url.startsWith("//")) {
+    url = "/therapist";
+  }
+  const target = new URL(url, self.location.origin);
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const same = windows.find((c) => new URL(c.url).pathname === target.pathname);
+    if (same) {
+      await same.focus();
+      if (same.url !== target.href && "navigate" in same) {
+        await same.navigate(target.href).catch(() => {});
+      }
+      return;
+    }
+    await self.clients.openWindow(target.href);
+  })());
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") {
