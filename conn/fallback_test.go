@@ -151,6 +151,21 @@ func TestFallback(t *testing.T) {
 		assert.Equal(t, conn.TransportWebSocket, h.status().ConnectionType)
 	})
 
+	t.Run("dials refused while the server restarts after draining are no blocked WebSocket", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.srv.Break(wire.CloseDraining, `{"retry_after_ms":1000}`)
+		h.srv.RefuseWebSocket(errRefused) // the new process is not listening yet
+		h.settle()
+		for range 3 {
+			h.advance(h.retryIn())
+		}
+		assert.NotContains(t, h.states(), conn.StatePolling, "HTTP answering as the server comes back proves nothing")
+		h.srv.RefuseWebSocket(nil)
+		h.advance(h.retryIn())
+		assert.Equal(t, conn.StateConnected, h.state())
+	})
+
 	t.Run("a socket that closes before its welcome counts as a WebSocket failure", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, func(h *harness) { h.srv.Latency(time.Second) }) // each welcome is a second away

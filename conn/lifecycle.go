@@ -52,7 +52,7 @@ func (m *Machine) connect() {
 		m.logf(slog.LevelInfo, "Reconnect attempt %d/%d", m.attempts, m.cfg.MaxReconnectAttempts)
 	}
 	m.startTimer(TimerConnect, m.cfg.ConnectionTimeout)
-	m.dialDoubt = m.netDoubt
+	m.dialDoubt = m.netDoubt || m.restarting
 	if m.token == "" {
 		m.ws = wsToken
 		m.fetchToken(false)
@@ -187,6 +187,7 @@ func (m *Machine) onWelcome() {
 	m.quality.add(m.now.Sub(m.helloAt))
 	m.lastTick = m.now
 	m.failStreak = 0
+	m.restarting = false
 	m.netBack()
 	m.suspended = false
 	m.refreshTried = false
@@ -248,6 +249,7 @@ func (m *Machine) handleClose(code wire.CloseCode, reason string) {
 		m.failRoom(m.forbiddenRoom(reason), errors.New("not a participant of this room (4403)"))
 	case wire.CloseDraining:
 		l.window = retryAfter(reason, 5*time.Second)
+		m.restarting = true
 	case wire.CloseRateLimited:
 		l.exact = retryAfter(reason, m.cfg.BaseReconnectDelay)
 	case wire.CloseBadData, wire.ClosePolicy, wire.CloseTooBig:

@@ -73,9 +73,12 @@ type Machine struct {
 	// probe with no answer) and nothing has answered since. Attempts that
 	// start then say nothing about WebSocket (dialDoubt marks the current
 	// one), and probes watch for the network's return.
-	netDoubt    bool
-	dialDoubt   bool
-	wakes       int  // see Status.Wakes
+	netDoubt  bool
+	dialDoubt bool
+	wakes     int // see Status.Wakes
+	// restarting: the server said it drains (4001); until a welcome its
+	// refused dials are a restart, not a proxy blocking WebSocket.
+	restarting  bool
 	dropped     bool // the last connection was welcomed, then lost
 	nextRetryAt time.Time
 	lastError   string
