@@ -165,10 +165,7 @@ func (n *notifier) notifyByWorker(title, body, tag string) bool {
 	if err != nil {
 		return false
 	}
-	n.once.Do(func() {
-		n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
-	})
-	shown.Call("catch", n.ignore)
+	n.quiet(shown)
 	return true
 }
 
@@ -185,6 +182,14 @@ func chatURL(room string) string {
 		return "/therapist?room=" + url.QueryEscape(room)
 	}
 	return "/chat/" + url.PathEscape(room)
+}
+
+// quiet drops a promise's rejection, which has nothing to tell the user.
+func (n *notifier) quiet(p safejs.Value) {
+	n.once.Do(func() {
+		n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
+	})
+	p.Call("catch", n.ignore)
 }
 
 // countPrefix is the unread count a title starts with.
@@ -208,21 +213,14 @@ func (n *notifier) SetCount(count int) {
 	if count > 0 {
 		if f, err := nav.Get("setAppBadge"); err == nil && !f.IsUndefined() {
 			if p, err := nav.Call("setAppBadge", count); err == nil {
-				// Refused where the app is not installed: nothing to say.
-				n.once.Do(func() {
-					n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
-				})
-				p.Call("catch", n.ignore)
+				n.quiet(p) // refused where the app is not installed
 			}
 		}
 		return
 	}
 	if f, err := nav.Get("clearAppBadge"); err == nil && !f.IsUndefined() {
 		if p, err := nav.Call("clearAppBadge"); err == nil {
-			n.once.Do(func() {
-				n.ignore, _ = safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
-			})
-			p.Call("catch", n.ignore)
+			n.quiet(p)
 		}
 	}
 }
