@@ -27,6 +27,14 @@ const walk = (suite, titles) => {
 for (const s of report.suites ?? []) walk(s, [s.title]);
 
 if (failed.length === 0) process.exit(0);
+// The pages' consoles first, the errors after them: a log cut to its tail
+// keeps the words of each failure.
+for (const f of failed) {
+  const notes = new Set(f.annotations.map((a) => `${a.type}: ${a.description}`));
+  if (notes.size === 0) continue;
+  console.log(`\n--- [${f.project}] ${f.title}: what its pages logged ---`);
+  for (const a of notes) console.log(`  ${a}`);
+}
 console.log(`\n=== ${failed.length} failed (the head of each error; the whole report: playwright/playwright-report) ===`);
 for (const f of failed) {
   console.log(`\n[${f.project}] ${f.title}: ${f.last.status} after ${Math.round(f.last.duration / 1000)} s`);
@@ -37,5 +45,4 @@ for (const f of failed) {
     for (const l of lines.slice(0, 12)) console.log(`  ${l}`);
     if (e.location) console.log(`  at ${e.location.file.replace(/^.*\/playwright\//, '')}:${e.location.line}`);
   }
-  for (const a of new Set(f.annotations.map((a) => `${a.type}: ${a.description}`))) console.log(`  ${a}`);
 }

@@ -14,6 +14,7 @@ import (
 // Debuggable is what window.tether reaches: the service.
 type Debuggable interface {
 	Status() conn.Status
+	Outbox() []conn.OutboxEntry
 	ForceReconnect()
 }
 
@@ -21,7 +22,8 @@ type Debuggable interface {
 // status() returns the status (the original's getStatus()) as a plain
 // object that also turns into its JSON text wherever a string is expected
 // (JSON.parse(tether.status()) works as well as tether.status().quality),
-// and reconnect() reconnects now. The returned func removes it and
+// outbox() lists the messages not acked yet (pending or failed) as plain
+// objects, and reconnect() reconnects now. The returned func removes it and
 // releases its callbacks.
 func Expose(svc Debuggable) (remove func(), err error) {
 	win, err := global("window")
@@ -62,34 +64,58 @@ func Expose(svc Debuggable) (remove func(), err error) {
 		releaseToString()
 		return nil, err
 	}
-	releaseReconnect, reconnect, err := funcOf("tether.reconnect", func([]safejs.Value) any {
-		// The service does the work on its own goroutine; the console gets
-		// its answer at once.
-		svc.ForceReconnect()
-		return nil
+	releaseOutbox, outbox, err := funcOf("tether.outbox", func([]safejs.Value) any {
+		entries := svc.Outbox()
+		if entries == nil {
+			entries = []conn.OutboxEntry{}
+		}
+		data, err := json.Marshal(entries)
+		if err != nil {
+			return nil
+		}
+		obj, err := jsonObj.Call("parse", string(data))
+		if err != nil {
+			return nil
+		}
+		return safejs.Unsafe(obj)
 	})
 	if err != nil {
 		releaseToString()
 		releaseStatus()
 		return nil, err
 	}
+	releaseReconnect, reconnect, err := funcOf("tether.reconnect", func([]safejs.Value) any {
+		// The service does the work on its own goroutine; the console gets
+		// its answer at once.
+		svc.ForceReconnect()
+		return nil
+	})
+	release := func() {
+		releaseToString()
+		releaseStatus()
+		releaseOutbox()
+		if releaseReconnect != nil {
+			releaseReconnect()
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
 	api, err := safejs.ValueOf(map[string]any{
 		"status":    safejs.Unsafe(status),
+		"outbox":    safejs.Unsafe(outbox),
 		"reconnect": safejs.Unsafe(reconnect),
 	})
 	if err == nil {
 		err = win.Set("tether", api)
 	}
 	if err != nil {
-		releaseToString()
-		releaseStatus()
-		releaseReconnect()
+		release()
 		return nil, errors.Join(errors.New("failed to set window.tether"), err)
 	}
 	return func() {
 		win.Delete("tether")
-		releaseToString()
-		releaseStatus()
-		releaseReconnect()
+		release()
 	}, nil
 }

@@ -241,6 +241,8 @@ func TestWindowTetherForTheConsole(t *testing.T) {
 		"status() also reads as its JSON text")
 	assert.Equal(t, "isConnected,quality", evalString(t, "Object.keys(window.tether.status()).filter(k => k === 'isConnected' || k === 'quality').join()"))
 
+	assert.Equal(t, "0", evalString(t, "String(window.tether.outbox().length)"), "nothing waits")
+
 	evalString(t, "String(window.tether.reconnect())")
 	eventually(t, func() bool { return l.has("Reconnect requested") }, "reconnect() did not reach the service:\n%s", l)
 	waitState(t, s, l, conn.StateConnected)

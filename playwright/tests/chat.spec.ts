@@ -200,7 +200,8 @@ test.describe('the status tells the truth', () => {
         .toMatch(/^(hidden|poor)$/);
     } catch (err) {
       // What the banner went through, and the status it stayed on.
-      throw new Error(`${err}\nbanners: ${JSON.stringify(await bannerLog(casey.page))}\nstatus: ${JSON.stringify(await status(casey.page))}`);
+      throw new Error(`${err}\nbanners: ${JSON.stringify(await bannerLog(casey.page))}\nstatus: ${JSON.stringify(await status(casey.page))}`
+        + `\noutbox: ${JSON.stringify(await casey.page.evaluate(() => (window as any).tether?.outbox()))}`);
     }
     expect(await bodies(casey.page)).toEqual(['before', 'while you were away']);
     await casey.context.close();
