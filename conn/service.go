@@ -272,18 +272,26 @@ func (s *Service) History(ctx context.Context, room string, before int64, limit 
 	if s.closing.Load() {
 		return nil, ErrClosed
 	}
-	if !wire.ValidRoom(room) {
-		return nil, fmt.Errorf("failed to read the history of %q: %w", room, ErrInvalidRoom)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
-	page, err := s.history(ctx, room, max(before, 0), min(max(limit, 0), wire.MaxPageLimit))
-	switch {
-	case err == nil:
-		return page.Messages, nil
-	case s.closing.Load() && ctx.Err() != nil:
+	msgs, err := ReadHistory(ctx, s.ports.HTTP, s.ports.Tokens, room, before, limit)
+	if err != nil && s.closing.Load() && ctx.Err() != nil {
 		return nil, fmt.Errorf("failed to read the history of %s: %w", room, ErrClosed)
+	}
+	return msgs, err
+}
+
+// ReadHistory is History without a service: a page of room's past over
+// h with a token of tokens (a 401 renews it once, a 403 is ErrForbidden).
+// A tab that follows another tab's connection reads its pages this way.
+func ReadHistory(ctx context.Context, h HTTP, tokens TokenSource, room string, before int64, limit int) ([]wire.Message, error) {
+	if !wire.ValidRoom(room) {
+		return nil, fmt.Errorf("failed to read the history of %q: %w", room, ErrInvalidRoom)
+	}
+	page, err := history(ctx, h, tokens, room, max(before, 0), min(max(limit, 0), wire.MaxPageLimit))
+	if err == nil {
+		return page.Messages, nil
 	}
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status == 403 {
@@ -294,25 +302,25 @@ func (s *Service) History(ctx context.Context, room string, before int64, limit 
 
 // history asks for the page with the current token, and once more with a
 // new one when the server refuses it.
-func (s *Service) history(ctx context.Context, room string, before int64, limit int) (wire.MessagesPage, error) {
-	tok, err := s.ports.Tokens.Token(ctx)
+func history(ctx context.Context, h HTTP, tokens TokenSource, room string, before int64, limit int) (wire.MessagesPage, error) {
+	tok, err := tokens.Token(ctx)
 	if err != nil {
 		return wire.MessagesPage{}, fmt.Errorf("failed to get a token: %w", err)
 	}
-	page, err := s.ports.HTTP.History(ctx, tok, room, before, limit)
+	page, err := h.History(ctx, tok, room, before, limit)
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Status != 401 {
 		return page, err
 	}
 	// The service may have renewed the token since it was read: that one
 	// is worth a try before asking for another.
-	fresh, terr := s.ports.Tokens.Token(ctx)
+	fresh, terr := tokens.Token(ctx)
 	if terr != nil || fresh == tok {
-		if fresh, terr = s.ports.Tokens.Refresh(ctx); terr != nil {
+		if fresh, terr = tokens.Refresh(ctx); terr != nil {
 			return page, fmt.Errorf("%w (no new token: %w)", err, terr)
 		}
 	}
-	return s.ports.HTTP.History(ctx, fresh, room, before, limit)
+	return h.History(ctx, fresh, room, before, limit)
 }
 
 // Retry sends a failed message again.

@@ -18,6 +18,7 @@ import (
 	"tether/components"
 	"tether/conn"
 	"tether/conn/browser"
+	"tether/conn/tabs"
 	"tether/conn/wire"
 )
 
@@ -138,45 +139,54 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	// Messages a closed tab of this user left unsent are this page's to
 	// send when they belong to its scope: its booking's room, or any room
 	// for the inbox.
-	var (
-		adoptMu  sync.Mutex
-		adopter  *conn.Service
-		adoptLag []conn.OutboxEntry // taken over before the service existed
-	)
 	mine := func(room string) bool { return scope.Room == "" || room == scope.Room }
-	adopt := func(entries []conn.OutboxEntry) {
+	start := func() (*conn.Service, error) {
+		var (
+			adoptMu  sync.Mutex
+			adopter  *conn.Service
+			adoptLag []conn.OutboxEntry // taken over before the service existed
+		)
+		adopt := func(entries []conn.OutboxEntry) {
+			adoptMu.Lock()
+			s := adopter
+			if s == nil {
+				adoptLag = append(adoptLag, entries...)
+			}
+			adoptMu.Unlock()
+			if s != nil {
+				s.Adopt(entries)
+			}
+		}
+		ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Mine: mine, Adopt: adopt, Logger: c.log})
+		if err != nil {
+			return nil, err
+		}
+		svc := conn.New(conn.Config{}, ports)
 		adoptMu.Lock()
-		s := adopter
-		if s == nil {
-			adoptLag = append(adoptLag, entries...)
-		}
+		adopter = svc
+		lag := adoptLag
 		adoptMu.Unlock()
-		if s != nil {
-			s.Adopt(entries)
-		}
+		svc.Adopt(lag)
+		return svc, nil
 	}
-	ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Mine: mine, Adopt: adopt, Logger: c.log})
+	backend, err := c.backend(key, user.ID, start, func(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+		return conn.ReadHistory(ctx, h, tokens, room, before, limit)
+	})
 	if err != nil {
 		return nil, err
 	}
-	svc := conn.New(conn.Config{}, ports)
-	adoptMu.Lock()
-	adopter = svc
-	lag := adoptLag
-	adoptMu.Unlock()
-	svc.Adopt(lag)
 	c.mu.Lock()
 	if c.expose != nil {
 		c.expose()
 	}
-	if remove, err := browser.Expose(svc); err == nil {
+	if remove, err := browser.Expose(backend); err == nil {
 		c.expose = remove
 	}
 	c.mu.Unlock()
-	store := app.NewStore(svc, app.StoreOptions{UserID: user.ID, UserName: user.Name})
+	store := app.NewStore(backend, app.StoreOptions{UserID: user.ID, UserName: user.Name})
 	return &app.Session{
-		Status: svc,
-		Outbox: svc,
+		Status: backend,
+		Outbox: backend,
 		Store:  store,
 		Alerts: app.NewAlerts(&notifier{}, store),
 		User:   user,
@@ -184,6 +194,36 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 		// Plain dev tokens name rooms, not bookings: their header stays plain.
 		Bookings: bookingsOf(!(c.dev && scope.TTL != "") && c.authURL == "", h, tokens),
 	}, nil
+}
+
+// backend is what a page's store and components run on. Where the browser
+// can, the tabs of one user and scope share one connection (tabs.Hub): the
+// tab holding the Web Lock runs the service, the others follow it over a
+// BroadcastChannel. Elsewhere each tab runs its own service.
+func (c *connector) backend(key, user string, start func() (*conn.Service, error), history func(context.Context, string, int64, int) ([]wire.Message, error)) (sessionBackend, error) {
+	if !browser.CanShareTabs() {
+		return start()
+	}
+	name := user + "." + sessionSlot(key)
+	bus, err := browser.NewTabBus(browser.TabChannelPrefix + name)
+	if err != nil {
+		return start()
+	}
+	return tabs.New(tabs.Config{
+		Bus:     bus,
+		Elector: browser.LeaderLock{Name: browser.LeaderLockPrefix + name},
+		Start:   start,
+		History: history,
+		Logger:  c.log,
+	}), nil
+}
+
+// sessionBackend is a service, or a hub of tabs sharing one.
+type sessionBackend interface {
+	app.Backend
+	components.StatusSource
+	components.OutboxSource
+	browser.Debuggable
 }
 
 // sessionSlot is the session slot of a token scope: the server keeps one

@@ -1,5 +1,6 @@
+import type { Page, WebSocket } from '@playwright/test';
 import { test, expect, waitForApp } from './fixtures';
-import { bannerLog, banners, connected, customerPath, freshRoom, inboxRoom, messageWithBody, openPerson, recordBanners, send, setHidden, therapistPath } from './chat';
+import { bannerLog, banners, bodies, connected, measured, customerPath, freshRoom, inboxRoom, messageWithBody, openPerson, recordBanners, send, setHidden, therapistPath } from './chat';
 
 // The therapist's all-day app (DESIGN §7): what happens while it sits in
 // the background.
@@ -130,5 +131,60 @@ test.describe('the all-day app', () => {
     });
     await expect.poll(shown).toContain(`${room} | Casey | through the worker | /therapist?room=${room}`);
     await context.close();
+  });
+
+  test('two tabs of one browser hold one connection; the leading tab closes, the other is connected within a second and nothing is lost', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('tabs');
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    // Casey has the chat open in two tabs of one browser.
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
+    type Tab = { page: Page; sockets: WebSocket[]; welcomed: number[] };
+    const tabs: Tab[] = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await context.newPage();
+      const tab: Tab = { page, sockets: [], welcomed: [] };
+      page.on('websocket', (ws) => {
+        tab.sockets.push(ws);
+        ws.on('framereceived', (f) => {
+          if (String(f.payload).includes('"type":"welcome"')) tab.welcomed.push(Date.now());
+        });
+      });
+      await page.goto(customerPath(room));
+      await waitForApp(page, 'chat-page');
+      await connected(page);
+      tabs.push(tab);
+    }
+    const open = (t: Tab) => t.sockets.filter((ws) => !ws.isClosed()).length;
+    expect(open(tabs[0]) + open(tabs[1]), 'one WebSocket for both tabs').toBe(1);
+    const [leader, follower] = open(tabs[0]) === 1 ? tabs : [tabs[1], tabs[0]];
+    expect(follower.sockets, 'the other tab never opened one').toHaveLength(0);
+
+    // Both ways, through the one connection.
+    await send(taylor.page, 'hello to both tabs');
+    for (const t of tabs) await expect(messageWithBody(t.page, 'hello to both tabs')).toHaveCount(1);
+    await send(follower.page, 'from the tab without the socket');
+    await expect(messageWithBody(follower.page, 'from the tab without the socket')).toHaveAttribute('data-state', 'sent');
+    await expect(messageWithBody(taylor.page, 'from the tab without the socket')).toHaveCount(1);
+    await expect(messageWithBody(leader.page, 'from the tab without the socket')).toHaveCount(1);
+
+    // The leading tab closes: the other takes the connection over.
+    const closed = Date.now();
+    await leader.page.close();
+    await expect.poll(() => follower.welcomed.length, { message: 'the other tab connects on its own socket' }).toBeGreaterThan(0);
+    const took = follower.welcomed[0] - closed;
+    measured(testInfo, 'leader tab closed → the other tab welcomed on its own socket', took);
+    expect(took, 'connected within a second of the close').toBeLessThanOrEqual(1000);
+    await connected(follower.page);
+    expect(open(follower)).toBe(1);
+
+    // Nothing lost either way across the handover.
+    await send(taylor.page, 'after the handover');
+    await expect(messageWithBody(follower.page, 'after the handover')).toHaveCount(1);
+    await send(follower.page, 'and back');
+    await expect(messageWithBody(taylor.page, 'and back')).toHaveCount(1);
+    expect(await bodies(follower.page)).toEqual(['hello to both tabs', 'from the tab without the socket', 'after the handover', 'and back']);
+    await context.close();
+    await taylor.context.close();
   });
 });
