@@ -26,11 +26,19 @@ type Config struct {
 	ConnectionTimeout time.Duration
 	// QualityCheckInterval is the ping cadence while visible (default 5 s).
 	QualityCheckInterval time.Duration
-	// HiddenPingInterval is the ping cadence while the page is hidden
-	// (default four times QualityCheckInterval: a quarter of the visible
-	// pace). A ping a hidden page sent that has no pong by the next one
-	// means the link is dead.
+	// HiddenPingInterval is the first ping cadence while the page is
+	// hidden when the server announced no heartbeat (default four times
+	// QualityCheckInterval: a quarter of the visible pace); with one, the
+	// pace starts from the welcome's heartbeat_ms. Each answered hidden
+	// ping stretches the pace by half, up to HiddenPingMax and to twice
+	// the server's heartbeat (past that the server pings a silent socket
+	// itself: waiting longer saves nothing). A link dropped while hidden
+	// halves that ceiling for the rest of the service's life: the network
+	// keeps less open than it was given. A ping a hidden page sent that
+	// has no pong by the next one means the link is dead.
 	HiddenPingInterval time.Duration
+	// HiddenPingMax bounds the hidden pace (default 60 s).
+	HiddenPingMax time.Duration
 	// DisableFallbackPolling keeps the service on WebSocket only (the
 	// original's EnableFallbackPolling: false).
 	DisableFallbackPolling bool
@@ -87,6 +95,7 @@ const (
 	DefaultLongPollWait             = 25 * time.Second
 	DefaultStableAfter              = 10 * time.Second
 	DefaultAckTimeout               = 10 * time.Second
+	DefaultHiddenPingMax            = 60 * time.Second
 	DefaultMaxSendAttempts          = 5
 )
 
@@ -114,6 +123,10 @@ func (c Config) withDefaults() Config {
 	def(&c.ConnectionTimeout, DefaultConnectionTimeout)
 	def(&c.QualityCheckInterval, DefaultQualityCheckInterval)
 	def(&c.HiddenPingInterval, 4*c.QualityCheckInterval)
+	def(&c.HiddenPingMax, DefaultHiddenPingMax)
+	if c.HiddenPingMax < c.HiddenPingInterval {
+		c.HiddenPingMax = c.HiddenPingInterval
+	}
 	def(&c.PollInterval, DefaultPollInterval)
 	def(&c.WebSocketRestoreInterval, DefaultWebSocketRestoreInterval)
 	def(&c.LongPollWait, DefaultLongPollWait)

@@ -35,7 +35,7 @@ func (m *Machine) onTick() {
 		// Polling's watchdogs keep the visible pace: they cost nothing.
 		m.startTimer(TimerTick, m.cfg.QualityCheckInterval)
 	} else {
-		m.startTimer(TimerTick, m.cfg.HiddenPingInterval)
+		m.startTimer(TimerTick, m.hiddenInterval())
 	}
 	gap := m.now.Sub(m.lastTick)
 	jumped := !m.lastTick.IsZero() && gap > 2*m.cfg.QualityCheckInterval
@@ -82,10 +82,41 @@ func (m *Machine) hiddenBeat() {
 	if len(m.pings) > 0 && m.now.Sub(m.pings[0].at) >= m.verifyTimeout() {
 		m.logf(slog.LevelWarn, "Heartbeat timeout detected")
 		m.logf(slog.LevelWarn, "Heartbeat failed - starting reconnection")
+		// The link died idle at this pace: the network keeps less open
+		// than that. The next links stay within half of it.
+		if pace := m.hiddenInterval(); m.hiddenCap == 0 || pace/2 < m.hiddenCap {
+			m.hiddenCap = max(pace/2, m.cfg.QualityCheckInterval)
+			m.logAttrs(slog.LevelInfo, "Hidden heartbeat shortened", "every", m.hiddenCap.String())
+		}
 		m.connectionLost(loss{reason: "no pong while hidden", silent: true})
 		return
 	}
 	m.sendPing()
+}
+
+// hiddenInterval is the hidden page's ping pace now; see
+// Config.HiddenPingInterval.
+func (m *Machine) hiddenInterval() time.Duration {
+	if m.hiddenPace == 0 {
+		m.hiddenPace = m.cfg.HiddenPingInterval
+		if m.serverBeat > 0 {
+			m.hiddenPace = max(m.serverBeat, m.cfg.QualityCheckInterval)
+		}
+	}
+	return min(m.hiddenPace, m.hiddenCeiling())
+}
+
+// hiddenCeiling is the longest hidden pace: the configured bound, twice the
+// server's heartbeat, and what an idle drop taught.
+func (m *Machine) hiddenCeiling() time.Duration {
+	c := m.cfg.HiddenPingMax
+	if m.serverBeat > 0 {
+		c = min(c, max(2*m.serverBeat, m.cfg.QualityCheckInterval))
+	}
+	if m.hiddenCap > 0 {
+		c = min(c, m.hiddenCap)
+	}
+	return c
 }
 
 // sendPing writes a ping and remembers when, for its round trip.
@@ -104,6 +135,10 @@ func (m *Machine) onPong(p *wire.Pong) {
 		if pp.id == p.ID {
 			m.quality.add(m.now.Sub(pp.at))
 			m.pings = m.pings[i+1:]
+			if !m.visible {
+				// A healthy link in the background: ping less.
+				m.hiddenPace = min(m.hiddenInterval()*3/2, m.hiddenCeiling())
+			}
 			break
 		}
 	}

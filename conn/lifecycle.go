@@ -162,6 +162,7 @@ func (m *Machine) onFrame(ev FrameReceived) {
 		m.logAttrs(slog.LevelWarn, "Ignoring a frame that did not decode", "err", errString(ev.Err))
 	case *wire.Welcome:
 		if m.ws == wsHandshake {
+			m.serverBeat = time.Duration(max(f.HeartbeatMS, 0)) * time.Millisecond
 			m.onWelcome()
 		}
 	case *wire.Pong:
@@ -186,6 +187,7 @@ func (m *Machine) onWelcome() {
 	m.quality.reset()
 	m.quality.add(m.now.Sub(m.helloAt))
 	m.lastTick = m.now
+	m.hiddenPace = 0 // a new link: its hidden pace starts afresh
 	m.failStreak = 0
 	m.restarting = false
 	m.netBack()

@@ -105,6 +105,12 @@ type Machine struct {
 	timers [timerCount]uint64 // the id of each running timer, 0 when stopped
 
 	fx []Effect // effects of the step in progress
+	// The hidden heartbeat's pace (Config.HiddenPingInterval): serverBeat
+	// is the welcome's heartbeat_ms, hiddenPace the pace of this link (0:
+	// not started), hiddenCap what an idle drop taught (0: nothing).
+	serverBeat time.Duration
+	hiddenPace time.Duration
+	hiddenCap  time.Duration
 }
 
 type pendingPing struct {

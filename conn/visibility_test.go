@@ -14,23 +14,33 @@ import (
 func TestVisibility(t *testing.T) {
 	t.Parallel()
 
-	t.Run("a hidden page pings at a quarter of the pace and finds a dead link in the background", func(t *testing.T) {
+	t.Run("a hidden page pings less while the link holds, finds a dead link in the background, and pings more after an idle drop", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t)
+		h := newHarness(t) // the fake server's welcome says heartbeat_ms 15000
 		h.env.Fire(conn.EnvHidden)
 		h.settle()
 		pings := countFrames(h.srv, wire.TypePing)
 		h.advance(2 * time.Minute)
-		hidden := countFrames(h.srv, wire.TypePing) - pings
-		assert.InDelta(t, 6, hidden, 1, "one ping every 20 s, not every 5 s")
+		assert.InDelta(t, 5, countFrames(h.srv, wire.TypePing)-pings, 1, "from every 15 s (the server's heartbeat) growing by half at each answer")
+		pings = countFrames(h.srv, wire.TypePing)
+		h.advance(5 * time.Minute)
+		assert.InDelta(t, 10, countFrames(h.srv, wire.TypePing)-pings, 1,
+			"every 30 s once grown: twice the server's heartbeat, when the server pings a silent socket itself (visible: every 5 s)")
 		assert.Equal(t, 1, h.srv.Stats().Dials)
 
 		// A NAT drops the idle connection: nothing answers any more.
 		h.socket().Blackhole()
 		took := h.until(2*time.Minute, func() bool { return h.srv.Stats().Dials == 2 })
-		assert.LessOrEqual(t, took, 2*conn.DefaultQualityCheckInterval*4+conn.VerifyTimeoutBase, "within two hidden beats")
+		assert.LessOrEqual(t, took, 2*30*time.Second+conn.VerifyTimeoutBase, "within two hidden beats")
 		assert.True(t, h.logs.has("ConnectionStability: Heartbeat timeout detected"))
 		assert.Equal(t, conn.StateConnected, h.state(), "reconnected while still hidden")
+
+		// The network kept less open than 30 s: the new link stays within 15 s.
+		assert.True(t, h.logs.has("ConnectionStability: Hidden heartbeat shortened"))
+		h.advance(time.Minute)
+		pings = countFrames(h.srv, wire.TypePing)
+		h.advance(5 * time.Minute)
+		assert.InDelta(t, 20, countFrames(h.srv, wire.TypePing)-pings, 1, "every 15 s after the drop")
 	})
 
 	for _, ev := range []conn.EnvEvent{conn.EnvVisible, conn.EnvPageShow} {

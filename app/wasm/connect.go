@@ -214,6 +214,7 @@ func (c *connector) backend(key, user string, start func() (*conn.Service, error
 		Elector: browser.LeaderLock{Name: browser.LeaderLockPrefix + name},
 		Start:   start,
 		History: history,
+		Env:     browser.Env{},
 		Logger:  c.log,
 	}), nil
 }

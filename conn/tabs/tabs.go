@@ -62,6 +62,11 @@ type Config struct {
 	// GapRetry is how long a failed read of a gap waits before it is tried
 	// again; one second when zero.
 	GapRetry time.Duration
+	// Env, when set, tells the hub that its page is about to be frozen (or
+	// put in the back-forward cache) and that it runs again: a leader
+	// hands the connection over before it stops, and campaigns again when
+	// it runs.
+	Env conn.Environment
 }
 
 // frame is what goes over the bus.
@@ -94,6 +99,7 @@ const (
 	frameMsg       = "msg"       // a message of a room
 	frameSeq       = "seq"       // the last seq of Room the leader passed on
 	frameRoomErr   = "roomerr"   // Room failed for good
+	frameHandover  = "handover"  // a leader about to stop: its outbox (Entries)
 )
 
 // ErrClosed is returned by Send after Close.
@@ -124,8 +130,9 @@ type Hub struct {
 	// Owned by the hub's goroutine.
 	svc            *conn.Service
 	svcStops       []func()
-	resign         func()
+	resign         func() // nil while the tab does not campaign
 	stopBus        func()
+	stopEnv        func()
 	leaderOutbox   []conn.OutboxEntry
 	pending        []conn.OutboxEntry // sent here, not yet in the leader's outbox
 	statusWatchers []*watcher[conn.Status]
@@ -190,9 +197,78 @@ func New(cfg Config) *Hub {
 			h.do(func() { h.onFrame(f) })
 		})
 		h.post(frame{T: frameHello})
-		h.resign = cfg.Elector.Campaign(func() { h.do(h.lead) })
+		h.campaign()
+		if cfg.Env != nil {
+			h.stopEnv = cfg.Env.Watch(func(ev conn.EnvEvent) { h.do(func() { h.onEnv(ev) }) })
+		}
 	})
 	return h
+}
+
+// campaign asks to lead, unless this tab already does or asked.
+func (h *Hub) campaign() {
+	if h.resign == nil {
+		h.resign = h.cfg.Elector.Campaign(func() { h.do(h.lead) })
+	}
+}
+
+// onEnv follows the page's life: a page about to stop hands the connection
+// over; one that runs again asks what it missed and campaigns again.
+func (h *Hub) onEnv(ev conn.EnvEvent) {
+	if h.isClosed() {
+		return
+	}
+	switch ev {
+	case conn.EnvFreeze:
+		h.stepDown()
+	case conn.EnvResume, conn.EnvPageShow:
+		if h.svc == nil {
+			h.post(frame{T: frameHello})
+			h.campaign()
+		}
+	}
+}
+
+// stepDown ends this tab's lead: what waits in its outbox goes to the
+// other tabs, its service closes, and the lock goes to the next tab.
+func (h *Hub) stepDown() {
+	if h.svc == nil {
+		return
+	}
+	h.log.Info(conn.LogPrefix + "This tab stops: handing the connection to another")
+	entries := h.svc.Outbox()
+	h.post(frame{T: frameHandover, Entries: entries})
+	h.keepPending(entries)
+	h.stopService()
+	h.mu.Lock()
+	h.leading = false
+	h.mu.Unlock()
+	if h.resign != nil {
+		h.resign()
+		h.resign = nil
+	}
+}
+
+// stopService closes the service and forgets its subscriptions.
+func (h *Hub) stopService() {
+	for _, stop := range h.svcStops {
+		stop()
+	}
+	h.svcStops = nil
+	if h.svc != nil {
+		h.svc.Close()
+		h.svc = nil
+	}
+	h.relays = map[string]*relay{}
+}
+
+// keepPending adds entries to what this tab hands the next leader.
+func (h *Hub) keepPending(entries []conn.OutboxEntry) {
+	for _, e := range entries {
+		if !slices.ContainsFunc(h.pending, func(p conn.OutboxEntry) bool { return p.ClientID == e.ClientID }) {
+			h.pending = append(h.pending, e)
+		}
+	}
 }
 
 // do runs fn on the hub's goroutine, after what was queued before it.
@@ -241,6 +317,7 @@ func (h *Hub) lead() {
 	if err != nil {
 		h.log.Error(conn.LogPrefix+"Failed to start the connection: another tab may", "err", err)
 		h.resign()
+		h.resign = nil
 		return
 	}
 	h.log.Info(conn.LogPrefix + "This tab holds the connection for the others")
@@ -336,6 +413,11 @@ func (h *Hub) onFrame(f frame) {
 			err = fmt.Errorf("%s: %w", f.Err, conn.ErrForbidden)
 		}
 		h.onRoomError(f.Room, err, false)
+	case frameHandover:
+		// The leader stops: what it had yet to send is every tab's to hand
+		// the next one (its server's dedupe keeps each message once).
+		h.keepPending(f.Entries)
+		h.publishOutbox()
 	}
 }
 
@@ -356,6 +438,9 @@ func (h *Hub) onRequest(f frame) {
 		if f.Entry != nil {
 			h.svc.Adopt([]conn.OutboxEntry{*f.Entry})
 		}
+	case frameHandover:
+		// Elected before the stopping leader's last word came.
+		h.svc.Adopt(f.Entries)
 	case frameRetry:
 		h.svc.Retry(f.ID)
 	case frameDiscard:
@@ -711,11 +796,9 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	h.cancel()
 	h.do(func() {
-		for _, stop := range h.svcStops {
-			stop()
-		}
-		if h.svc != nil {
-			h.svc.Close()
+		h.stopService()
+		if h.stopEnv != nil {
+			h.stopEnv()
 		}
 		if h.stopBus != nil {
 			h.stopBus()

@@ -131,13 +131,16 @@ func (b *browser) starts() int {
 // tab is a page: its hub and what it got.
 type tab struct {
 	hub *tabs.Hub
+	env *conntest.Env
 	mu  sync.Mutex
 	got map[string][]wire.Message
 }
 
 func (b *browser) open() *tab {
 	tokens := conntest.NewTokens("token-1")
+	env := conntest.NewEnv()
 	hub := tabs.New(tabs.Config{
+		Env:     env,
 		Bus:     b.ch.bus(),
 		Elector: b.lock,
 		Start: func() (*conn.Service, error) {
@@ -156,7 +159,7 @@ func (b *browser) open() *tab {
 		GapRetry: 10 * time.Millisecond,
 	})
 	b.t.Cleanup(hub.Close)
-	return &tab{hub: hub, got: map[string][]wire.Message{}}
+	return &tab{hub: hub, env: env, got: map[string][]wire.Message{}}
 }
 
 func (tb *tab) subscribe(room string, after int64) {
@@ -310,4 +313,37 @@ func TestAFollowerSeesARoomRefused(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no error for the refused room")
 	}
+}
+
+func TestALeaderAboutToFreezeHandsOver(t *testing.T) {
+	b := newBrowser(t)
+	a := b.open()
+	eventually(t, a.hub.Leading, "the first tab leads")
+	c := b.open()
+	a.subscribe("room-1", 0)
+	c.subscribe("room-1", 0)
+	eventually(t, connected(c.hub), "connected")
+
+	// Offline, the leader's page takes a message, then is frozen (its
+	// storage keeps the entry under a tab that still lives).
+	b.srv.Unplug()
+	b.srv.Break(wire.CloseAbnormal, "")
+	_, err := a.hub.Send("room-1", "typed before the freeze")
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(c.hub.Outbox()) == 1 }, "the follower shows it pending")
+	a.env.Fire(conn.EnvFreeze)
+	eventually(t, c.hub.Leading, "the other tab leads at once")
+	assert.False(t, a.hub.Leading())
+	b.srv.Plug()
+	c.hub.ForceReconnect()
+	eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 1 }, "sent by the new leader")
+	eventually(t, func() bool { return slices.Equal(c.bodies("room-1"), []string{"typed before the freeze"}) }, "shown: %v", c.bodies("room-1"))
+
+	// The frozen page runs again: it follows, and gets what it missed.
+	b.srv.Publish("room-1", "while it was frozen")
+	a.env.Fire(conn.EnvResume)
+	eventually(t, func() bool { return len(a.bodies("room-1")) == 2 }, "caught up: %v", a.bodies("room-1"))
+	assert.False(t, a.hub.Leading(), "the lead stays with the tab that took it")
+	eventually(t, func() bool { return a.hub.Status().State == conn.StateConnected }, "the leader's status")
+	assert.Len(t, b.srv.Messages("room-1"), 2, "nothing sent twice")
 }

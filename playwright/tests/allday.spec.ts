@@ -1,6 +1,33 @@
-import type { Page, WebSocket } from '@playwright/test';
+import type { Browser, Page, WebSocket } from '@playwright/test';
 import { test, expect, waitForApp } from './fixtures';
 import { bannerLog, banners, bodies, connected, measured, customerPath, freshRoom, inboxRoom, messageWithBody, openPerson, recordBanners, send, setHidden, therapistPath } from './chat';
+
+
+type Tab = { page: Page; sockets: WebSocket[]; welcomed: number[] };
+
+/** Casey's chat of room in two tabs of one browser, each connected; the
+ * leader is the tab that holds the socket. */
+async function twoTabs(browser: Browser, baseURL: string, room: string) {
+  const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
+  const tabs: Tab[] = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await context.newPage();
+    const tab: Tab = { page, sockets: [], welcomed: [] };
+    page.on('websocket', (ws) => {
+      tab.sockets.push(ws);
+      ws.on('framereceived', (f) => {
+        if (String(f.payload).includes('"type":"welcome"')) tab.welcomed.push(Date.now());
+      });
+    });
+    await page.goto(customerPath(room));
+    await waitForApp(page, 'chat-page');
+    await connected(page);
+    tabs.push(tab);
+  }
+  const open = (t: Tab) => t.sockets.filter((ws) => !ws.isClosed()).length;
+  const [leader, follower] = open(tabs[0]) === 1 ? tabs : [tabs[1], tabs[0]];
+  return { context, tabs, leader, follower, open };
+}
 
 // The therapist's all-day app (DESIGN §7): what happens while it sits in
 // the background.
@@ -138,26 +165,8 @@ test.describe('the all-day app', () => {
     const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
     await connected(taylor.page);
     // Casey has the chat open in two tabs of one browser.
-    const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
-    type Tab = { page: Page; sockets: WebSocket[]; welcomed: number[] };
-    const tabs: Tab[] = [];
-    for (let i = 0; i < 2; i++) {
-      const page = await context.newPage();
-      const tab: Tab = { page, sockets: [], welcomed: [] };
-      page.on('websocket', (ws) => {
-        tab.sockets.push(ws);
-        ws.on('framereceived', (f) => {
-          if (String(f.payload).includes('"type":"welcome"')) tab.welcomed.push(Date.now());
-        });
-      });
-      await page.goto(customerPath(room));
-      await waitForApp(page, 'chat-page');
-      await connected(page);
-      tabs.push(tab);
-    }
-    const open = (t: Tab) => t.sockets.filter((ws) => !ws.isClosed()).length;
+    const { context, tabs, leader, follower, open } = await twoTabs(browser, baseURL!, room);
     expect(open(tabs[0]) + open(tabs[1]), 'one WebSocket for both tabs').toBe(1);
-    const [leader, follower] = open(tabs[0]) === 1 ? tabs : [tabs[1], tabs[0]];
     expect(follower.sockets, 'the other tab never opened one').toHaveLength(0);
 
     // Both ways, through the one connection.
@@ -184,6 +193,44 @@ test.describe('the all-day app', () => {
     await send(follower.page, 'and back');
     await expect(messageWithBody(taylor.page, 'and back')).toHaveCount(1);
     expect(await bodies(follower.page)).toEqual(['hello to both tabs', 'from the tab without the socket', 'after the handover', 'and back']);
+    await context.close();
+    await taylor.context.close();
+  });
+  test('a leading tab about to be frozen hands the connection over; frozen, the other tab carries the chat; running again, it follows and catches up', async ({ browser, baseURL }, testInfo) => {
+    const room = freshRoom('tabs-freeze');
+    const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
+    await connected(taylor.page);
+    const { context, leader, follower, open } = await twoTabs(browser, baseURL!, room);
+    expect(open(leader) + open(follower)).toBe(1);
+
+    // The page lifecycle's freeze: the leader hands over, then stops
+    // running (paused through the debugger: this Chromium's lifecycle
+    // emulation fires no freeze and leaves the page running).
+    const frozen = Date.now();
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+    const cdp = await context.newCDPSession(leader.page);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    await expect.poll(() => follower.welcomed.length, { message: 'the other tab connects on its own socket' }).toBeGreaterThan(0);
+    const took = follower.welcomed[0] - frozen;
+    measured(testInfo, 'freeze → the other tab welcomed on its own socket', took);
+    expect(took, 'connected within a second of the freeze').toBeLessThanOrEqual(1000);
+    await connected(follower.page);
+
+    await send(taylor.page, 'while one tab sleeps');
+    await expect(messageWithBody(follower.page, 'while one tab sleeps')).toHaveCount(1);
+    await send(follower.page, 'answered from the other tab');
+    await expect(messageWithBody(taylor.page, 'answered from the other tab')).toHaveCount(1);
+
+    // Running again, the old leader follows the new one and shows all.
+    await cdp.send('Debugger.resume');
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+    for (const b of ['while one tab sleeps', 'answered from the other tab']) {
+      await expect(messageWithBody(leader.page, b)).toHaveCount(1);
+    }
+    await connected(leader.page);
+    expect(open(leader), 'it did not take a socket back').toBe(0);
+    expect(open(follower)).toBe(1);
     await context.close();
     await taylor.context.close();
   });
