@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hack-pad/safejs"
@@ -22,6 +23,12 @@ import (
 type notifier struct {
 	once   sync.Once
 	ignore safejs.Func // a promise's catch that drops the rejection
+
+	// Notifications are shown one at a time, and one that waited behind a
+	// newer one is dropped: a room's newest message is the one shown.
+	show   sync.Mutex
+	asked  atomic.Int64
+	latest int64
 }
 
 var _ app.Notifier = (*notifier)(nil)
@@ -74,11 +81,26 @@ func (n *notifier) RequestPermission() string {
 // Notify shows the notification through the service worker where one
 // controls the page: Chrome on Android has no Notification constructor, and
 // the installed app's notifications outlive a closed window there (the
-// worker's notificationclick opens the chat). Elsewhere the page shows it.
+// worker's notificationclick opens the chat). Elsewhere, or when the worker
+// refuses, the page shows it. It waits for the browser on a goroutine of
+// its own: the caller is the connection's.
 func (n *notifier) Notify(title, body, tag string, onClick func()) {
-	if n.notifyByWorker(title, body, tag) {
-		return
-	}
+	seq := n.asked.Add(1)
+	go func() {
+		n.show.Lock()
+		defer n.show.Unlock()
+		if seq < n.latest {
+			return
+		}
+		n.latest = seq
+		if !n.notifyByWorker(title, body, tag) {
+			n.notifyByPage(title, body, tag, onClick)
+		}
+	}()
+}
+
+// notifyByPage shows the notification with the page's Notification.
+func (n *notifier) notifyByPage(title, body, tag string, onClick func()) {
 	nt, ok := global("Notification")
 	if !ok {
 		return
@@ -144,11 +166,13 @@ func (n *notifier) notifyByWorker(title, body, tag string) bool {
 	if c, err := sw.Get("controller"); err != nil || c.IsNull() || c.IsUndefined() {
 		return false
 	}
-	p, err := sw.Call("getRegistration")
+	// ready: the registration with an active worker, which showNotification
+	// needs (a worker being replaced by a new release has one all along).
+	p, err := sw.Get("ready")
 	if err != nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), workerWait)
 	defer cancel()
 	reg, err := browser.Await(ctx, p)
 	if err != nil || reg.IsUndefined() || reg.IsNull() {
@@ -165,9 +189,13 @@ func (n *notifier) notifyByWorker(title, body, tag string) bool {
 	if err != nil {
 		return false
 	}
-	n.quiet(shown)
-	return true
+	_, err = browser.Await(ctx, shown)
+	return err == nil
 }
+
+// workerWait bounds how long a notification waits for the service worker
+// before the page shows it itself.
+const workerWait = 10 * time.Second
 
 // chatURL is the page a click on room's notification opens: the inbox
 // with the room, or the customer's chat.

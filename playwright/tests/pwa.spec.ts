@@ -111,7 +111,7 @@ test.describe('the worker\'s cache', () => {
     expect(token).toBeTruthy();
     // The made-up invite below is one no booking has: a page that gets as
     // far as exchanging it is told so (404).
-    watch.allow({ name: 'the made-up invite is not known', pattern: /(HTTP 404: POST \/api\/session|status of 404 \(Not Found\) \(\/api\/session\))/ });
+    watch.allow({ name: 'the made-up invite is not known', pattern: /(HTTP 404: POST \/api\/session|status of 404 \(Not Found\) \(\/api\/session(\?slot=[\w.-]+)?\))/ });
 
     // The first visit installs the worker; it controls the pages opened after.
     await page.goto(customerPath(room));
