@@ -104,18 +104,6 @@ func (d *driver) fail(format string, args ...any) {
 	d.failures = append(d.failures, fmt.Sprintf(format, args...))
 }
 
-// fire moves the clock to timer k's end and fires it; false if it is not
-// running.
-func (d *driver) fire(k conn.TimerKind) bool {
-	id := d.m.TimerID(k)
-	if id == 0 {
-		return false
-	}
-	d.now = d.now.Add(d.after[id])
-	d.step(conn.TimerFired{Timer: k, ID: id})
-	return true
-}
-
 func (d *driver) frame(f wire.Frame) []conn.Effect {
 	return d.step(conn.FrameReceived{Gen: d.m.Gen(), Frame: f})
 }

@@ -5,7 +5,6 @@ package integration_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -245,6 +244,3 @@ func eventually(t *testing.T, d time.Duration, cond func() bool, msg string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-// isTimeout reports whether err is a context deadline.
-func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // migrateLockKey is the advisory lock that makes the nodes started at once
@@ -344,10 +343,4 @@ func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err
 		return from, fmt.Errorf("commit migration: %w", err)
 	}
 	return from, nil
-}
-
-// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }
