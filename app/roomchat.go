@@ -214,25 +214,6 @@ func (c *roomChat) loadOlder() {
 
 // render draws the messages and the composer.
 func (c *roomChat) render() goapp.UI {
-	items := make([]components.MessageView, len(c.view.Messages))
-	firstNew := true
-	for i, m := range c.view.Messages {
-		items[i] = components.MessageView{
-			New:        m.New,
-			FirstNew:   m.New && firstNew,
-			ClientID:   m.ClientID,
-			Seq:        m.Seq,
-			State:      components.MessageState(m.State),
-			Mine:       m.Mine,
-			SenderName: m.SenderName,
-			Body:       m.Body,
-			SentAt:     m.SentAt,
-			Error:      m.Error,
-		}
-		if m.New {
-			firstNew = false
-		}
-	}
 	notice := c.err
 	switch {
 	case notice != "":
@@ -256,7 +237,7 @@ func (c *roomChat) render() goapp.UI {
 			}),
 		),
 		&components.MessageList{
-			Items:        items,
+			Items:        c.view.Messages,
 			HasOlder:     c.view.HasOlder,
 			LoadingOlder: c.view.LoadingOlder,
 			OnRetry:      c.retry,

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/app"
+	"tether/components"
 	"tether/conn"
 	"tether/conn/conntest"
 	"tether/conn/wire"
@@ -169,12 +170,12 @@ func (v *views) count() int {
 
 // states lists the states a message went through, one entry per view from
 // the first that showed it, "" for a view that lacked it.
-func (v *views) states(clientID string) []string {
+func (v *views) states(clientID string) []components.MessageState {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var out []string
+	var out []components.MessageState
 	for _, rv := range v.all {
-		state := ""
+		var state components.MessageState
 		for _, m := range rv.Messages {
 			if m.ClientID == clientID {
 				state = m.State
@@ -200,11 +201,11 @@ func checkView(t *testing.T, v app.RoomView) {
 			ids[m.ClientID] = true
 		}
 		switch m.State {
-		case app.MessageSent:
+		case components.MessageSent:
 			assert.False(t, unsent, "a sent message after a pending one: %v", v.Messages)
 			assert.Greater(t, m.Seq, lastSeq, "seqs out of order: %v", v.Messages)
 			lastSeq = m.Seq
-		case app.MessagePending, app.MessageFailed:
+		case components.MessagePending, components.MessageFailed:
 			unsent = true
 			assert.Zero(t, m.Seq)
 			assert.True(t, m.Mine)
@@ -259,7 +260,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		require.Len(t, got.Messages, 2)
 		assert.Equal(t, span(1, 2), seqsOf(got))
 		for _, m := range got.Messages {
-			assert.Equal(t, app.MessageSent, m.State)
+			assert.Equal(t, components.MessageSent, m.State)
 			assert.False(t, m.Mine)
 			assert.Equal(t, conntest.Them.Name, m.SenderName)
 			assert.Equal(t, conntest.Epoch, m.SentAt.UTC())
@@ -385,16 +386,16 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		id := c.send("room-1", "hello")
 		got := v.last()
 		require.Len(t, got.Messages, 1)
-		assert.Equal(t, app.MessageItem{ClientID: id, State: app.MessagePending, Mine: true, SenderName: conntest.Me.Name, Body: "hello", SentAt: c.clock.Now()}, got.Messages[0])
+		assert.Equal(t, components.MessageView{ClientID: id, State: components.MessagePending, Mine: true, SenderName: conntest.Me.Name, Body: "hello", SentAt: c.clock.Now()}, got.Messages[0])
 
 		c.srv.IgnoreSends(false)
 		c.advance(11 * time.Second) // the ack timeout: sent again
 		got = v.last()
 		require.Len(t, got.Messages, 1)
-		assert.Equal(t, app.MessageSent, got.Messages[0].State)
+		assert.Equal(t, components.MessageSent, got.Messages[0].State)
 		assert.EqualValues(t, 1, got.Messages[0].Seq)
 		assert.True(t, got.Messages[0].Mine)
-		assert.Equal(t, []string{app.MessagePending, app.MessageSent}, v.states(id), "never gone, never back")
+		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id), "never gone, never back")
 		assert.Len(t, c.srv.Messages("room-1"), 1)
 	})
 
@@ -410,9 +411,9 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		v := c.watch("room-1")
 		id := c.send("room-1", "over HTTP")
 		require.Empty(t, c.svc.Outbox(), "acked")
-		assert.Equal(t, app.MessagePending, v.last().Messages[0].State, "its seq is not known yet")
-		c.until(time.Minute, func() bool { return v.last().Messages[0].State == app.MessageSent })
-		assert.Equal(t, []string{app.MessagePending, app.MessageSent}, v.states(id))
+		assert.Equal(t, components.MessagePending, v.last().Messages[0].State, "its seq is not known yet")
+		c.until(time.Minute, func() bool { return v.last().Messages[0].State == components.MessageSent })
+		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 		assert.Len(t, v.last().Messages, 1)
 	})
 
@@ -424,21 +425,21 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		id := c.send("room-1", "hello")
 		got := v.last().Messages
 		require.Len(t, got, 1)
-		assert.Equal(t, app.MessageFailed, got[0].State)
+		assert.Equal(t, components.MessageFailed, got[0].State)
 		assert.Equal(t, "conflict: client_id in use", got[0].Error)
 
 		c.store.Retry(id)
 		c.settle()
 		got = v.last().Messages
 		require.Len(t, got, 1)
-		assert.Equal(t, app.MessageSent, got[0].State)
+		assert.Equal(t, components.MessageSent, got[0].State)
 		assert.Empty(t, got[0].Error)
 		// A watcher may not see every step (pending may be over before it
 		// is told), but the message is never gone and ends sent.
 		states := v.states(id)
-		assert.NotContains(t, states, "")
-		assert.Contains(t, states, app.MessageFailed)
-		assert.Equal(t, app.MessageSent, states[len(states)-1])
+		assert.NotContains(t, states, components.MessageState(""))
+		assert.Contains(t, states, components.MessageFailed)
+		assert.Equal(t, components.MessageSent, states[len(states)-1])
 	})
 
 	t.Run("a discarded message goes for good", func(t *testing.T) {
@@ -447,7 +448,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		v := c.watch("room-1")
 		c.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "client_id in use"})
 		id := c.send("room-1", "oops")
-		require.Equal(t, app.MessageFailed, v.last().Messages[0].State)
+		require.Equal(t, components.MessageFailed, v.last().Messages[0].State)
 		c.store.Discard(id)
 		c.settle()
 		assert.Empty(t, v.last().Messages)
@@ -484,13 +485,13 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		c.srv.Publish("room-1", "three") // while away
 		id := c.send("room-1", "four")   // waits in the outbox
 		assert.Equal(t, []string{"one", "two", "four"}, bodiesOf(v.last()), "three comes with the replay")
-		assert.Equal(t, app.MessagePending, v.last().Messages[2].State)
+		assert.Equal(t, components.MessagePending, v.last().Messages[2].State)
 		c.until(time.Minute, func() bool { return c.svc.Status().State == conn.StateConnected })
 		got := v.last()
 		assert.Equal(t, span(1, 4), seqsOf(got))
 		assert.Equal(t, []string{"one", "two", "three", "four"}, bodiesOf(got))
 		assert.Equal(t, []bool{false, true, false, true}, []bool{got.Messages[0].Mine, got.Messages[1].Mine, got.Messages[2].Mine, got.Messages[3].Mine})
-		assert.Equal(t, []string{app.MessagePending, app.MessageSent}, v.states(id))
+		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 	})
 
 	t.Run("a reload shows the past and the waiting messages once", func(t *testing.T) {
@@ -507,13 +508,13 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		got := v.last()
 		assert.Equal(t, []string{"one", "two", "three"}, bodiesOf(got))
 		assert.Equal(t, []int64{1, 2, 0}, seqsOf(got))
-		assert.Equal(t, app.MessagePending, got.Messages[2].State)
+		assert.Equal(t, components.MessagePending, got.Messages[2].State)
 		assert.True(t, got.Messages[1].Mine, "sent from this user, by its id")
 
 		c.srv.IgnoreSends(false)
 		c.advance(11 * time.Second)
 		assert.Equal(t, span(1, 3), seqsOf(v.last()))
-		assert.Equal(t, []string{app.MessagePending, app.MessageSent}, v.states(id))
+		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 	})
 }
 
@@ -566,7 +567,7 @@ func TestStoreCountsUnread(t *testing.T) {
 		c.srv.Publish("room-1", "during two")
 		c.srv.Plug()
 		c.until(time.Minute, func() bool {
-			return c.svc.Status().IsConnected && len(v.last().Messages) == 4 && v.last().Messages[3].State == app.MessageSent
+			return c.svc.Status().IsConnected && len(v.last().Messages) == 4 && v.last().Messages[3].State == components.MessageSent
 		})
 		marks := func() map[string]bool {
 			out := map[string]bool{}
@@ -576,6 +577,13 @@ func TestStoreCountsUnread(t *testing.T) {
 			return out
 		}
 		assert.Equal(t, map[string]bool{"before": false, "typed offline: reads nothing": false, "during one": true, "during two": true}, marks())
+		var firstNew []string
+		for _, m := range v.last().Messages {
+			if m.FirstNew {
+				firstNew = append(firstNew, m.Body)
+			}
+		}
+		assert.Equal(t, []string{"during one"}, firstNew, `the first new one carries the "New messages" line`)
 		c.srv.Publish("room-1", "after, still unanswered")
 		c.settle()
 		assert.True(t, marks()["after, still unanswered"], "until the user writes")

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"tether/components"
 	"tether/conn"
 	"tether/conn/wire"
 )
@@ -12,45 +13,13 @@ import (
 // What the store hands the pages: values, copied for each watcher call, so a
 // component may keep them.
 
-// The states of a message in a chat, as the DOM contract's data-state.
-const (
-	// MessagePending is the user's message that the server has not stored
-	// yet, or whose stored copy has not come back yet (it has no seq).
-	MessagePending = "pending"
-	// MessageSent is a message the server stored: it has its seq.
-	MessageSent = "sent"
-	// MessageFailed is the user's message that the outbox gave up on; Retry
-	// sends it again, Discard drops it.
-	MessageFailed = "failed"
-)
-
-// MessageItem is one message as a chat shows it. Its fields match
-// components.MessageView, so a page converts one into the other as is.
-type MessageItem struct {
-	// ClientID is the id the sender's client gave the message; a message
-	// of someone else's may have none.
-	ClientID string
-	// Seq is the room's seq of a sent message, 0 until then.
-	Seq int64
-	// State is MessagePending, MessageSent or MessageFailed.
-	State string
-	// Mine is true for the user's own messages.
-	Mine       bool
-	SenderName string
-	Body       string
-	SentAt     time.Time
-	// Error says why a failed message failed.
-	Error string
-	// New marks a message of others that came in during an outage, until
-	// the user writes in the room with the link back.
-	New bool
-}
-
 // RoomView is a room as its chat shows it: the sent messages in seq order,
 // then the user's pending and failed ones in the order they were sent.
 type RoomView struct {
-	Room     string
-	Messages []MessageItem
+	Room string
+	// Messages are in the form the chat's components.MessageList draws, so
+	// that the page hands them over as they are.
+	Messages []components.MessageView
 	// HasOlder is true until a history page reached the room's first
 	// message.
 	HasOlder bool
@@ -83,7 +52,7 @@ type RoomSummary struct {
 func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView {
 	v := RoomView{
 		Room:         r.name,
-		Messages:     make([]MessageItem, 0, len(r.msgs)+len(r.own)),
+		Messages:     make([]components.MessageView, 0, len(r.msgs)+len(r.own)),
 		HasOlder:     r.hasOlder(),
 		LoadingOlder: r.loading,
 		Err:          r.err,
@@ -94,9 +63,13 @@ func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView 
 	if v.Err == "" {
 		v.OlderErr = r.loadErr
 	}
+	firstNew := true
 	for _, msg := range r.msgs {
 		item := sentItem(msg, mine(msg))
 		item.New = r.newSet && msg.Seq > r.newAfter && !item.Mine
+		// The first new message carries the "New messages" line.
+		item.FirstNew = item.New && firstNew
+		firstNew = firstNew && !item.New
 		v.Messages = append(v.Messages, item)
 	}
 	for _, o := range r.own {
@@ -105,11 +78,13 @@ func (r *chatRoom) view(mine func(wire.Message) bool, userName string) RoomView 
 	return v
 }
 
-func sentItem(msg wire.Message, mine bool) MessageItem {
-	return MessageItem{
+// sentItem is a message the server stored; mine tells whether the user sent
+// it.
+func sentItem(msg wire.Message, mine bool) components.MessageView {
+	return components.MessageView{
 		ClientID:   msg.ClientID,
 		Seq:        msg.Seq,
-		State:      MessageSent,
+		State:      components.MessageSent,
 		Mine:       mine,
 		SenderName: msg.Sender.Name,
 		Body:       msg.Body,
@@ -117,17 +92,20 @@ func sentItem(msg wire.Message, mine bool) MessageItem {
 	}
 }
 
-func ownItem(e conn.OutboxEntry, userName string) MessageItem {
-	item := MessageItem{
+// ownItem is one of the user's messages that the server has not stored yet,
+// or whose stored copy has not come back (it has no seq): pending, or failed
+// with the reason once the outbox gave up on it.
+func ownItem(e conn.OutboxEntry, userName string) components.MessageView {
+	item := components.MessageView{
 		ClientID:   e.ClientID,
-		State:      MessagePending,
+		State:      components.MessagePending,
 		Mine:       true,
 		SenderName: userName,
 		Body:       e.Body,
 		SentAt:     e.Created,
 	}
 	if e.Failed {
-		item.State, item.Error = MessageFailed, e.LastError
+		item.State, item.Error = components.MessageFailed, e.LastError
 	}
 	return item
 }

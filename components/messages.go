@@ -5,9 +5,6 @@ import (
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
-
-	"tether/conn"
-	"tether/conn/wire"
 )
 
 // MessageState is where a message stands, its data-state.
@@ -16,12 +13,18 @@ type MessageState string
 // The states of a message: waiting in the outbox, stored by the server (it
 // has a seq), or given up on until the user retries.
 const (
+	// MessagePending is the user's message that the server has not stored
+	// yet, or whose stored copy has not come back yet (it has no seq).
 	MessagePending MessageState = "pending"
-	MessageSent    MessageState = "sent"
-	MessageFailed  MessageState = "failed"
+	// MessageSent is a message the server stored: it has its seq.
+	MessageSent MessageState = "sent"
+	// MessageFailed is the user's message that the outbox gave up on; its
+	// Retry button sends it again, Discard drops it.
+	MessageFailed MessageState = "failed"
 )
 
-// MessageView is one message as the list shows it.
+// MessageView is one message as the list shows it. The chat store (package
+// app) builds it, so that the page hands the store's view to the list as is.
 type MessageView struct {
 	// ClientID is the sender's id for the message; it ties a pending
 	// message to its ack. Messages of others may have one too.
@@ -41,39 +44,6 @@ type MessageView struct {
 	// (data-new="true"); the first of them carries the "New messages" line.
 	New      bool
 	FirstNew bool
-}
-
-// MessageFromWire is a stored message as the list shows it; mine tells
-// whether its sender is the reader.
-func MessageFromWire(m wire.Message, mine bool) MessageView {
-	v := MessageView{
-		ClientID:   m.ClientID,
-		Seq:        m.Seq,
-		State:      MessageSent,
-		Mine:       mine,
-		SenderName: m.Sender.Name,
-		Body:       m.Body,
-	}
-	if m.SentAt > 0 {
-		v.SentAt = time.UnixMilli(m.SentAt)
-	}
-	return v
-}
-
-// MessageFromOutbox is one of the reader's messages that the server has not
-// acked yet: pending, or failed with the reason.
-func MessageFromOutbox(e conn.OutboxEntry) MessageView {
-	v := MessageView{
-		ClientID: e.ClientID,
-		State:    MessagePending,
-		Mine:     true,
-		Body:     e.Body,
-		SentAt:   e.Created,
-	}
-	if e.Failed {
-		v.State, v.Error = MessageFailed, e.LastError
-	}
-	return v
 }
 
 // key tells messages apart across renders, so the list knows whether a new

@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/components"
-	"tether/conn"
-	"tether/conn/wire"
 )
 
 // xss is a body that would run script if it were ever written as HTML.
@@ -123,29 +121,6 @@ func TestMessageListEmptyAndOlder(t *testing.T) {
 func TestMessageListOffersDiscard(t *testing.T) {
 	html := render(t, &components.MessageList{Items: chat(), OnDiscard: func(string) {}})
 	assert.Equal(t, 1, strings.Count(html, `data-testid="message-discard"`))
-}
-
-func TestMessageFromWireAndOutbox(t *testing.T) {
-	t.Parallel()
-	m := components.MessageFromWire(wire.Message{
-		Room: "r1", Seq: 12, ID: "m12", ClientID: "c-5",
-		Sender: wire.User{ID: "u2", Name: "Taylor", Role: "therapist"},
-		Body:   "See you", SentAt: t0.UnixMilli(),
-	}, false)
-	assert.Equal(t, components.MessageView{
-		ClientID: "c-5", Seq: 12, State: components.MessageSent, SenderName: "Taylor",
-		Body: "See you", SentAt: time.UnixMilli(t0.UnixMilli()),
-	}, m)
-
-	p := components.MessageFromOutbox(conn.OutboxEntry{ClientID: "c-6", Room: "r1", Body: "Hi", Created: t0})
-	assert.Equal(t, components.MessagePending, p.State)
-	assert.True(t, p.Mine)
-	assert.Zero(t, p.Seq)
-	assert.Equal(t, t0, p.SentAt)
-
-	f := components.MessageFromOutbox(failed("c-7"))
-	assert.Equal(t, components.MessageFailed, f.State)
-	assert.Equal(t, "server answered invalid_body", f.Error)
 }
 
 func TestMessagesThatCameInDuringAnOutageAreMarked(t *testing.T) {
