@@ -27,6 +27,14 @@ type dialResult struct {
 	err  error
 }
 
+// answer is what a port call posts back: its result (an Event, or a
+// dialResult) and the id its context was registered under, which the
+// service goroutine releases before it handles the result.
+type answer struct {
+	id     uint64
+	result any
+}
+
 // post queues an event or a function for the service goroutine. It never
 // blocks, so port callbacks may call it.
 func (s *Service) post(item any) {
@@ -76,6 +84,8 @@ func (s *Service) loop() {
 	}
 }
 
+// handle takes one item of the queue on the service goroutine: a function,
+// a frame to decode, the answer of a port call or an event.
 func (s *Service) handle(item any) {
 	switch it := item.(type) {
 	case func():
@@ -86,8 +96,10 @@ func (s *Service) handle(item any) {
 			err = fmt.Errorf("failed to decode a frame: %w", err)
 		}
 		s.apply(FrameReceived{Gen: it.gen, Frame: f, Err: err})
+	case answer:
+		s.release(it.id)
+		s.handle(it.result)
 	case dialResult:
-		s.release(it.gen)
 		if it.sock != nil {
 			s.sockets[it.gen] = it.sock
 		}
@@ -99,18 +111,6 @@ func (s *Service) handle(item any) {
 
 // apply steps the machine on the service goroutine and runs the effects.
 func (s *Service) apply(ev Event) {
-	switch ev := ev.(type) {
-	case TokenReady:
-		s.release(ev.Req)
-	case ProbeDone:
-		s.release(ev.Req)
-	case PollDone:
-		s.release(ev.Req)
-	case HistoryDone:
-		s.release(ev.Req)
-	case PostDone:
-		s.release(ev.Req)
-	}
 	for _, fx := range s.m.step(s.ports.Clock.Now(), ev) {
 		s.run(fx)
 	}
@@ -120,158 +120,179 @@ func (s *Service) apply(ev Event) {
 	s.publish()
 }
 
-// run carries out one effect. Port calls that may wait run in their own
-// goroutine with a context that Cancel and Close end; their answer comes
-// back as an event.
+// run carries out one effect on the service goroutine; a port call goes to
+// call.
 func (s *Service) run(fx Effect) {
 	switch f := fx.(type) {
-	case Dial:
-		gen := f.Gen
-		ctx := s.request(gen)
-		events := SocketEvents{
-			OnFrame: func(data []byte) { s.post(rawFrame{gen: gen, data: bytes.Clone(data)}) },
-			OnClose: func(code wire.CloseCode, reason string) {
-				s.post(SocketClosed{Gen: gen, Code: code, Reason: reason})
-			},
-		}
-		s.spawn(func() {
-			sock, err := s.ports.Dialer.Dial(ctx, events)
-			if err != nil {
-				err = fmt.Errorf("failed to dial: %w", err)
-			}
-			s.post(dialResult{gen: gen, sock: sock, err: err})
-		})
 	case SendFrame:
-		sock := s.sockets[f.Gen]
-		if sock == nil {
-			return
-		}
-		data, err := wire.Encode(f.Frame)
-		if err != nil {
-			s.log.Error(LogPrefix+"Failed to encode a frame", "err", err)
-			return
-		}
-		if err := sock.Send(data); err != nil {
-			s.post(SocketClosed{Gen: f.Gen, Code: wire.CloseAbnormal, Reason: "failed to send: " + err.Error()})
-		}
+		s.sendFrame(f)
 	case CloseSocket:
 		s.release(f.Gen)
-		if sock := s.sockets[f.Gen]; sock != nil {
-			delete(s.sockets, f.Gen)
-			if err := sock.Close(f.Code, f.Reason); err != nil {
-				s.log.Debug(LogPrefix+"Failed to close a socket", "err", err)
-			}
-		}
-	case FetchToken:
-		ctx := s.request(f.Req)
-		s.spawn(func() {
-			var tok string
-			var err error
-			if f.Refresh {
-				tok, err = s.ports.Tokens.Refresh(ctx)
-			} else {
-				tok, err = s.ports.Tokens.Token(ctx)
-			}
-			if err != nil {
-				err = fmt.Errorf("failed to get a token: %w", err)
-			}
-			s.post(TokenReady{Req: f.Req, Token: tok, Err: err})
-		})
-	case Probe:
-		ctx := s.request(f.Req)
-		s.spawn(func() {
-			err := s.ports.HTTP.Ping(ctx)
-			if err != nil {
-				err = fmt.Errorf("failed to ping: %w", err)
-			}
-			s.post(ProbeDone{Req: f.Req, Err: err})
-		})
-	case Poll:
-		ctx := s.request(f.Req)
-		s.spawn(func() {
-			page, err := s.ports.HTTP.Messages(ctx, f.Token, f.Room, f.Since, f.Wait, f.Limit)
-			if err != nil {
-				err = fmt.Errorf("failed to poll %s: %w", f.Room, err)
-			}
-			s.post(PollDone{Req: f.Req, Room: f.Room, Page: page, Err: err})
-		})
-	case FetchHistory:
-		ctx := s.request(f.Req)
-		s.spawn(func() {
-			page, err := s.ports.HTTP.Messages(ctx, f.Token, f.Room, f.Since, 0, f.Limit)
-			if err != nil {
-				err = fmt.Errorf("failed to read the history of %s: %w", f.Room, err)
-			}
-			s.post(HistoryDone{Req: f.Req, Room: f.Room, Page: page, Err: err})
-		})
-	case Post:
-		ctx := s.request(f.Req)
-		s.spawn(func() {
-			posted, err := s.ports.HTTP.Post(ctx, f.Token, f.Room, f.ClientID, f.Body)
-			if err != nil {
-				err = fmt.Errorf("failed to post to %s: %w", f.Room, err)
-			}
-			s.post(PostDone{Req: f.Req, ClientID: f.ClientID, Posted: posted, Err: err})
-		})
+		s.closeSocket(f.Gen, f.Code, f.Reason)
 	case Cancel:
 		s.release(f.Req)
 	case StartTimer:
-		if t := s.timers[f.Timer]; t != nil {
-			t.Stop()
-		}
+		s.stopTimer(f.Timer)
 		kind, id := f.Timer, f.ID
 		s.timers[kind] = s.ports.Clock.AfterFunc(f.After, func() { s.post(TimerFired{Timer: kind, ID: id}) })
 	case StopTimer:
-		if t := s.timers[f.Timer]; t != nil {
-			t.Stop()
-			s.timers[f.Timer] = nil
-		}
+		s.stopTimer(f.Timer)
 	case Deliver:
-		for _, sub := range slices.Clone(s.rooms[f.Room]) {
-			for _, msg := range f.Messages {
-				if sub.stopped.Load() {
-					break
-				}
-				sub.onMessage(msg)
-			}
-		}
+		s.deliver(f.Room, f.Messages)
 	case FailRoom:
-		for _, sub := range slices.Clone(s.rooms[f.Room]) {
-			if !sub.stopped.Load() && sub.onError != nil {
-				sub.onError(f.Err)
-			}
-		}
+		s.failRoom(f.Room, f.Err)
 	case Persist:
 		s.dirty = true
 	case Log:
 		s.log.Log(context.Background(), f.Level, f.Msg, f.Args...)
+	default:
+		s.call(fx)
 	}
 }
 
-// spawn runs a port call in its own goroutine; Close waits for it. The
-// answer is posted before the goroutine counts as finished, so a test that
-// sees no goroutine running and an empty queue sees a settled service.
-func (s *Service) spawn(call func()) {
+// call starts the port call fx asks for. Port calls that may wait run in
+// their own goroutine with a context that Cancel, CloseSocket and Close end;
+// their answer comes back as an event. A new port call is one case here.
+func (s *Service) call(fx Effect) {
+	switch f := fx.(type) {
+	case Dial:
+		events := s.socketEvents(f.Gen)
+		s.spawn(f.Gen, func(ctx context.Context) any {
+			sock, err := s.ports.Dialer.Dial(ctx, events)
+			return dialResult{gen: f.Gen, sock: sock, err: failed("dial", err)}
+		})
+	case FetchToken:
+		s.spawn(f.Req, func(ctx context.Context) any {
+			fetch := s.ports.Tokens.Token
+			if f.Refresh {
+				fetch = s.ports.Tokens.Refresh
+			}
+			tok, err := fetch(ctx)
+			return TokenReady{Req: f.Req, Token: tok, Err: failed("get a token", err)}
+		})
+	case Probe:
+		s.spawn(f.Req, func(ctx context.Context) any {
+			return ProbeDone{Req: f.Req, Err: failed("ping", s.ports.HTTP.Ping(ctx))}
+		})
+	case Poll:
+		s.spawn(f.Req, func(ctx context.Context) any {
+			page, err := s.ports.HTTP.Messages(ctx, f.Token, f.Room, f.Since, f.Wait, f.Limit)
+			return PollDone{Req: f.Req, Room: f.Room, Page: page, Err: failed("poll "+f.Room, err)}
+		})
+	case FetchHistory:
+		s.spawn(f.Req, func(ctx context.Context) any {
+			page, err := s.ports.HTTP.Messages(ctx, f.Token, f.Room, f.Since, 0, f.Limit)
+			return HistoryDone{Req: f.Req, Room: f.Room, Page: page, Err: failed("read the history of "+f.Room, err)}
+		})
+	case Post:
+		s.spawn(f.Req, func(ctx context.Context) any {
+			posted, err := s.ports.HTTP.Post(ctx, f.Token, f.Room, f.ClientID, f.Body)
+			return PostDone{Req: f.Req, ClientID: f.ClientID, Posted: posted, Err: failed("post to "+f.Room, err)}
+		})
+	}
+}
+
+// spawn runs call, a port call, in its own goroutine with a context
+// registered under id (a request id or a socket generation), and posts what
+// call returns as an answer; release or Close ends the context, and Close
+// waits for the goroutine. The answer is posted before the goroutine counts
+// as finished, so a test that sees no goroutine running and an empty queue
+// sees a settled service.
+func (s *Service) spawn(id uint64, call func(ctx context.Context) any) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.cancels[id] = cancel
 	s.effects.Add(1)
 	s.running.Add(1)
 	go func() {
 		defer s.effects.Done()
 		defer s.running.Add(-1)
-		call()
+		s.post(answer{id: id, result: call(ctx)})
 	}()
 }
 
-// request makes the context of request id; release or Close ends it.
-func (s *Service) request(id uint64) context.Context {
-	ctx, cancel := context.WithCancel(s.ctx)
-	s.cancels[id] = cancel
-	return ctx
-}
-
+// release ends the context of request id, if it still runs.
 func (s *Service) release(id uint64) {
 	if cancel := s.cancels[id]; cancel != nil {
 		cancel()
 		delete(s.cancels, id)
+	}
+}
+
+// failed wraps the error of a port call as "failed to what: err"; nil stays
+// nil.
+func failed(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("failed to %s: %w", what, err)
+}
+
+// socketEvents hands the callbacks of the socket of generation gen to the
+// service goroutine. A frame is copied before it is queued, so the port may
+// reuse data once OnFrame returns.
+func (s *Service) socketEvents(gen uint64) SocketEvents {
+	return SocketEvents{
+		OnFrame: func(data []byte) { s.post(rawFrame{gen: gen, data: bytes.Clone(data)}) },
+		OnClose: func(code wire.CloseCode, reason string) {
+			s.post(SocketClosed{Gen: gen, Code: code, Reason: reason})
+		},
+	}
+}
+
+// sendFrame writes f to its socket, when that socket is still open; a write
+// that fails closes the socket as a drop would.
+func (s *Service) sendFrame(f SendFrame) {
+	sock := s.sockets[f.Gen]
+	if sock == nil {
+		return
+	}
+	data, err := wire.Encode(f.Frame)
+	if err != nil {
+		s.log.Error(LogPrefix+"Failed to encode a frame", "err", err)
+		return
+	}
+	if err := sock.Send(data); err != nil {
+		s.post(SocketClosed{Gen: f.Gen, Code: wire.CloseAbnormal, Reason: "failed to send: " + err.Error()})
+	}
+}
+
+// closeSocket closes the socket of generation gen, if it is open.
+func (s *Service) closeSocket(gen uint64, code wire.CloseCode, reason string) {
+	if sock := s.sockets[gen]; sock != nil {
+		delete(s.sockets, gen)
+		if err := sock.Close(code, reason); err != nil {
+			s.log.Debug(LogPrefix+"Failed to close a socket", "err", err)
+		}
+	}
+}
+
+// stopTimer stops the timer of kind, if it runs.
+func (s *Service) stopTimer(kind TimerKind) {
+	if t := s.timers[kind]; t != nil {
+		t.Stop()
+		s.timers[kind] = nil
+	}
+}
+
+// deliver hands msgs to the subscribers of room, in order. A subscriber that
+// unsubscribes from its own callback hears no more of them.
+func (s *Service) deliver(room string, msgs []wire.Message) {
+	for _, sub := range slices.Clone(s.rooms[room]) {
+		for _, msg := range msgs {
+			if sub.stopped.Load() {
+				break
+			}
+			sub.onMessage(msg)
+		}
+	}
+}
+
+// failRoom tells the subscribers of room that it failed for good.
+func (s *Service) failRoom(room string, err error) {
+	for _, sub := range slices.Clone(s.rooms[room]) {
+		if !sub.stopped.Load() && sub.onError != nil {
+			sub.onError(err)
+		}
 	}
 }
 
@@ -313,11 +334,8 @@ func (s *Service) shutdown() {
 	if s.envStop != nil {
 		s.envStop()
 	}
-	for k, t := range s.timers {
-		if t != nil {
-			t.Stop()
-			s.timers[k] = nil
-		}
+	for k := range s.timers {
+		s.stopTimer(TimerKind(k))
 	}
 	for gen, sock := range s.sockets {
 		delete(s.sockets, gen)
