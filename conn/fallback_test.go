@@ -31,7 +31,7 @@ func TestFallback(t *testing.T) {
 		assert.True(t, st.IsConnected)
 		assert.Equal(t, conn.TransportPolling, st.ConnectionType)
 		assert.Equal(t, 0, st.ReconnectAttempts)
-		assert.True(t, h.logs.has("ConnectionStability: Switching to polling fallback"))
+		assert.True(t, h.logs.has("🔄 ConnectionStability: Switching to polling fallback"))
 	})
 
 	t.Run("after max attempts a ping that answers switches to polling", func(t *testing.T) {
@@ -71,11 +71,11 @@ func TestFallback(t *testing.T) {
 		assert.Equal(t, dials+20, h.srv.Stats().Dials, "it never gives up")
 		var fourth []string
 		for _, line := range h.logs.all() {
-			if strings.HasPrefix(line, "ConnectionStability: Reconnect attempt 4") {
+			if strings.HasPrefix(line, "🔄 ConnectionStability: Reconnect attempt 4") {
 				fourth = append(fourth, line)
 			}
 		}
-		assert.Equal(t, []string{"ConnectionStability: Reconnect attempt 4 (suspended: every 30s)"}, fourth, "no count out of 3 past the 3")
+		assert.Equal(t, []string{"🔄 ConnectionStability: Reconnect attempt 4 (suspended: every 30s)"}, fourth, "no count out of 3 past the 3")
 		h.srv.Plug()
 		h.advance(h.retryIn())
 		assert.Equal(t, conn.StateConnected, h.state())

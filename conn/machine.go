@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"tether/conn/wire"
@@ -463,12 +464,35 @@ func (m *Machine) stopTimer(k TimerKind) {
 }
 
 func (m *Machine) logf(level slog.Level, format string, args ...any) {
-	m.emit(Log{Level: level, Msg: LogPrefix + fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	m.emit(Log{Level: level, Msg: logMark(msg) + LogPrefix + msg})
 }
 
 // logAttrs logs a fixed message with structured attributes.
 func (m *Machine) logAttrs(level slog.Level, msg string, args ...any) {
-	m.emit(Log{Level: level, Msg: LogPrefix + msg, Args: args})
+	m.emit(Log{Level: level, Msg: logMark(msg) + LogPrefix + msg, Args: args})
+}
+
+// logMarks are the original service's emoji, on the lines it wrote them on:
+// people find those lines in their consoles by them.
+var logMarks = []struct{ start, mark string }{
+	{"Initializing", "🔌 "},
+	{"WebSocket connected", "✅ "},
+	{"WebSocket restored", "✅ "},
+	{"Heartbeat timeout detected", "⚠️ "},
+	{"Heartbeat failed", "💔 "},
+	{"Reconnect attempt", "🔄 "},
+	{"Switching to polling", "🔄 "},
+}
+
+// logMark is the emoji msg starts with, or "".
+func logMark(msg string) string {
+	for _, lm := range logMarks {
+		if strings.HasPrefix(msg, lm.start) {
+			return lm.mark
+		}
+	}
+	return ""
 }
 
 func (m *Machine) roomNames() []string {

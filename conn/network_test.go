@@ -120,7 +120,7 @@ func TestNetworkHints(t *testing.T) {
 		h.advance(h.retryIn())
 		assert.Equal(t, conn.StateConnected, h.state())
 		assert.Equal(t, conn.TransportWebSocket, h.status().ConnectionType)
-		assert.False(t, h.logs.has("ConnectionStability: Switching to polling fallback"))
+		assert.False(t, h.logs.has("🔄 ConnectionStability: Switching to polling fallback"))
 		assert.NotContains(t, h.states(), conn.StatePolling)
 	})
 

@@ -89,7 +89,7 @@ func TestPolling(t *testing.T) {
 		h.srv.Publish("room-2", "in another room")
 		h.advance(30 * time.Second)
 		require.Equal(t, conn.StateConnected, h.state())
-		assert.True(t, h.logs.has("ConnectionStability: WebSocket restored, stopping polling"))
+		assert.True(t, h.logs.has("✅ ConnectionStability: WebSocket restored, stopping polling"))
 		assert.Equal(t, map[string]int64{"room-1": 4, "room-2": 1}, hellos(h.srv)[0].Resume)
 		h.eventuallyUnblocked("the long polls were abandoned")
 

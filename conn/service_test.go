@@ -172,13 +172,13 @@ func TestLogging(t *testing.T) {
 	require.Equal(t, conn.StateConnected, h.state())
 
 	for _, line := range []string{
-		"ConnectionStability: Initializing...",
-		"ConnectionStability: WebSocket connected (156ms)",
-		"ConnectionStability: Heartbeat timeout detected",
-		"ConnectionStability: Heartbeat failed - starting reconnection",
-		"ConnectionStability: Reconnect attempt 1/10",
-		"ConnectionStability: Switching to polling fallback",
-		"ConnectionStability: WebSocket restored, stopping polling",
+		"🔌 ConnectionStability: Initializing...",
+		"✅ ConnectionStability: WebSocket connected (156ms)",
+		"⚠️ ConnectionStability: Heartbeat timeout detected",
+		"💔 ConnectionStability: Heartbeat failed - starting reconnection",
+		"🔄 ConnectionStability: Reconnect attempt 1/10",
+		"🔄 ConnectionStability: Switching to polling fallback",
+		"✅ ConnectionStability: WebSocket restored, stopping polling",
 	} {
 		assert.True(t, h.logs.has(line), "missing %q in %q", line, h.logs.all())
 	}

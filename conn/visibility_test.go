@@ -32,7 +32,7 @@ func TestVisibility(t *testing.T) {
 		h.socket().Blackhole()
 		took := h.until(2*time.Minute, func() bool { return h.srv.Stats().Dials == 2 })
 		assert.LessOrEqual(t, took, 2*30*time.Second+conn.VerifyTimeoutBase, "within two hidden beats")
-		assert.True(t, h.logs.has("ConnectionStability: Heartbeat timeout detected"))
+		assert.True(t, h.logs.has("⚠️ ConnectionStability: Heartbeat timeout detected"))
 		assert.Equal(t, conn.StateConnected, h.state(), "reconnected while still hidden")
 
 		// The network kept less open than 30 s: the new link stays within 15 s.
