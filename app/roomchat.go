@@ -15,6 +15,10 @@ import (
 // no way to get one.
 var ErrNoToken = errors.New("no token")
 
+// errOpening refuses a message typed before the page's session opened; the
+// composer shows it after "Not sent: ".
+var errOpening = errors.New("the chat is still opening: try again in a moment")
+
 // RoomLister lists the rooms the user may see that hold messages, newest
 // activity first (GET /api/rooms).
 type RoomLister interface {
@@ -188,7 +192,7 @@ func (c *roomChat) readBooking(ctx goapp.Context, s *Session, room string) {
 
 func (c *roomChat) send(body string) error {
 	if c.session == nil {
-		return errors.New("The chat is still opening: try again in a moment.")
+		return errOpening
 	}
 	_, err := c.session.Store.Send(c.room, body)
 	return err
