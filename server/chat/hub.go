@@ -320,8 +320,8 @@ func (h *Hub) CloseSessions(sids []string) {
 	}
 }
 
-// Sockets is the number of WebSocket connections open now.
-func (h *Hub) Sockets() int {
+// sockets is the number of WebSocket connections open now.
+func (h *Hub) sockets() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.conns)
