@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/components"
+	"tether/conn/conntest"
 )
 
 // These mount the banner, the message list and the composer in the real
@@ -34,11 +35,11 @@ func event(kind, name string, init map[string]any) app.Value {
 }
 
 func TestBannerInTheDOMWaitsCountsDownAndRecovers(t *testing.T) {
-	clock := newFakeClock()
+	clock := conntest.NewClock(t0)
 	src := newFakeSource(excellent)
 	outbox := newFakeOutbox(queued("a"))
 	e, _ := mount(t, &components.ConnectionStatusBanner{
-		Source: src, Outbox: outbox, Now: clock.Now, AfterFunc: clock.AfterFunc,
+		Source: src, Outbox: outbox, Clock: clock,
 	})
 	const banner = `[data-testid="connection-banner"]`
 	require.Equal(t, 1, src.Watchers())
@@ -87,11 +88,11 @@ func TestBannerInTheDOMWaitsCountsDownAndRecovers(t *testing.T) {
 }
 
 func TestBannerInTheDOMLetsGoWhenDismounted(t *testing.T) {
-	clock := newFakeClock()
+	clock := conntest.NewClock(t0)
 	src := newFakeSource(retrying(1, 10*time.Second))
 	outbox := newFakeOutbox()
 	e, _ := mount(t, &components.ConnectionStatusBanner{
-		Source: src, Outbox: outbox, Now: clock.Now, AfterFunc: clock.AfterFunc,
+		Source: src, Outbox: outbox, Clock: clock,
 	})
 	require.Equal(t, 1, clock.Pending(), "the grace timer")
 

@@ -9,79 +9,9 @@ import (
 	"tether/conn"
 )
 
-// t0 is the fake clock's start: a fixed moment, so tests never read the
-// wall clock.
+// t0 is where the tests' clocks start: a fixed moment, so tests never
+// read the wall clock.
 var t0 = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-
-// fakeClock is the banner's clock and timers: Advance moves the time and
-// calls the timers that came due, in order, on the caller's goroutine.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) (stop func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		t.stopped = true
-	}
-}
-
-// Advance moves the clock by d, calling each timer due on the way at its
-// own moment.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool { return t.stopped })
-		slices.SortStableFunc(c.timers, func(a, b *fakeTimer) int { return a.at.Compare(b.at) })
-		if len(c.timers) == 0 || c.timers[0].at.After(end) {
-			c.now = end
-			c.mu.Unlock()
-			return
-		}
-		t := c.timers[0]
-		c.timers = c.timers[1:]
-		c.now = t.at
-		c.mu.Unlock()
-		t.f()
-	}
-}
-
-// Pending is the number of timers armed and not stopped.
-func (c *fakeClock) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.stopped {
-			n++
-		}
-	}
-	return n
-}
 
 // fakeOutbox is an OutboxSource the test drives.
 type fakeOutbox struct {
