@@ -415,7 +415,7 @@ func TestBannerRendersEachView(t *testing.T) {
 
 func TestBannerComponentWaitsForTheGrace(t *testing.T) {
 	clock := conntest.NewClock(t0)
-	src := newFakeSource(retrying(3, 4*time.Second))
+	src := conntest.NewStatusSource(retrying(3, 4*time.Second))
 	b := &components.ConnectionStatusBanner{Source: src, Clock: clock}
 	html := render(t, b)
 	assert.NotContains(t, html, "connection-banner", "hidden during the grace")
@@ -424,7 +424,7 @@ func TestBannerComponentWaitsForTheGrace(t *testing.T) {
 
 func TestBannerComponentShowsAnExpiredSessionAtOnce(t *testing.T) {
 	clock := conntest.NewClock(t0)
-	src := newFakeSource(unauthorized)
+	src := conntest.NewStatusSource(unauthorized)
 	html := render(t, &components.ConnectionStatusBanner{Source: src, Clock: clock})
 	assert.Regexp(t, attrRe("data-testid", "connection-banner"), html)
 	assert.Regexp(t, attrRe("data-state", "unauthorized"), html)
@@ -436,7 +436,7 @@ func TestBannerComponentHiddenWhileTheLinkIsGood(t *testing.T) {
 	for _, s := range []conn.Status{excellent, good, conn.InitialStatus(), {}} {
 		clock := conntest.NewClock(t0)
 		html := render(t, &components.ConnectionStatusBanner{
-			Source: newFakeSource(s), Clock: clock,
+			Source: conntest.NewStatusSource(s), Clock: clock,
 		})
 		assert.NotContains(t, html, "connection-banner", "status %+v", s)
 	}
