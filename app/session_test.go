@@ -8,67 +8,8 @@ import (
 
 	"tether/components"
 	"tether/conn"
+	"tether/conn/conntest"
 )
-
-// fakeSource is a status and outbox source whose changes the test makes.
-type fakeSource struct {
-	mu         sync.Mutex
-	status     conn.Status
-	outbox     []conn.OutboxEntry
-	watchers   map[int]func(conn.Status)
-	obWatchers map[int]func([]conn.OutboxEntry)
-	next       int
-	reconnects int
-}
-
-func newFakeSource(s conn.Status) *fakeSource {
-	return &fakeSource{status: s, watchers: map[int]func(conn.Status){}, obWatchers: map[int]func([]conn.OutboxEntry){}}
-}
-
-func (f *fakeSource) Status() conn.Status { f.mu.Lock(); defer f.mu.Unlock(); return f.status }
-func (f *fakeSource) ForceReconnect()     { f.mu.Lock(); f.reconnects++; f.mu.Unlock() }
-func (f *fakeSource) Outbox() []conn.OutboxEntry {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.outbox
-}
-
-func (f *fakeSource) Watch(fn func(conn.Status)) func() {
-	f.mu.Lock()
-	id := f.next
-	f.next++
-	f.watchers[id] = fn
-	f.mu.Unlock()
-	return func() { f.mu.Lock(); delete(f.watchers, id); f.mu.Unlock() }
-}
-
-func (f *fakeSource) WatchOutbox(fn func([]conn.OutboxEntry)) func() {
-	f.mu.Lock()
-	id := f.next
-	f.next++
-	f.obWatchers[id] = fn
-	f.mu.Unlock()
-	return func() { f.mu.Lock(); delete(f.obWatchers, id); f.mu.Unlock() }
-}
-
-func (f *fakeSource) set(s conn.Status) {
-	f.mu.Lock()
-	f.status = s
-	fns := make([]func(conn.Status), 0, len(f.watchers))
-	for _, fn := range f.watchers {
-		fns = append(fns, fn)
-	}
-	f.mu.Unlock()
-	for _, fn := range fns {
-		fn(s)
-	}
-}
-
-func (f *fakeSource) counts() (int, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.watchers), len(f.obWatchers)
-}
 
 func TestLateStatusMovesItsWatchersToTheSession(t *testing.T) {
 	t.Parallel()
@@ -82,27 +23,24 @@ func TestLateStatusMovesItsWatchersToTheSession(t *testing.T) {
 	assert.Empty(t, l.Outbox())
 	l.ForceReconnect() // nothing to reconnect yet; must not panic
 
-	svc := newFakeSource(conn.Status{State: conn.StateConnected})
-	svc.outbox = []conn.OutboxEntry{{ClientID: "c1"}}
+	svc := conntest.NewStatusSource(conn.Status{State: conn.StateConnected}, conn.OutboxEntry{ClientID: "c1"})
 	l.set(svc, svc, nil)
 	assert.Equal(t, conn.StateConnected, l.Status().State)
 	assert.Len(t, l.Outbox(), 1)
-	watchers, obWatchers := svc.counts()
-	assert.Equal(t, 1, watchers, "the status watcher moved to the session")
-	assert.Equal(t, 1, obWatchers, "the outbox watcher moved to the session")
+	assert.Equal(t, 1, svc.Watchers(), "the status watcher moved to the session")
+	assert.Equal(t, 1, svc.OutboxWatchers(), "the outbox watcher moved to the session")
 
-	svc.set(conn.Status{State: conn.StateReconnecting})
+	svc.SetStatus(conn.Status{State: conn.StateReconnecting})
 	l.ForceReconnect()
 	mu.Lock()
 	assert.Equal(t, []conn.State{conn.StateConnected, conn.StateReconnecting}, seen, "told at the switch, then each change")
 	assert.Equal(t, [][]conn.OutboxEntry{{{ClientID: "c1"}}}, outboxes)
 	mu.Unlock()
-	assert.Equal(t, 1, svc.reconnects)
+	assert.Equal(t, 1, svc.ForcedReconnects())
 
 	stop()
 	stopOB()
 	stop() // twice is harmless
-	watchers, obWatchers = svc.counts()
-	assert.Zero(t, watchers)
-	assert.Zero(t, obWatchers)
+	assert.Zero(t, svc.Watchers())
+	assert.Zero(t, svc.OutboxWatchers())
 }

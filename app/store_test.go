@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -86,20 +85,8 @@ func (c *chat) reload() {
 // until the clock moves, firing the timers already due.
 func (c *chat) settle() {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	quiet := func() bool { return conn.Settled(c.svc, c.srv.Blocked) && app.StoreIdle(c.store) }
-	for {
-		if quiet() {
-			runtime.Gosched()
-			if quiet() && c.clock.FireDue() == 0 {
-				return
-			}
-			continue
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatal("the service and the store did not settle")
-		}
-		time.Sleep(20 * time.Microsecond)
+	if err := conntest.Settle(c.svc, c.srv, c.clock, c.storeIdle); err != nil {
+		c.t.Fatal(err)
 	}
 }
 
@@ -107,14 +94,14 @@ func (c *chat) settle() {
 // its own time.
 func (c *chat) advance(d time.Duration) {
 	c.t.Helper()
-	target := c.clock.Now().Add(d)
-	c.settle()
-	for c.clock.Step(target) {
-		c.settle()
+	if err := conntest.Advance(c.svc, c.srv, c.clock, d, c.storeIdle); err != nil {
+		c.t.Fatal(err)
 	}
-	c.clock.Set(target)
-	c.settle()
 }
+
+// storeIdle reports whether the store has nothing to do until the service
+// calls it.
+func (c *chat) storeIdle() bool { return app.StoreIdle(c.store) }
 
 // until advances in small steps until cond holds, failing after limit.
 func (c *chat) until(limit time.Duration, cond func() bool) {

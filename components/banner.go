@@ -47,17 +47,16 @@ type ConnectionStatusBanner struct {
 	// Cancelled says the chat's booking was cancelled (contract v2): the
 	// banner says so while the link itself is fine.
 	Cancelled bool
-	// Now is the clock; time.Now when nil. Tests inject theirs.
-	Now func() time.Time
-	// AfterFunc calls f on another goroutine after d unless stop is called
-	// first; time.AfterFunc when nil. Tests inject theirs.
-	AfterFunc func(d time.Duration, f func()) (stop func())
+	// Clock tells the time and runs the banner's timer; conn.SystemClock
+	// when nil, the clock the service runs on. Tests inject a
+	// conntest.Clock.
+	Clock conn.Clock
 
 	model        bannerModel
 	stopStatus   func()
 	stopOutbox   func()
 	stopArrivals func()
-	stopTimer    func()
+	timer        conn.Timer
 }
 
 // OnInit reads the current status and outbox. It runs natively too, so a
@@ -71,7 +70,7 @@ func (b *ConnectionStatusBanner) OnInit() {
 		b.model.setArrivals(b.Arrivals.Arrivals())
 	}
 	b.configure()
-	b.model.advance(b.now())
+	b.model.advance(b.clock().Now())
 }
 
 // OnMount starts watching the source and the outbox; it runs on the UI
@@ -116,36 +115,39 @@ func (b *ConnectionStatusBanner) OnUpdate(ctx app.Context) {
 // OnDismount stops watching and the pending timer; it runs on the UI
 // goroutine.
 func (b *ConnectionStatusBanner) OnDismount() {
-	for _, stop := range []*func(){&b.stopStatus, &b.stopOutbox, &b.stopArrivals, &b.stopTimer} {
+	for _, stop := range []*func(){&b.stopStatus, &b.stopOutbox, &b.stopArrivals} {
 		if *stop != nil {
 			(*stop)()
 			*stop = nil
 		}
+	}
+	b.stopTimer()
+}
+
+// stopTimer cancels the pending timer, if any; it runs on the UI goroutine.
+func (b *ConnectionStatusBanner) stopTimer() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
 	}
 }
 
 // refresh advances the model to now and re-arms the one timer for its next
 // change. It runs on the UI goroutine; the timer only dispatches.
 func (b *ConnectionStatusBanner) refresh(ctx app.Context) {
-	if b.stopTimer != nil {
-		b.stopTimer()
-		b.stopTimer = nil
-	}
+	b.stopTimer()
 	b.configure()
-	wake := b.model.advance(b.now())
+	wake := b.model.advance(b.clock().Now())
 	if wake <= 0 {
 		return
 	}
-	after := b.AfterFunc
-	if after == nil {
-		if app.IsServer {
-			// A page rendered on the server never redraws: no timer.
-			return
-		}
-		after = realAfterFunc
+	if b.Clock == nil && app.IsServer {
+		// A page rendered on the server never redraws: no timer.
+		return
 	}
-	// A timer that fires after being stopped only refreshes once more.
-	b.stopTimer = after(wake, func() { ctx.Dispatch(b.refresh) })
+	// The timer fires off the UI goroutine, so it only dispatches; a timer
+	// that fires after being stopped only refreshes once more.
+	b.timer = b.clock().AfterFunc(wake, func() { ctx.Dispatch(b.refresh) })
 }
 
 func (b *ConnectionStatusBanner) configure() {
@@ -166,16 +168,11 @@ func (b *ConnectionStatusBanner) status() conn.Status {
 	return b.Source.Status()
 }
 
-func (b *ConnectionStatusBanner) now() time.Time {
-	if b.Now != nil {
-		return b.Now()
+func (b *ConnectionStatusBanner) clock() conn.Clock {
+	if b.Clock == nil {
+		return conn.SystemClock{}
 	}
-	return time.Now()
-}
-
-func realAfterFunc(d time.Duration, f func()) (stop func()) {
-	t := time.AfterFunc(d, f)
-	return func() { t.Stop() }
+	return b.Clock
 }
 
 // Render draws the banner, or an empty slot while it is hidden so the page

@@ -13,6 +13,7 @@ import (
 
 	"tether/components"
 	"tether/conn"
+	"tether/conn/conntest"
 )
 
 var (
@@ -413,18 +414,18 @@ func TestBannerRendersEachView(t *testing.T) {
 }
 
 func TestBannerComponentWaitsForTheGrace(t *testing.T) {
-	clock := newFakeClock()
-	src := newFakeSource(retrying(3, 4*time.Second))
-	b := &components.ConnectionStatusBanner{Source: src, Now: clock.Now, AfterFunc: clock.AfterFunc}
+	clock := conntest.NewClock(t0)
+	src := conntest.NewStatusSource(retrying(3, 4*time.Second))
+	b := &components.ConnectionStatusBanner{Source: src, Clock: clock}
 	html := render(t, b)
 	assert.NotContains(t, html, "connection-banner", "hidden during the grace")
 	assert.Contains(t, html, "conn-banner-slot", "the slot stays so the page does not jump")
 }
 
 func TestBannerComponentShowsAnExpiredSessionAtOnce(t *testing.T) {
-	clock := newFakeClock()
-	src := newFakeSource(unauthorized)
-	html := render(t, &components.ConnectionStatusBanner{Source: src, Now: clock.Now, AfterFunc: clock.AfterFunc})
+	clock := conntest.NewClock(t0)
+	src := conntest.NewStatusSource(unauthorized)
+	html := render(t, &components.ConnectionStatusBanner{Source: src, Clock: clock})
 	assert.Regexp(t, attrRe("data-testid", "connection-banner"), html)
 	assert.Regexp(t, attrRe("data-state", "unauthorized"), html)
 	assert.Contains(t, html, "Your session expired")
@@ -433,9 +434,9 @@ func TestBannerComponentShowsAnExpiredSessionAtOnce(t *testing.T) {
 
 func TestBannerComponentHiddenWhileTheLinkIsGood(t *testing.T) {
 	for _, s := range []conn.Status{excellent, good, conn.InitialStatus(), {}} {
-		clock := newFakeClock()
+		clock := conntest.NewClock(t0)
 		html := render(t, &components.ConnectionStatusBanner{
-			Source: newFakeSource(s), Now: clock.Now, AfterFunc: clock.AfterFunc,
+			Source: conntest.NewStatusSource(s), Clock: clock,
 		})
 		assert.NotContains(t, html, "connection-banner", "status %+v", s)
 	}

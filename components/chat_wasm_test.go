@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/components"
+	"tether/conn/conntest"
 )
 
 // These mount the banner, the message list and the composer in the real
@@ -34,21 +35,20 @@ func event(kind, name string, init map[string]any) app.Value {
 }
 
 func TestBannerInTheDOMWaitsCountsDownAndRecovers(t *testing.T) {
-	clock := newFakeClock()
-	src := newFakeSource(excellent)
-	outbox := newFakeOutbox(queued("a"))
+	clock := conntest.NewClock(t0)
+	src := conntest.NewStatusSource(excellent, queued("a"))
 	e, _ := mount(t, &components.ConnectionStatusBanner{
-		Source: src, Outbox: outbox, Now: clock.Now, AfterFunc: clock.AfterFunc,
+		Source: src, Outbox: src, Clock: clock,
 	})
 	const banner = `[data-testid="connection-banner"]`
 	require.Equal(t, 1, src.Watchers())
-	require.Equal(t, 1, outbox.Watchers())
+	require.Equal(t, 1, src.OutboxWatchers())
 	assert.False(t, exists(banner), "a good link shows no banner")
 
-	src.Set(retrying(3, 4500*time.Millisecond))
+	src.SetStatus(retrying(3, 4500*time.Millisecond))
 	e.ConsumeAll()
 	assert.False(t, exists(banner), "not during the grace")
-	outbox.Set(queued("a"), queued("b"))
+	src.SetOutbox(queued("a"), queued("b"))
 	e.ConsumeAll()
 
 	clock.Advance(2 * time.Second)
@@ -66,16 +66,16 @@ func TestBannerInTheDOMWaitsCountsDownAndRecovers(t *testing.T) {
 
 	query(t, `[data-testid="retry-button"]`).Call("click")
 	e.ConsumeAll()
-	assert.Equal(t, 1, src.Forced(), "retry forces a reconnect")
+	assert.Equal(t, 1, src.ForcedReconnects(), "retry forces a reconnect")
 
-	src.Set(offline)
+	src.SetStatus(offline)
 	e.ConsumeAll()
 	assert.Equal(t, "offline", attr(t, banner, "data-state"))
 	assert.Contains(t, text(t, banner), "You're offline")
 
-	src.Set(excellent)
+	src.SetStatus(excellent)
 	e.ConsumeAll()
-	outbox.Set()
+	src.SetOutbox()
 	e.ConsumeAll()
 	assert.Equal(t, "recovered", attr(t, banner, "data-state"))
 	assert.Contains(t, text(t, banner), "Back online · 2 messages sent")
@@ -87,18 +87,17 @@ func TestBannerInTheDOMWaitsCountsDownAndRecovers(t *testing.T) {
 }
 
 func TestBannerInTheDOMLetsGoWhenDismounted(t *testing.T) {
-	clock := newFakeClock()
-	src := newFakeSource(retrying(1, 10*time.Second))
-	outbox := newFakeOutbox()
+	clock := conntest.NewClock(t0)
+	src := conntest.NewStatusSource(retrying(1, 10*time.Second))
 	e, _ := mount(t, &components.ConnectionStatusBanner{
-		Source: src, Outbox: outbox, Now: clock.Now, AfterFunc: clock.AfterFunc,
+		Source: src, Outbox: src, Clock: clock,
 	})
 	require.Equal(t, 1, clock.Pending(), "the grace timer")
 
 	require.NoError(t, e.Load(&components.Composer{}))
 	e.ConsumeAll()
 	assert.Zero(t, src.Watchers())
-	assert.Zero(t, outbox.Watchers())
+	assert.Zero(t, src.OutboxWatchers())
 	assert.Zero(t, clock.Pending())
 }
 

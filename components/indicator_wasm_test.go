@@ -11,6 +11,7 @@ import (
 
 	"tether/components"
 	"tether/conn"
+	"tether/conn/conntest"
 )
 
 // These run in headless Chromium (make test-wasm): OnMount runs, the
@@ -54,7 +55,7 @@ func attr(t *testing.T, selector, name string) string {
 }
 
 func TestIndicatorInTheDOMFollowsTheSource(t *testing.T) {
-	src := newFakeSource(conn.InitialStatus())
+	src := conntest.NewStatusSource(conn.InitialStatus())
 	e, _ := mount(t, &components.ConnectionStatusIndicator{Source: src})
 
 	const ind = `[data-testid="connection-indicator"]`
@@ -63,7 +64,7 @@ func TestIndicatorInTheDOMFollowsTheSource(t *testing.T) {
 	assert.Equal(t, "Connecting", attr(t, ind, "aria-label"))
 	require.Equal(t, 1, src.Watchers(), "the mounted indicator watches its source")
 
-	src.Set(excellent)
+	src.SetStatus(excellent)
 	e.ConsumeAll()
 	assert.Equal(t, "excellent", attr(t, ind, "data-quality"))
 	assert.Equal(t, "websocket", attr(t, ind, "data-transport"))
@@ -74,7 +75,7 @@ func TestIndicatorInTheDOMFollowsTheSource(t *testing.T) {
 		assert.Equal(t, "true", dots.Index(i).Call("getAttribute", "data-on").String(), "dot %d", i)
 	}
 
-	src.Set(poorPolling)
+	src.SetStatus(poorPolling)
 	e.ConsumeAll()
 	assert.Equal(t, "poor", attr(t, ind, "data-quality"))
 	assert.Equal(t, "polling", attr(t, ind, "data-transport"))
@@ -84,16 +85,16 @@ func TestIndicatorInTheDOMFollowsTheSource(t *testing.T) {
 }
 
 func TestReconnectButtonForcesAReconnect(t *testing.T) {
-	src := newFakeSource(reconnecting)
+	src := conntest.NewStatusSource(reconnecting)
 	e, _ := mount(t, &components.ConnectionStatusIndicator{Source: src})
 
 	query(t, `[data-testid="reconnect-button"]`).Call("click")
 	e.ConsumeAll()
-	assert.Equal(t, 1, src.Forced())
+	assert.Equal(t, 1, src.ForcedReconnects())
 }
 
 func TestDismountStopsWatching(t *testing.T) {
-	src := newFakeSource(excellent)
+	src := conntest.NewStatusSource(excellent)
 	e, _ := mount(t, &components.ConnectionStatusIndicator{Source: src})
 	require.Equal(t, 1, src.Watchers())
 

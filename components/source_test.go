@@ -1,74 +1,32 @@
 package components_test
 
 import (
-	"sync"
+	"time"
 
 	"tether/components"
 	"tether/conn"
+	"tether/conn/conntest"
 )
 
-// fakeSource is a StatusSource the test drives: Set changes the status and
-// tells every watcher, ForceReconnect is counted.
-type fakeSource struct {
-	mu       sync.Mutex
-	status   conn.Status
-	watchers map[int]func(conn.Status)
-	next     int
-	forced   int
+// The tests drive the components with conntest's status source, as the
+// page drives them with the service.
+var (
+	_ components.StatusSource = (*conntest.StatusSource)(nil)
+	_ components.OutboxSource = (*conntest.StatusSource)(nil)
+)
+
+// t0 is where the tests' clocks start: a fixed moment, so tests never
+// read the wall clock.
+var t0 = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// queued is an outbox entry waiting to go.
+func queued(id string) conn.OutboxEntry {
+	return conn.OutboxEntry{ClientID: id, Room: "r1", Body: "hello " + id, Created: t0}
 }
 
-var _ components.StatusSource = (*fakeSource)(nil)
-
-func newFakeSource(s conn.Status) *fakeSource {
-	return &fakeSource{status: s, watchers: map[int]func(conn.Status){}}
-}
-
-func (f *fakeSource) Status() conn.Status {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.status
-}
-
-func (f *fakeSource) Watch(fn func(conn.Status)) func() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	id := f.next
-	f.next++
-	f.watchers[id] = fn
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		delete(f.watchers, id)
-	}
-}
-
-func (f *fakeSource) ForceReconnect() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.forced++
-}
-
-func (f *fakeSource) Set(s conn.Status) {
-	f.mu.Lock()
-	f.status = s
-	fns := make([]func(conn.Status), 0, len(f.watchers))
-	for _, fn := range f.watchers {
-		fns = append(fns, fn)
-	}
-	f.mu.Unlock()
-	for _, fn := range fns {
-		fn(s)
-	}
-}
-
-func (f *fakeSource) Watchers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.watchers)
-}
-
-func (f *fakeSource) Forced() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.forced
+// failed is an outbox entry that gave up.
+func failed(id string) conn.OutboxEntry {
+	e := queued(id)
+	e.Failed, e.LastError = true, "server answered invalid_body"
+	return e
 }

@@ -3,7 +3,6 @@ package conn_test
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -113,19 +112,8 @@ func (h *harness) restart() {
 // firing the timers that are already due.
 func (h *harness) settle() {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if conn.Settled(h.svc, h.srv.Blocked) {
-			runtime.Gosched()
-			if conn.Settled(h.svc, h.srv.Blocked) && h.clock.FireDue() == 0 {
-				return
-			}
-			continue
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatal("the service did not settle")
-		}
-		time.Sleep(20 * time.Microsecond)
+	if err := conntest.Settle(h.svc, h.srv, h.clock); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
@@ -133,13 +121,9 @@ func (h *harness) settle() {
 // its own time.
 func (h *harness) advance(d time.Duration) {
 	h.t.Helper()
-	target := h.clock.Now().Add(d)
-	h.settle()
-	for h.clock.Step(target) {
-		h.settle()
+	if err := conntest.Advance(h.svc, h.srv, h.clock, d); err != nil {
+		h.t.Fatal(err)
 	}
-	h.clock.Set(target)
-	h.settle()
 }
 
 // until advances in small steps until cond holds, failing after limit of

@@ -13,6 +13,7 @@ import (
 // coder/websocket, and conn/conntest fakes them for tests.
 
 // Clock is the only source of time: no wall-clock call happens elsewhere.
+// SystemClock is the real one, the same in the browser and in Go programs.
 type Clock interface {
 	Now() time.Time
 	// AfterFunc calls f on its own goroutine after d, unless stopped first.

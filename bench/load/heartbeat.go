@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	"tether/conn"
@@ -63,34 +62,15 @@ func idleHour(visible bool) (pings int, bytes int, err error) {
 		Env: env, Storage: conntest.NewStorage(), Rand: func() float64 { return 0.5 },
 	})
 	defer svc.Close()
-	settle := func() error {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if conn.Settled(svc, srv.Blocked) {
-				runtime.Gosched()
-				if conn.Settled(svc, srv.Blocked) && clock.FireDue() == 0 {
-					return nil
-				}
-				continue
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("the service did not settle")
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-	if err := settle(); err != nil {
+	if err := conntest.Settle(svc, srv, clock); err != nil {
 		return 0, 0, err
 	}
 	if svc.Status().State != conn.StateConnected {
 		return 0, 0, fmt.Errorf("not connected: %s", svc.Status().State)
 	}
 	before := len(srv.Received(wire.TypePing))
-	end := clock.Now().Add(time.Hour)
-	for clock.Step(end) {
-		if err := settle(); err != nil {
-			return 0, 0, err
-		}
+	if err := conntest.Advance(svc, srv, clock, time.Hour); err != nil {
+		return 0, 0, err
 	}
 	if svc.Status().State != conn.StateConnected || srv.Stats().Dials != 1 {
 		return 0, 0, fmt.Errorf("the idle link did not hold: %s after %d dials", svc.Status().State, srv.Stats().Dials)

@@ -198,18 +198,6 @@ func (l *logs) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// eventually polls cond every 20 ms until it holds or 10 s pass.
-func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(msg, args...)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // dispatch fires a plain event named name on window or document.
 func dispatch(t *testing.T, target, name string) {
 	t.Helper()

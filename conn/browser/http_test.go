@@ -14,6 +14,7 @@ import (
 
 	"tether/conn"
 	"tether/conn/browser"
+	"tether/conn/conntest"
 	"tether/conn/wire"
 )
 
@@ -59,7 +60,7 @@ func TestFetchLongPollIsAnsweredByANewMessage(t *testing.T) {
 		page, err := h.Messages(ctx, taylor, room, 0, 20*time.Second, 50)
 		done <- result{page, err}
 	}()
-	eventually(t, func() bool { return h.InFlight() == 1 }, "the long-poll did not start")
+	conntest.Eventually(t, func() bool { return h.InFlight() == 1 }, "the long-poll did not start")
 	time.Sleep(200 * time.Millisecond) // let the server park the poll
 	_, err := h.Post(ctx, casey, room, "lp1", "wake up")
 	require.NoError(t, err)
@@ -83,7 +84,7 @@ func TestFetchAbortLeavesNothingInFlight(t *testing.T) {
 		_, err := h.Messages(ctx, tok, room, 0, 25*time.Second, 50)
 		done <- err
 	}()
-	eventually(t, func() bool { return h.InFlight() == 1 }, "the long-poll did not start")
+	conntest.Eventually(t, func() bool { return h.InFlight() == 1 }, "the long-poll did not start")
 	start := time.Now()
 	cancel()
 	select {

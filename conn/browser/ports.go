@@ -6,22 +6,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"time"
 
 	"tether/conn"
 )
-
-// Clock is the page's clock. Its timers run on setTimeout, which background
-// tabs throttle; the service checks the wall clock whenever one fires.
-type Clock struct{}
-
-var _ conn.Clock = Clock{}
-
-// Now returns the current time.
-func (Clock) Now() time.Time { return time.Now() }
-
-// AfterFunc calls f after d on its own goroutine.
-func (Clock) AfterFunc(d time.Duration, f func()) conn.Timer { return time.AfterFunc(d, f) }
 
 // Options say where the server is and who the user is.
 type Options struct {
@@ -54,7 +41,7 @@ func NewPorts(o Options) (conn.Ports, *HTTP, error) {
 	base = strings.TrimSuffix(base, "/")
 	h := &HTTP{BaseURL: base}
 	return conn.Ports{
-		Clock:   Clock{},
+		Clock:   conn.SystemClock{},
 		Dialer:  &Dialer{URL: WebSocketURL(base)},
 		HTTP:    h,
 		Tokens:  o.Tokens,

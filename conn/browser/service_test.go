@@ -15,6 +15,7 @@ import (
 
 	"tether/conn"
 	"tether/conn/browser"
+	"tether/conn/conntest"
 	"tether/conn/wire"
 )
 
@@ -37,7 +38,7 @@ func startService(t *testing.T, base, room, user string) (*conn.Service, *logs) 
 
 func waitState(t *testing.T, s *conn.Service, l *logs, want conn.State) {
 	t.Helper()
-	eventually(t, func() bool { return s.Status().State == want }, "state %s, want %s; log:\n%s", s.Status().State, want, l)
+	conntest.Eventually(t, func() bool { return s.Status().State == want }, "state %s, want %s; log:\n%s", s.Status().State, want, l)
 }
 
 func TestServiceConnectsAndDeliversThroughTheBrowserPorts(t *testing.T) {
@@ -56,12 +57,12 @@ func TestServiceConnectsAndDeliversThroughTheBrowserPorts(t *testing.T) {
 
 	_, err := s.Send(room, "over the real socket")
 	require.NoError(t, err)
-	eventually(t, func() bool {
+	conntest.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Equal(got, []string{"over the real socket"})
 	}, "the message did not come back; log:\n%s", l)
-	eventually(t, func() bool { return len(s.Outbox()) == 0 }, "the send was not acked")
+	conntest.Eventually(t, func() bool { return len(s.Outbox()) == 0 }, "the send was not acked")
 }
 
 func TestEnvironmentEventsOnWindowAndDocument(t *testing.T) {
@@ -131,7 +132,7 @@ func TestOfflineAndOnlineEventsReachTheService(t *testing.T) {
 	assert.True(t, l.has("Network offline (browser) - checking"), l.String())
 
 	dispatch(t, "window", "online")
-	eventually(t, func() bool { return l.has("Network online - checking the connection") }, "online did not reach the service:\n%s", l)
+	conntest.Eventually(t, func() bool { return l.has("Network online - checking the connection") }, "online did not reach the service:\n%s", l)
 }
 
 func TestTheOutboxSurvivesAReloadOfTheService(t *testing.T) {
@@ -144,7 +145,7 @@ func TestTheOutboxSurvivesAReloadOfTheService(t *testing.T) {
 	first, l := startService(t, "http://127.0.0.1:1", room, user)
 	clientID, err := first.Send(room, "typed while offline")
 	require.NoError(t, err)
-	eventually(t, func() bool {
+	conntest.Eventually(t, func() bool {
 		snap, err := browser.Storage{Key: key}.Load()
 		return err == nil && len(snap.Outbox) == 1 && snap.Outbox[0].ClientID == clientID
 	}, "the outbox was not saved; log:\n%s", l)
@@ -160,8 +161,8 @@ func TestTheOutboxSurvivesAReloadOfTheService(t *testing.T) {
 		got = append(got, m)
 		mu.Unlock()
 	}, nil)()
-	eventually(t, func() bool { return len(second.Outbox()) == 0 }, "the stored message was not sent; log:\n%s", l)
-	eventually(t, func() bool {
+	conntest.Eventually(t, func() bool { return len(second.Outbox()) == 0 }, "the stored message was not sent; log:\n%s", l)
+	conntest.Eventually(t, func() bool {
 		snap, err := browser.Storage{Key: key}.Load()
 		return err == nil && len(snap.Outbox) == 0 && snap.LastSeq[room] > 0
 	}, "the emptied outbox and the room's last seq were not saved")
@@ -244,7 +245,7 @@ func TestWindowTetherForTheConsole(t *testing.T) {
 	assert.Equal(t, "0", evalString(t, "String(window.tether.outbox().length)"), "nothing waits")
 
 	evalString(t, "String(window.tether.reconnect())")
-	eventually(t, func() bool { return l.has("Reconnect requested") }, "reconnect() did not reach the service:\n%s", l)
+	conntest.Eventually(t, func() bool { return l.has("Reconnect requested") }, "reconnect() did not reach the service:\n%s", l)
 	waitState(t, s, l, conn.StateConnected)
 }
 
@@ -260,12 +261,12 @@ func TestNothingOutlivesClose(t *testing.T) {
 	waitState(t, s, l, conn.StateConnected)
 	_, err = s.Send(room, "one")
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(s.Outbox()) == 0 }, "not acked")
+	conntest.Eventually(t, func() bool { return len(s.Outbox()) == 0 }, "not acked")
 	require.Greater(t, browser.LiveFuncs(), base, "the socket and the page events hold listeners while running")
 
 	s.Close()
 	remove()
-	eventually(t, func() bool { return browser.LiveFuncs() == base },
+	conntest.Eventually(t, func() bool { return browser.LiveFuncs() == base },
 		"%d callbacks outlive Close", browser.LiveFuncs()-base)
 	before := l.String()
 	dispatch(t, "window", "offline")

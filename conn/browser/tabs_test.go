@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/browser"
+	"tether/conn/conntest"
 )
 
 // Two channels of one name hear each other, not themselves.
@@ -29,7 +30,7 @@ func TestTabBusCarriesFramesToTheOtherTabs(t *testing.T) {
 	defer stopB()
 	require.NoError(t, a.Post([]byte(`{"t":"one"}`)))
 	require.NoError(t, a.Post([]byte(`{"t":"two"}`)))
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(heardB) == 2 }, "b did not hear a")
+	conntest.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(heardB) == 2 }, "b did not hear a")
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{`{"t":"one"}`, `{"t":"two"}`}, heardB, "in order")
@@ -42,13 +43,13 @@ func TestLeaderLockElectsOneAtATime(t *testing.T) {
 	lock := browser.LeaderLock{Name: name("leader")}
 	var first, second, third atomic.Bool
 	resign1 := lock.Campaign(func() { first.Store(true) })
-	eventually(t, first.Load, "the first campaign was not elected")
+	conntest.Eventually(t, first.Load, "the first campaign was not elected")
 	resign2 := lock.Campaign(func() { second.Store(true) })
 	resign3 := lock.Campaign(func() { third.Store(true) })
 	resign3() // withdrawn while waiting
 	assert.False(t, second.Load(), "two leaders at once")
 	resign1()
-	eventually(t, second.Load, "the waiting campaign was not elected when the leader resigned")
+	conntest.Eventually(t, second.Load, "the waiting campaign was not elected when the leader resigned")
 	resign2()
 	assert.False(t, third.Load(), "a withdrawn campaign was elected")
 }

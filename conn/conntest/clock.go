@@ -1,7 +1,10 @@
 // Package conntest fakes every port of the connection service: a clock you
 // advance, an in-memory server whose sockets you break with any close code
 // and whose network you unplug, an HTTP API you make fail, a token source,
-// storage and a browser environment you fire events on.
+// storage and a browser environment you fire events on; and, for code that
+// shows the service, a status source you change. Settle and Advance let a
+// service on these fakes come to rest between clock steps, so tests and
+// benchmarks never sleep for it.
 //
 // The fakes start no goroutine of their own: timers fire on the goroutine
 // that advances the clock, and calls that wait (a long poll, a dial into a

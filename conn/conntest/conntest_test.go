@@ -227,3 +227,54 @@ func TestTokensStorageAndEnv(t *testing.T) {
 	assert.Equal(t, []conn.EnvEvent{conn.EnvOffline, conn.EnvHidden}, seen)
 	assert.Zero(t, env.Watchers())
 }
+
+func TestStatusSource(t *testing.T) {
+	t.Parallel()
+	src := conntest.NewStatusSource(conn.InitialStatus(), conn.OutboxEntry{ClientID: "c-1"})
+	var states []conn.State
+	var outboxes [][]conn.OutboxEntry
+	stop := src.Watch(func(s conn.Status) { states = append(states, s.State) })
+	stopOutbox := src.WatchOutbox(func(ob []conn.OutboxEntry) { outboxes = append(outboxes, ob) })
+	assert.Equal(t, conn.StateConnecting, src.Status().State)
+	assert.Len(t, src.Outbox(), 1)
+
+	src.SetStatus(conn.Status{State: conn.StateConnected})
+	src.SetOutbox()
+	src.ForceReconnect()
+	assert.Equal(t, []conn.State{conn.StateConnected}, states)
+	assert.Equal(t, [][]conn.OutboxEntry{nil}, outboxes)
+	assert.Equal(t, 1, src.ForcedReconnects())
+
+	assert.Equal(t, 1, src.Watchers())
+	assert.Equal(t, 1, src.OutboxWatchers())
+	stop()
+	stopOutbox()
+	assert.Zero(t, src.Watchers())
+	assert.Zero(t, src.OutboxWatchers())
+	src.SetStatus(conn.Status{State: conn.StateOffline})
+	assert.Len(t, states, 1, "a stopped watcher hears nothing")
+}
+
+func TestSettleAndAdvance(t *testing.T) {
+	t.Parallel()
+	clock := conntest.NewClock(time.Time{})
+	srv := conntest.NewServer(clock)
+	svc := conn.New(conn.Config{}, conn.Ports{
+		Clock: clock, Dialer: srv.Dialer(), HTTP: srv.HTTP(), Tokens: conntest.NewTokens("token-1"),
+		Env: conntest.NewEnv(), Storage: conntest.NewStorage(), Rand: func() float64 { return 0.5 },
+	})
+	defer svc.Close()
+	var storeChecks int
+	quiet := func() bool { storeChecks++; return true }
+
+	require.NoError(t, conntest.Settle(svc, srv, clock, quiet))
+	assert.Equal(t, conn.StateConnected, svc.Status().State, "settled: connected without the clock moving")
+	assert.Positive(t, storeChecks, "quiet is asked too")
+
+	start := clock.Now()
+	pings := len(srv.Received(wire.TypePing))
+	require.NoError(t, conntest.Advance(svc, srv, clock, time.Minute))
+	assert.Equal(t, time.Minute, clock.Now().Sub(start))
+	assert.Greater(t, len(srv.Received(wire.TypePing)), pings, "the heartbeat's timers fired on the way")
+	assert.Equal(t, conn.StateConnected, svc.Status().State)
+}

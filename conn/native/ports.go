@@ -22,17 +22,6 @@ import (
 // over coder/websocket, HTTP over net/http, a fixed token, an environment
 // that is always online and visible, and storage in memory.
 
-// Clock is the system clock.
-type Clock struct{}
-
-var _ conn.Clock = Clock{}
-
-// Now returns the current time.
-func (Clock) Now() time.Time { return time.Now() }
-
-// AfterFunc calls f after d on its own goroutine.
-func (Clock) AfterFunc(d time.Duration, f func()) conn.Timer { return time.AfterFunc(d, f) }
-
 // Endpoints are the addresses of several nodes of one deployment (nodes
 // that share PostgreSQL), tried in turn: a client goes on with the next node
 // when one does not answer, and stays with the one that did.
@@ -358,7 +347,7 @@ func (m *MemoryStorage) Save(s conn.Snapshot) error {
 // Ports returns the native ports for a server at baseURL with token.
 func Ports(baseURL string, tokens conn.TokenSource) conn.Ports {
 	return conn.Ports{
-		Clock:   Clock{},
+		Clock:   conn.SystemClock{},
 		Dialer:  &Dialer{BaseURL: baseURL},
 		HTTP:    &HTTP{BaseURL: baseURL},
 		Tokens:  tokens,

@@ -190,11 +190,6 @@ func (tb *tab) seqs(room string) []int64 {
 	return out
 }
 
-func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	require.Eventually(t, cond, 5*time.Second, time.Millisecond, append([]any{msg}, args...)...)
-}
-
 func connected(h *tabs.Hub) func() bool {
 	return func() bool { return h.Status().State == conn.StateConnected }
 }
@@ -202,56 +197,56 @@ func connected(h *tabs.Hub) func() bool {
 func TestTwoTabsHoldOneConnection(t *testing.T) {
 	b := newBrowser(t)
 	a := b.open()
-	eventually(t, a.hub.Leading, "the first tab leads")
+	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
 	c := b.open()
 	a.subscribe("room-1", 0)
 	c.subscribe("room-1", 0)
-	eventually(t, connected(a.hub), "the leader connects")
-	eventually(t, connected(c.hub), "the follower shows the leader's status")
+	conntest.Eventually(t, connected(a.hub), "the leader connects")
+	conntest.Eventually(t, connected(c.hub), "the follower shows the leader's status")
 	assert.False(t, c.hub.Leading())
 	assert.Equal(t, 1, b.starts(), "one service")
 	assert.Len(t, b.srv.Sockets(), 1, "one socket")
 
 	b.srv.Publish("room-1", "hello")
-	eventually(t, func() bool { return len(c.bodies("room-1")) == 1 }, "the follower gets the room's message")
+	conntest.Eventually(t, func() bool { return len(c.bodies("room-1")) == 1 }, "the follower gets the room's message")
 	assert.Equal(t, []string{"hello"}, a.bodies("room-1"))
 
 	// The follower sends through the leader: its outbox shows the message
 	// until the server stored it, once.
 	id, err := c.hub.Send("room-1", "from the second tab")
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 2 }, "stored")
-	eventually(t, func() bool { return len(c.hub.Outbox()) == 0 && len(a.hub.Outbox()) == 0 }, "acked everywhere")
+	conntest.Eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 2 }, "stored")
+	conntest.Eventually(t, func() bool { return len(c.hub.Outbox()) == 0 && len(a.hub.Outbox()) == 0 }, "acked everywhere")
 	assert.Equal(t, id, b.srv.Messages("room-1")[1].ClientID)
-	eventually(t, func() bool { return slices.Equal(c.bodies("room-1"), []string{"hello", "from the second tab"}) }, "the follower sees its own message come back: %v", c.bodies("room-1"))
+	conntest.Eventually(t, func() bool { return slices.Equal(c.bodies("room-1"), []string{"hello", "from the second tab"}) }, "the follower sees its own message come back: %v", c.bodies("room-1"))
 
 	// The link breaks; the leader waits for its next attempt (the clock
 	// stands still), and "Retry now" in the follower skips the wait.
 	b.srv.Break(wire.CloseGoingAway, "restart")
-	eventually(t, func() bool { return c.hub.Status().State == conn.StateReconnecting }, "the follower shows the loss")
+	conntest.Eventually(t, func() bool { return c.hub.Status().State == conn.StateReconnecting }, "the follower shows the loss")
 	c.hub.ForceReconnect()
-	eventually(t, connected(c.hub), "the leader reconnected at the follower's word")
+	conntest.Eventually(t, connected(c.hub), "the leader reconnected at the follower's word")
 }
 
 func TestTheLeaderClosesAnotherTabTakesOverAndMissesNothing(t *testing.T) {
 	b := newBrowser(t)
 	a := b.open()
-	eventually(t, a.hub.Leading, "the first tab leads")
+	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
 	c := b.open()
 	a.subscribe("room-1", 0)
 	c.subscribe("room-1", 0)
-	eventually(t, connected(c.hub), "the follower shows connected")
+	conntest.Eventually(t, connected(c.hub), "the follower shows connected")
 	b.srv.Publish("room-1", "one")
-	eventually(t, func() bool { return len(c.bodies("room-1")) == 1 }, "relayed")
+	conntest.Eventually(t, func() bool { return len(c.bodies("room-1")) == 1 }, "relayed")
 
 	// What the leader gets but never passes on (it closes first), and what
 	// comes while no tab is connected, both reach the new leader's page.
 	b.srv.Seed("room-1", 2)
 	a.hub.Close()
 	b.srv.Publish("room-1", "four")
-	eventually(t, c.hub.Leading, "the other tab takes the lead")
-	eventually(t, connected(c.hub), "and connects")
-	eventually(t, func() bool { return len(c.seqs("room-1")) == 4 }, "everything: %v", c.seqs("room-1"))
+	conntest.Eventually(t, c.hub.Leading, "the other tab takes the lead")
+	conntest.Eventually(t, connected(c.hub), "and connects")
+	conntest.Eventually(t, func() bool { return len(c.seqs("room-1")) == 4 }, "everything: %v", c.seqs("room-1"))
 	assert.Equal(t, []int64{1, 2, 3, 4}, c.seqs("room-1"), "in order, once each")
 	assert.Equal(t, 2, b.starts())
 }
@@ -260,50 +255,50 @@ func TestTypedWhileNoTabLeadsIsSentByTheNextLeader(t *testing.T) {
 	b := newBrowser(t)
 	b.srv.Unplug()
 	a := b.open()
-	eventually(t, a.hub.Leading, "the first tab leads")
+	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
 	c := b.open()
-	eventually(t, func() bool { return b.ch.count() >= 2 }, "the follower said hello")
+	conntest.Eventually(t, func() bool { return b.ch.count() >= 2 }, "the follower said hello")
 	// Offline: the leader keeps the follower's message in its outbox.
 	_, err := c.hub.Send("room-1", "typed in the second tab")
 	require.NoError(t, err)
 	_, err = a.hub.Send("room-1", "typed in the first tab")
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(a.hub.Outbox()) == 2 && len(c.hub.Outbox()) == 2 }, "both tabs show both pending: %v", c.hub.Outbox())
+	conntest.Eventually(t, func() bool { return len(a.hub.Outbox()) == 2 && len(c.hub.Outbox()) == 2 }, "both tabs show both pending: %v", c.hub.Outbox())
 
 	// The leader's tab closes before the link is back; its storage keeps
 	// its outbox, and the next leader takes it.
 	a.hub.Close()
-	eventually(t, c.hub.Leading, "the other tab leads")
+	conntest.Eventually(t, c.hub.Leading, "the other tab leads")
 	b.srv.Plug()
 	c.hub.ForceReconnect()
-	eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 2 }, "both stored: %v", b.srv.Messages("room-1"))
-	eventually(t, func() bool { return len(c.hub.Outbox()) == 0 }, "nothing left")
+	conntest.Eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 2 }, "both stored: %v", b.srv.Messages("room-1"))
+	conntest.Eventually(t, func() bool { return len(c.hub.Outbox()) == 0 }, "nothing left")
 	assert.Len(t, b.srv.Messages("room-1"), 2, "once each")
 }
 
 func TestALateSubscriberReadsWhatTheLeaderPassedOnBefore(t *testing.T) {
 	b := newBrowser(t)
 	a := b.open()
-	eventually(t, a.hub.Leading, "leads")
+	conntest.Eventually(t, a.hub.Leading, "leads")
 	a.subscribe("room-1", 0)
-	eventually(t, connected(a.hub), "connected")
+	conntest.Eventually(t, connected(a.hub), "connected")
 	b.srv.Publish("room-1", "one")
 	b.srv.Publish("room-1", "two")
-	eventually(t, func() bool { return len(a.bodies("room-1")) == 2 }, "the leader's page got them")
+	conntest.Eventually(t, func() bool { return len(a.bodies("room-1")) == 2 }, "the leader's page got them")
 
 	// A second tab read its first page before "two" and subscribes after.
 	c := b.open()
 	c.subscribe("room-1", 1)
-	eventually(t, func() bool { return slices.Equal(c.seqs("room-1"), []int64{2}) }, "the gap is read: %v", c.seqs("room-1"))
+	conntest.Eventually(t, func() bool { return slices.Equal(c.seqs("room-1"), []int64{2}) }, "the gap is read: %v", c.seqs("room-1"))
 	b.srv.Publish("room-1", "three")
-	eventually(t, func() bool { return slices.Equal(c.seqs("room-1"), []int64{2, 3}) }, "then live: %v", c.seqs("room-1"))
+	conntest.Eventually(t, func() bool { return slices.Equal(c.seqs("room-1"), []int64{2, 3}) }, "then live: %v", c.seqs("room-1"))
 }
 
 func TestAFollowerSeesARoomRefused(t *testing.T) {
 	b := newBrowser(t)
 	b.srv.Forbid("room-x")
 	a := b.open()
-	eventually(t, a.hub.Leading, "leads")
+	conntest.Eventually(t, a.hub.Leading, "leads")
 	c := b.open()
 	errs := make(chan error, 1)
 	c.hub.SubscribeAfter("room-x", 0, func(wire.Message) {}, func(err error) { errs <- err })
@@ -318,11 +313,11 @@ func TestAFollowerSeesARoomRefused(t *testing.T) {
 func TestALeaderAboutToFreezeHandsOver(t *testing.T) {
 	b := newBrowser(t)
 	a := b.open()
-	eventually(t, a.hub.Leading, "the first tab leads")
+	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
 	c := b.open()
 	a.subscribe("room-1", 0)
 	c.subscribe("room-1", 0)
-	eventually(t, connected(c.hub), "connected")
+	conntest.Eventually(t, connected(c.hub), "connected")
 
 	// Offline, the leader's page takes a message, then is frozen (its
 	// storage keeps the entry under a tab that still lives).
@@ -330,20 +325,20 @@ func TestALeaderAboutToFreezeHandsOver(t *testing.T) {
 	b.srv.Break(wire.CloseAbnormal, "")
 	_, err := a.hub.Send("room-1", "typed before the freeze")
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(c.hub.Outbox()) == 1 }, "the follower shows it pending")
+	conntest.Eventually(t, func() bool { return len(c.hub.Outbox()) == 1 }, "the follower shows it pending")
 	a.env.Fire(conn.EnvFreeze)
-	eventually(t, c.hub.Leading, "the other tab leads at once")
+	conntest.Eventually(t, c.hub.Leading, "the other tab leads at once")
 	assert.False(t, a.hub.Leading())
 	b.srv.Plug()
 	c.hub.ForceReconnect()
-	eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 1 }, "sent by the new leader")
-	eventually(t, func() bool { return slices.Equal(c.bodies("room-1"), []string{"typed before the freeze"}) }, "shown: %v", c.bodies("room-1"))
+	conntest.Eventually(t, func() bool { return len(b.srv.Messages("room-1")) == 1 }, "sent by the new leader")
+	conntest.Eventually(t, func() bool { return slices.Equal(c.bodies("room-1"), []string{"typed before the freeze"}) }, "shown: %v", c.bodies("room-1"))
 
 	// The frozen page runs again: it follows, and gets what it missed.
 	b.srv.Publish("room-1", "while it was frozen")
 	a.env.Fire(conn.EnvResume)
-	eventually(t, func() bool { return len(a.bodies("room-1")) == 2 }, "caught up: %v", a.bodies("room-1"))
+	conntest.Eventually(t, func() bool { return len(a.bodies("room-1")) == 2 }, "caught up: %v", a.bodies("room-1"))
 	assert.False(t, a.hub.Leading(), "the lead stays with the tab that took it")
-	eventually(t, func() bool { return a.hub.Status().State == conn.StateConnected }, "the leader's status")
+	conntest.Eventually(t, func() bool { return a.hub.Status().State == conn.StateConnected }, "the leader's status")
 	assert.Len(t, b.srv.Messages("room-1"), 2, "nothing sent twice")
 }
