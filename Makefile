@@ -8,6 +8,7 @@ BIN       := $(CURDIR)/bin
 GOROOT    := $(shell $(GO) env GOROOT)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASMBROWSERTEST_VERSION := v0.11.0
+STATICCHECK_VERSION     := v0.8.2
 # Packages whose tests also run compiled to wasm in headless Chromium.
 WASM_TEST_PKGS := ./components/... ./conn/...
 
@@ -39,12 +40,22 @@ wasm:
 ## test: every layer: lint, Go tests with -race, wasm tests in Chromium, Playwright
 test: lint test-go test-wasm e2e
 
-## lint: gofmt, and go vet for the native and the js/wasm targets
-lint:
+## lint: gofmt, then go vet and staticcheck for the native and the js/wasm targets
+lint: $(BIN)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './playwright/*')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
+	$(BIN)/staticcheck ./...
+	GOOS=js GOARCH=wasm $(BIN)/staticcheck ./...
+
+# Pinned, and rebuilt when the pin moves: the version is part of the name.
+$(BIN)/staticcheck: $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+	ln -sf staticcheck-$(STATICCHECK_VERSION) $@
+$(BIN)/staticcheck-$(STATICCHECK_VERSION):
+	@mkdir -p $(BIN)/.staticcheck
+	GOBIN=$(BIN)/.staticcheck $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/.staticcheck/staticcheck $@
 
 ## test-go: native Go tests with the race detector (the server tests embed the built wasm)
 # The PostgreSQL store's tests start a throwaway server of their own.
