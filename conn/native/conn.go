@@ -32,7 +32,6 @@ type Option func(*options)
 
 type options struct {
 	resume       map[string]int64
-	httpClient   *http.Client
 	header       http.Header
 	subprotocols []string
 }
@@ -40,11 +39,6 @@ type options struct {
 // WithResume makes the hello resume these rooms from these seqs.
 func WithResume(resume map[string]int64) Option {
 	return func(o *options) { o.resume = resume }
-}
-
-// WithHTTPClient dials with client instead of http.DefaultClient.
-func WithHTTPClient(client *http.Client) Option {
-	return func(o *options) { o.httpClient = client }
 }
 
 // WithHeader adds headers to the upgrade request, e.g. an Origin.
@@ -118,7 +112,6 @@ func DialRaw(ctx context.Context, baseURL string, opts ...Option) (*Conn, error)
 		return nil, err
 	}
 	ws, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{
-		HTTPClient:   o.httpClient,
 		HTTPHeader:   o.header,
 		Subprotocols: o.subprotocols,
 	})
