@@ -62,6 +62,9 @@ type Config struct {
 	// GapRetry is how long a failed read of a gap waits before it is tried
 	// again; one second when zero.
 	GapRetry time.Duration
+	// Clock stamps messages and times the retries of gaps;
+	// conn.SystemClock when nil.
+	Clock conn.Clock
 	// Env, when set, tells the hub that its page is about to be frozen (or
 	// put in the back-forward cache) and that it runs again: a leader
 	// hands the connection over before it stops, and campaigns again when
@@ -173,6 +176,9 @@ func New(cfg Config) *Hub {
 	if cfg.GapRetry <= 0 {
 		cfg.GapRetry = time.Second
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = conn.SystemClock{}
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,7 +190,7 @@ func New(cfg Config) *Hub {
 		status:   conn.InitialStatus(),
 		subs:     map[int]*sub{},
 		relays:   map[string]*relay{},
-		idPrefix: "t" + strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(rand.Uint64()>>32, 36),
+		idPrefix: "t" + strconv.FormatInt(cfg.Clock.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(rand.Uint64()>>32, 36),
 	}
 	go h.loop()
 	h.do(func() {
@@ -556,7 +562,7 @@ func (h *Hub) filled(s *sub, upTo int64, msgs []wire.Message, err error) {
 			s.filling = false
 			return
 		}
-		time.AfterFunc(h.cfg.GapRetry, func() {
+		h.cfg.Clock.AfterFunc(h.cfg.GapRetry, func() {
 			h.do(func() {
 				if !s.gone && !h.isClosed() {
 					h.fill(s, upTo)
@@ -729,7 +735,7 @@ func (h *Hub) Send(room, body string) (clientID string, err error) {
 	h.idSeq++
 	clientID = h.idPrefix + "-" + strconv.Itoa(h.idSeq)
 	h.mu.Unlock()
-	e := conn.OutboxEntry{ClientID: clientID, Room: room, Body: body, Created: time.Now()}
+	e := conn.OutboxEntry{ClientID: clientID, Room: room, Body: body, Created: h.cfg.Clock.Now()}
 	h.do(func() {
 		if h.svc != nil {
 			h.svc.Adopt([]conn.OutboxEntry{e})
