@@ -170,21 +170,24 @@ func (tb *tab) subscribe(room string, after int64) {
 	}, nil)
 }
 
-func (tb *tab) bodies(room string) []string {
+// messages is what room delivered to the tab so far.
+func (tb *tab) messages(room string) []wire.Message {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
+	return slices.Clone(tb.got[room])
+}
+
+func (tb *tab) bodies(room string) []string {
 	var out []string
-	for _, m := range tb.got[room] {
+	for _, m := range tb.messages(room) {
 		out = append(out, m.Body)
 	}
 	return out
 }
 
 func (tb *tab) seqs(room string) []int64 {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
 	var out []int64
-	for _, m := range tb.got[room] {
+	for _, m := range tb.messages(room) {
 		out = append(out, m.Seq)
 	}
 	return out
