@@ -34,6 +34,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/batch"
 )
 
 // DefaultMaxBatch is the most appends one transaction commits when
@@ -112,14 +113,14 @@ type Store struct {
 	node   string
 	fanout *fanout
 
-	// reqs is unbuffered so that "taken by the writer" is one well-defined
-	// moment: before it an Append may still give up and store nothing.
-	reqs       chan *appendReq
-	writerDone chan struct{}
+	// batcher is the group-commit writer: its goroutine commits the
+	// appends in batches with apply and tells the fan-out of them.
+	batcher *batch.Writer
 
-	// mu guards closed. Calls hold it shared for their whole duration, so
-	// Close, which takes it exclusively, waits for the calls in flight and
-	// no call starts once it is set.
+	// mu guards closed. Calls other than Append (which batcher guards)
+	// hold it shared for their whole duration, so Close, which takes it
+	// exclusively, waits for the calls in flight and no call starts once it
+	// is set.
 	mu     sync.RWMutex
 	closed bool
 
@@ -143,11 +144,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	guardAgainstCuts(&cfg.ConnConfig.Config)
 	s := &Store{
-		opts:       opts,
-		log:        opts.Logger,
-		node:       newNodeID(),
-		reqs:       make(chan *appendReq),
-		writerDone: make(chan struct{}),
+		opts: opts,
+		log:  opts.Logger,
+		node: newNodeID(),
 	}
 	if err := s.open(ctx, cfg); err != nil {
 		if s.pool != nil {
@@ -155,7 +154,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("postgres: open %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
-	go s.runWriter()
+	s.batcher = batch.New(s.apply, batch.Options{
+		Name: "postgres", MaxBatch: opts.MaxBatch, OnCommit: s.fanout.committed, Logger: s.log,
+	})
 	return s, nil
 }
 
@@ -188,6 +189,15 @@ func newNodeID() string {
 
 // columns are what a read returns, in scanMessage's order.
 const columns = "seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at"
+
+// Append stores m with the next seq of its room, or returns the message the
+// room already holds from m.Sender with m.ClientID. It returns once the
+// batch holding m is committed. If ctx ends before the writer takes m,
+// nothing is stored; once taken, m is committed even if Append returns
+// ctx.Err() first.
+func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
+	return s.batcher.Append(ctx, m)
+}
 
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
@@ -302,12 +312,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // closing again returns what the first Close returned.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.batcher.Close()
 		s.mu.Lock()
 		s.closed = true
-		// No Append holds mu any more, so none can be sending on reqs.
-		close(s.reqs)
 		s.mu.Unlock()
-		<-s.writerDone
 		s.closeErr = s.fanout.stop()
 		s.pool.Close()
 	})

@@ -17,6 +17,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/batch"
 )
 
 func TestMigrate(t *testing.T) {
@@ -95,8 +96,8 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 	require.Len(t, migrations, 4, "update the user_version row above")
 }
 
-// openInternal opens a store whose writer goroutine does not run, so a test
-// can hand batches to commit itself.
+// openInternal opens a store for a test that hands batches to apply
+// itself: the writer goroutine stays idle while no Append runs.
 func openInternal(t *testing.T, opts Options) *Store {
 	t.Helper()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -106,102 +107,99 @@ func openInternal(t *testing.T, opts Options) *Store {
 	return s
 }
 
-func req(room, clientID, id, body string) *appendReq {
-	return &appendReq{
-		m: store.NewMessage{
-			Room: room, ID: id, ClientID: clientID, Body: body, SentAt: 1,
-			Sender: wire.User{ID: "u1", Name: "Ada", Role: wire.RoleCustomer},
-		},
-		reply: make(chan appendResult, 1),
+func req(room, clientID, id, body string) store.NewMessage {
+	return store.NewMessage{
+		Room: room, ID: id, ClientID: clientID, Body: body, SentAt: 1,
+		Sender: wire.User{ID: "u1", Name: "Ada", Role: wire.RoleCustomer},
 	}
 }
 
-func TestCommit(t *testing.T) {
+// apply hands msgs to s.apply as the writer does, and returns the results
+// it set and the seqs of the messages it created, in order.
+func apply(s *Store, msgs []store.NewMessage) ([]batch.Result, []int64, error) {
+	results := make([]batch.Result, len(msgs))
+	created, err := s.apply(msgs, results)
+	var seqs []int64
+	for _, m := range created {
+		seqs = append(seqs, m.Seq)
+	}
+	return results, seqs, err
+}
+
+func TestApply(t *testing.T) {
 	t.Parallel()
 	type want struct {
 		seq     int64
 		body    string
 		created bool
-		err     bool
 	}
 	tests := []struct {
-		name          string
-		batch         []*appendReq
-		want          []want
-		wantCommitted []int64 // seqs OnCommit received, in order; nil if not called
-		wantHead      int64
+		name        string
+		batch       []store.NewMessage
+		wantErr     bool // the batch fails as a whole
+		want        []want
+		wantCreated []int64 // seqs of the messages created, in order
+		wantHead    int64
 	}{
 		{
 			name: "a client_id repeated within one batch is found like a committed one",
-			batch: []*appendReq{
+			batch: []store.NewMessage{
 				req("r", "c1", "id1", "first"),
 				req("r", "c1", "id2", "retry"),
 				req("r", "c2", "id3", "second"),
 			},
-			want:          []want{{seq: 1, body: "first", created: true}, {seq: 1, body: "first"}, {seq: 2, body: "second", created: true}},
-			wantCommitted: []int64{1, 2},
-			wantHead:      2,
+			want:        []want{{seq: 1, body: "first", created: true}, {seq: 1, body: "first"}, {seq: 2, body: "second", created: true}},
+			wantCreated: []int64{1, 2},
+			wantHead:    2,
 		},
 		{
 			name: "a single append is a batch of one",
-			batch: []*appendReq{
+			batch: []store.NewMessage{
 				req("r", "c1", "id1", "first"),
 			},
-			want:          []want{{seq: 1, body: "first", created: true}},
-			wantCommitted: []int64{1},
-			wantHead:      1,
+			want:        []want{{seq: 1, body: "first", created: true}},
+			wantCreated: []int64{1},
+			wantHead:    1,
 		},
 		{
-			name: "a failing batch fails every request and stores none",
-			batch: []*appendReq{
+			name: "a failing batch returns the error (every request gets it) and stores none",
+			batch: []store.NewMessage{
 				req("r", "c1", "dup", "fine"),
 				req("r", "c2", "dup", "same id: violates UNIQUE(id)"),
 			},
-			want:     []want{{err: true}, {err: true}},
+			wantErr:  true,
 			wantHead: 0,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var committed []int64
-			called := false
-			s := openInternal(t, Options{OnCommit: func(msgs []wire.Message) {
-				called = true
-				for _, m := range msgs {
-					committed = append(committed, m.Seq)
+			s := openInternal(t, Options{})
+			// The writer goroutine is idle while no Append runs: calling
+			// apply here is the only use of the writer connection.
+			results, created, err := apply(s, tt.batch)
+			if tt.wantErr {
+				assert.Error(t, err)
+			} else {
+				require.NoError(t, err)
+				for i, res := range results {
+					assert.Equal(t, tt.want[i].seq, res.Msg.Seq, "request %d", i)
+					assert.Equal(t, tt.want[i].body, res.Msg.Body, "request %d", i)
+					assert.Equal(t, tt.want[i].created, res.Created, "request %d", i)
 				}
-			}})
-			// The writer goroutine is idle on an empty channel: calling
-			// commit here is the only use of the writer connection.
-			s.commit(tt.batch)
-			for i, r := range tt.batch {
-				res := <-r.reply
-				if tt.want[i].err {
-					assert.Error(t, res.err, "request %d", i)
-					continue
-				}
-				require.NoError(t, res.err, "request %d", i)
-				assert.Equal(t, tt.want[i].seq, res.msg.Seq, "request %d", i)
-				assert.Equal(t, tt.want[i].body, res.msg.Body, "request %d", i)
-				assert.Equal(t, tt.want[i].created, res.created, "request %d", i)
+				assert.Equal(t, tt.wantCreated, created)
 			}
-			assert.Equal(t, tt.wantCommitted, committed)
-			assert.Equal(t, tt.wantCommitted != nil, called)
 			head, err := s.Head(context.Background(), "r")
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantHead, head)
 
-			// A batch of only repeats finds them and does not call OnCommit.
+			// A batch of only repeats finds them and creates nothing.
 			if tt.wantHead > 0 {
-				called = false
-				again := []*appendReq{req("r", "c1", "id9", "again")}
-				s.commit(again)
-				res := <-again[0].reply
-				require.NoError(t, res.err)
-				assert.False(t, res.created)
-				assert.Equal(t, "first", res.msg.Body)
-				assert.False(t, called, "OnCommit called for a batch that created nothing")
+				results, created, err := apply(s, []store.NewMessage{req("r", "c1", "id9", "again")})
+				require.NoError(t, err)
+				assert.False(t, results[0].Created)
+				assert.Equal(t, "first", results[0].Msg.Body)
+				assert.Empty(t, created, "a batch of repeats created a message")
 			}
 		})
 	}
@@ -214,25 +212,25 @@ func TestCommit(t *testing.T) {
 func TestTheWriterForgetsTheHeadsItKnowsWhenABatchFails(t *testing.T) {
 	t.Parallel()
 	s := openInternal(t, Options{})
-	commitOne := func(r *appendReq) appendResult {
-		s.commit([]*appendReq{r})
-		return <-r.reply
+	commitOne := func(m store.NewMessage) (batch.Result, error) {
+		results, _, err := apply(s, []store.NewMessage{m})
+		return results[0], err
 	}
-	res := commitOne(req("r", "c1", "id1", "first"))
-	require.NoError(t, res.err)
-	require.Equal(t, int64(1), res.msg.Seq)
+	res, err := commitOne(req("r", "c1", "id1", "first"))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), res.Msg.Seq)
 
-	_, err := s.writer.Exec(`UPDATE rooms SET head = 2 WHERE room = 'r';
+	_, err = s.writer.Exec(`UPDATE rooms SET head = 2 WHERE room = 'r';
 		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
 		VALUES ('r', 2, 'elsewhere', 'c-other', 'u2', 'Bo', 'therapist', 'written elsewhere', 1)`)
 	require.NoError(t, err)
 
-	res = commitOne(req("r", "c2", "id2", "collides"))
-	require.ErrorContains(t, res.err, "r/2")
-	res = commitOne(req("r", "c3", "id3", "after"))
-	require.NoError(t, res.err)
-	assert.Equal(t, int64(3), res.msg.Seq)
-	assert.True(t, res.created)
+	_, err = commitOne(req("r", "c2", "id2", "collides"))
+	require.ErrorContains(t, err, "r/2")
+	res, err = commitOne(req("r", "c3", "id3", "after"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), res.Msg.Seq)
+	assert.True(t, res.Created)
 
 	msgs, err := s.After(context.Background(), "r", 0, 10)
 	require.NoError(t, err)

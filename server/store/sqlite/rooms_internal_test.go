@@ -113,7 +113,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 		return names
 	}
 	assert.Equal(t, []string{"c", "a", "b"}, rooms())
-	_, _, err = s.Append(ctx, req("b", "new", "b-new", "again").m)
+	_, _, err = s.Append(ctx, req("b", "new", "b-new", "again"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"b", "c", "a"}, rooms())
 }

@@ -32,6 +32,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/batch"
 )
 
 // DefaultMaxBatch is the most appends one transaction commits when
@@ -91,9 +92,6 @@ type Store struct {
 	stopCheckpoints  chan struct{}
 	checkpointerDone chan struct{}
 	checkpoints      atomic.Int64 // background checkpoints run, for tests
-	onCommit         store.CommitFunc
-	maxBatch         int
-	gather           time.Duration
 	log              *slog.Logger
 
 	// Writer statements, run inside each batch's transaction.
@@ -105,14 +103,14 @@ type Store struct {
 	// Reader statements.
 	afterStmt, beforeStmt, headStmt, roomsStmt, roomsOnlyStmt *sql.Stmt
 
-	// reqs is unbuffered so that "taken by the writer" is one well-defined
-	// moment: before it an Append may still give up and store nothing.
-	reqs       chan *appendReq
-	writerDone chan struct{}
+	// batcher is the group-commit writer: its goroutine commits the
+	// appends in batches with apply.
+	batcher *batch.Writer
 
-	// mu guards closed. Calls hold it shared for their whole duration, so
-	// Close, which takes it exclusively, waits for the calls in flight and
-	// no call starts once it is set.
+	// mu guards closed. Calls other than Append (which batcher guards)
+	// hold it shared for their whole duration, so Close, which takes it
+	// exclusively, waits for the calls in flight and no call starts once it
+	// is set.
 	mu     sync.RWMutex
 	closed bool
 
@@ -129,20 +127,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: no database path")
 	}
-	s := &Store{
-		onCommit:   opts.OnCommit,
-		maxBatch:   opts.MaxBatch,
-		gather:     opts.Gather,
-		log:        opts.Logger,
-		reqs:       make(chan *appendReq),
-		writerDone: make(chan struct{}),
-	}
-	if s.maxBatch <= 0 {
-		s.maxBatch = DefaultMaxBatch
-	}
-	if s.gather == 0 {
-		s.gather = DefaultGather
-	}
+	s := &Store{log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -162,7 +147,17 @@ func Open(path string, opts Options) (*Store, error) {
 		s.stopCheckpoints, s.checkpointerDone = make(chan struct{}), make(chan struct{})
 		go s.runCheckpointer(every, s.stopCheckpoints)
 	}
-	go s.runWriter()
+	batching := batch.Options{
+		Name: "sqlite", MaxBatch: opts.MaxBatch, Gather: opts.Gather, OnCommit: opts.OnCommit, Logger: s.log,
+	}
+	if batching.MaxBatch <= 0 {
+		batching.MaxBatch = DefaultMaxBatch
+	}
+	// A Gather below 0 stays as it is: the batcher never waits then.
+	if batching.Gather == 0 {
+		batching.Gather = DefaultGather
+	}
+	s.batcher = batch.New(s.apply, batching)
 	return s, nil
 }
 
@@ -277,6 +272,15 @@ func checkDurable(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// Append stores m with the next seq of its room, or returns the message the
+// room already holds from m.Sender with m.ClientID. It returns once the
+// batch holding m is committed. If ctx ends before the writer takes m,
+// nothing is stored; once taken, m is committed even if Append returns
+// ctx.Err() first.
+func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
+	return s.batcher.Append(ctx, m)
+}
+
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
 func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
@@ -366,12 +370,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // store.ErrClosed; closing again returns what the first Close returned.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.batcher.Close()
 		s.mu.Lock()
 		s.closed = true
-		// No Append holds mu any more, so none can be sending on reqs.
-		close(s.reqs)
 		s.mu.Unlock()
-		<-s.writerDone
 		if s.stopCheckpoints != nil {
 			close(s.stopCheckpoints)
 			<-s.checkpointerDone

@@ -7,145 +7,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/batch"
 )
-
-// appendReq is one Append waiting for the writer.
-type appendReq struct {
-	m store.NewMessage
-	// reply has room for the answer so that the writer never waits for a
-	// caller that stopped waiting.
-	reply chan appendResult
-}
-
-type appendResult struct {
-	msg     wire.Message
-	created bool
-	err     error
-}
-
-// Append stores m with the next seq of its room, or returns the message the
-// room already holds from m.Sender with m.ClientID. It returns once the
-// batch holding m is committed. If ctx ends before the writer takes m,
-// nothing is stored; once taken, m is committed even if Append returns
-// ctx.Err() first.
-func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
-	// select picks at random among ready cases: check first, so an ended
-	// context never lets a request through.
-	if err := ctx.Err(); err != nil {
-		return wire.Message{}, false, err
-	}
-	req := &appendReq{m: m, reply: make(chan appendResult, 1)}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return wire.Message{}, false, store.ErrClosed
-	}
-	select {
-	case s.reqs <- req:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return wire.Message{}, false, ctx.Err()
-	}
-	select {
-	case res := <-req.reply:
-		return res.msg, res.created, res.err
-	case <-ctx.Done():
-		// An answer that is already there is worth more than the error.
-		select {
-		case res := <-req.reply:
-			return res.msg, res.created, res.err
-		default:
-			return wire.Message{}, false, ctx.Err()
-		}
-	}
-}
-
-// runWriter commits the appends until Close closes reqs. It takes one
-// request, then whatever others already wait, up to maxBatch: under load the
-// appends that queue during one commit share the next one's fsync, and a lone
-// append is never delayed to wait for company. While appends come faster
-// than commits (the last commit held more than one), it also waits up to
-// gather for more before committing.
-func (s *Store) runWriter() {
-	defer close(s.writerDone)
-	batch := make([]*appendReq, 0, s.maxBatch)
-	gather := time.NewTimer(time.Hour)
-	gather.Stop()
-	last := 0 // appends in the previous commit
-	for first := range s.reqs {
-		batch = append(batch[:0], first)
-		var wait <-chan time.Time
-		if last > 1 && s.gather > 0 {
-			gather.Reset(s.gather)
-			wait = gather.C
-		}
-	drain:
-		for len(batch) < s.maxBatch {
-			if wait == nil {
-				select {
-				case req, ok := <-s.reqs:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, req)
-				default:
-					break drain
-				}
-				continue
-			}
-			select {
-			case req, ok := <-s.reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, req)
-			case <-wait:
-				wait = nil
-				break drain
-			}
-		}
-		if wait != nil {
-			gather.Stop() // the batch filled up first
-		}
-		last = len(batch)
-		s.commit(batch)
-		clear(batch) // let the answered requests be collected
-	}
-}
-
-// commit runs batch in one transaction, tells OnCommit of the messages it
-// created, then answers every request. When the transaction fails, every
-// request of the batch gets the error and nothing of it is stored.
-func (s *Store) commit(batch []*appendReq) {
-	results := make([]appendResult, len(batch))
-	created, err := s.apply(batch, results)
-	if err != nil {
-		s.log.Error("sqlite: append batch failed", "appends", len(batch), "err", err)
-		err = fmt.Errorf("sqlite: append: %w", err)
-		for i := range results {
-			results[i] = appendResult{err: err}
-		}
-	} else if len(created) > 0 && s.onCommit != nil {
-		// Before the replies, so that a subscriber learns of a message no
-		// later than its sender's ack.
-		s.onCommit(created)
-	}
-	for i, req := range batch {
-		req.reply <- results[i]
-	}
-}
 
 // maxKnownHeads bounds the writer's memory of room heads; past it the
 // memory starts over (each room is read again on its next append).
 const maxKnownHeads = 1 << 16
 
-// apply runs batch in one transaction, filling results, and returns the
-// messages it created in seq order.
+// apply, the batcher's ApplyFunc, runs msgs in one transaction, filling
+// results, and returns the messages it created in seq order.
 //
 // Per append it runs two statements: the insert, which the (room,
 // sender_id, client_id) index turns into a no-op for a message the room
@@ -155,7 +28,7 @@ const maxKnownHeads = 1 << 16
 // with one writer nothing else moves it. What a batch learns joins that
 // memory only once the batch is committed, and any failure forgets it all,
 // so a rolled-back batch never leaves a head the database does not have.
-func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wire.Message, err error) {
+func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created []wire.Message, err error) {
 	// Not the callers' contexts: once taken, a request is written whatever
 	// its caller does, and one caller must not abort the others' batch.
 	ctx := context.Background()
@@ -177,9 +50,8 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wir
 	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
 	bump := tx.StmtContext(ctx, s.bumpStmt)
-	heads := make(map[string]int64, len(batch)) // this batch's
-	for i, req := range batch {
-		m := req.m
+	heads := make(map[string]int64, len(msgs)) // this batch's
+	for i, m := range msgs {
 		head, known := heads[m.Room]
 		if !known {
 			head, known = s.heads[m.Room]
@@ -216,7 +88,7 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wir
 				return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
 			}
 			heads[m.Room] = head
-			results[i] = appendResult{msg: msg}
+			results[i] = batch.Result{Msg: msg}
 			continue
 		}
 		activity++
@@ -227,7 +99,7 @@ func (s *Store) apply(batch []*appendReq, results []appendResult) (created []wir
 		}
 		heads[m.Room] = seq
 		msg := wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
-		results[i] = appendResult{msg: msg, created: true}
+		results[i] = batch.Result{Msg: msg, Created: true}
 		created = append(created, msg)
 	}
 	if err := tx.Commit(); err != nil {
