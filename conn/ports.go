@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"tether/conn/wire"
@@ -73,17 +74,38 @@ type HTTP interface {
 	Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error)
 }
 
-// HTTPError is an answer of the server that is not a success.
+// HTTPError is an answer of the server that is not a success, as both the
+// browser's and the native ports return it: its status, and the code and
+// message of the protocol's JSON error body (wire.ErrorBody) when it has one.
 type HTTPError struct {
-	Status     int
-	Code       string
-	Message    string
+	Status int
+	// Code is the body's error code; empty when the answer did not carry
+	// the protocol's error body (a proxy's page, say).
+	Code    string
+	Message string
+	// RetryAfter is the Retry-After header, 0 when absent.
 	RetryAfter time.Duration
+	// Cause is the library's error behind the answer when there is one (a
+	// refused WebSocket upgrade); nil for a plain HTTP answer.
+	Cause error
 }
 
+// Error says "server answered CODE: MESSAGE", or "server answered HTTP
+// STATUS" when there is no code. The banner finds revoked and expired
+// sessions by that text in Status.LastError, so it stays this way.
 func (e *HTTPError) Error() string {
+	if e.Code == "" {
+		s := "server answered HTTP " + strconv.Itoa(e.Status)
+		if e.Message != "" {
+			s += ": " + e.Message
+		}
+		return s
+	}
 	return "server answered " + e.Code + ": " + e.Message
 }
+
+// Unwrap returns Cause, so errors.Is and errors.As see the library's error.
+func (e *HTTPError) Unwrap() error { return e.Cause }
 
 // TokenSource hands out the token of the session.
 type TokenSource interface {

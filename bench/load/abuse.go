@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tether/conn"
 	"tether/conn/native"
 	"tether/conn/wire"
 )
@@ -362,7 +363,7 @@ func seedUser(ctx context.Context, client *http.Client, base string, t target, r
 	for i := user * abuseSeedPerUser; i < min(perRoom, (user+1)*abuseSeedPerUser); i++ {
 		for {
 			_, _, err := h.Post(ctx, room, name+"-"+strconv.Itoa(i), body)
-			var he *native.HTTPError
+			var he *conn.HTTPError
 			if errors.As(err, &he) && he.Status == http.StatusTooManyRequests {
 				sleepCtx(ctx, max(he.RetryAfter, 100*time.Millisecond))
 				continue

@@ -180,7 +180,7 @@ func (h *HTTP) fetch(ctx context.Context, method, path, token, credentials strin
 
 	if status < 200 || status > 299 {
 		he := &conn.HTTPError{Status: status, Code: "http_" + strconv.Itoa(status), Message: strings.TrimSpace(text)}
-		var body wire.HTTPError
+		var body wire.ErrorBody
 		if json.Unmarshal([]byte(text), &body) == nil && body.Code != "" {
 			he.Code, he.Message = body.Code, body.Message
 		}

@@ -81,7 +81,7 @@ type readResult struct {
 
 // Dial opens a session at baseURL (http(s)://host[:port]): it upgrades
 // /api/ws with subprotocol tether.v1, sends hello with token and waits for
-// welcome. A refused upgrade is an *HTTPError; a socket closed before
+// welcome. A refused upgrade is a *conn.HTTPError; a socket closed before
 // welcome (4401 for a bad token) is a *CloseError; an error frame in answer
 // to hello is a *FrameError.
 func Dial(ctx context.Context, baseURL, token string, opts ...Option) (*Conn, error) {

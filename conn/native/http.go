@@ -16,37 +16,15 @@ import (
 	"strings"
 	"time"
 
+	"tether/conn"
 	"tether/conn/wire"
 )
 
-// HTTPError is an HTTP answer other than 2xx: its status, and the code and
-// message of the protocol's JSON error body when it has one.
-type HTTPError struct {
-	Status  int
-	Code    string
-	Message string
-	// RetryAfter is the Retry-After header, 0 when absent.
-	RetryAfter time.Duration
-	err        error // for a refused WebSocket upgrade, the library's error
-}
-
-func (e *HTTPError) Error() string {
-	s := fmt.Sprintf("native: HTTP %d", e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Unwrap is the library's error of a refused upgrade, or nil.
-func (e *HTTPError) Unwrap() error { return e.err }
-
-// newHTTPError reads res's status, Retry-After and JSON error body.
-func newHTTPError(res *http.Response, cause error) *HTTPError {
-	e := &HTTPError{Status: res.StatusCode, err: cause}
+// newHTTPError reads res's status, Retry-After and JSON error body into the
+// port's error, the one both ports return. cause is the library's error of
+// a refused WebSocket upgrade, or nil.
+func newHTTPError(res *http.Response, cause error) *conn.HTTPError {
+	e := &conn.HTTPError{Status: res.StatusCode, Cause: cause}
 	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s >= 0 {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}
@@ -54,7 +32,7 @@ func newHTTPError(res *http.Response, cause error) *HTTPError {
 		return e
 	}
 	data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	var body wire.HTTPError
+	var body wire.ErrorBody
 	if json.Unmarshal(data, &body) == nil && body.Code != "" {
 		e.Code, e.Message = body.Code, body.Message
 	} else {
@@ -128,7 +106,7 @@ func messagesPath(room string) string {
 
 // Do sends a request to path (with its query) under BaseURL. in, unless
 // nil, is the body: []byte as is, anything else as JSON. A 2xx answer is
-// decoded into out unless out is nil; any other is an *HTTPError. It
+// decoded into out unless out is nil; any other is a *conn.HTTPError. It
 // returns the status.
 func (h *HTTPClient) Do(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader

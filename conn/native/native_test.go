@@ -106,12 +106,13 @@ func TestDialReturnsAnHTTPErrorWhenTheUpgradeIsRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, err := Dial(t.Context(), srv.URL, "tok")
-	var he *HTTPError
+	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusServiceUnavailable, he.Status)
 	assert.Equal(t, wire.CodeUnavailable, he.Code)
 	assert.Equal(t, "refused", he.Message)
 	assert.Equal(t, 2*time.Second, he.RetryAfter)
+	assert.Error(t, he.Cause, "the library's error of the refused upgrade is kept")
 }
 
 func TestNextWithAnEndedContextKeepsTheConnectionOpen(t *testing.T) {
@@ -286,13 +287,13 @@ func TestHTTPClientTurnsAnswersIntoResultsAndErrors(t *testing.T) {
 	assert.Equal(t, &wire.MessagesPage{Messages: []wire.Message{{Room: "r1", Seq: 3, Body: "x"}}, Head: 3}, page)
 
 	_, err = h.History(ctx, "r1", 10, 2)
-	var he *HTTPError
+	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he)
-	assert.Equal(t, HTTPError{Status: 400, Code: wire.CodeBadFrame, Message: "before=10&limit=2"}, *he)
+	assert.Equal(t, conn.HTTPError{Status: 400, Code: wire.CodeBadFrame, Message: "before=10&limit=2"}, *he)
 
 	_, _, err = h.Post(ctx, "r2", "c1", "hi")
 	require.ErrorAs(t, err, &he)
-	assert.Equal(t, HTTPError{Status: 429, Code: wire.CodeRateLimited, Message: "slow down", RetryAfter: 3 * time.Second}, *he)
+	assert.Equal(t, conn.HTTPError{Status: 429, Code: wire.CodeRateLimited, Message: "slow down", RetryAfter: 3 * time.Second}, *he)
 
 	_, err = (&HTTPClient{BaseURL: srv.URL}).Messages(ctx, "r1", 0, 0)
 	require.ErrorAs(t, err, &he)

@@ -109,7 +109,7 @@ func (d *Dialer) dial(ctx context.Context, baseURL string, events conn.SocketEve
 	})
 	if err != nil {
 		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
-			return nil, portError(newHTTPError(res, err))
+			return nil, newHTTPError(res, err)
 		}
 		return nil, err
 	}
@@ -213,10 +213,10 @@ var _ conn.HTTP = (*HTTP)(nil)
 // is down.
 func (h *HTTP) do(ctx context.Context, token string, f func(*HTTPClient) error) error {
 	if h.Endpoints == nil {
-		return portError(f(&HTTPClient{BaseURL: h.BaseURL, Token: token, Client: h.Client}))
+		return f(&HTTPClient{BaseURL: h.BaseURL, Token: token, Client: h.Client})
 	}
 	return h.Endpoints.try(ctx, func(base string) error {
-		return portError(f(&HTTPClient{BaseURL: base, Token: token, Client: h.Client}))
+		return f(&HTTPClient{BaseURL: base, Token: token, Client: h.Client})
 	}, endpointDown)
 }
 
@@ -266,15 +266,6 @@ func (h *HTTP) Post(ctx context.Context, token, room, clientID, body string) (wi
 		return err
 	})
 	return posted, err
-}
-
-// portError turns this package's *HTTPError into the port's.
-func portError(err error) error {
-	var he *HTTPError
-	if errors.As(err, &he) {
-		return &conn.HTTPError{Status: he.Status, Code: he.Code, Message: he.Message, RetryAfter: he.RetryAfter}
-	}
-	return err
 }
 
 // StaticTokens hands out one token; Refresh calls RefreshFunc when set.

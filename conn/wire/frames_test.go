@@ -750,7 +750,7 @@ func TestHTTPBodiesUseTheDesignFieldNames(t *testing.T) {
 		body any
 		want string
 	}{
-		{"an HTTP error names its code error", wire.HTTPError{Code: wire.CodeNotFound, Message: "no such path"}, `{"error":"not_found","message":"no such path"}`},
+		{"an HTTP error names its code error", wire.ErrorBody{Code: wire.CodeNotFound, Message: "no such path"}, `{"error":"not_found","message":"no such path"}`},
 		{"a post carries client_id and body", wire.PostMessage{ClientID: "c1", Body: "hi"}, `{"client_id":"c1","body":"hi"}`},
 		{"a posted answer carries client_id, seq and sent_at", wire.Posted{ClientID: "c1", Seq: 3, SentAt: 5}, `{"client_id":"c1","seq":3,"sent_at":5}`},
 		{"an empty page still lists messages", wire.MessagesPage{Messages: []wire.Message{}, Head: 0}, `{"messages":[],"head":0}`},

@@ -23,8 +23,9 @@ type Posted struct {
 	SentAt   int64  `json:"sent_at"`
 }
 
-// HTTPError is the body of every HTTP error.
-type HTTPError struct {
+// ErrorBody is the body of every HTTP error: the server writes it, and the
+// clients read it into a conn.HTTPError.
+type ErrorBody struct {
 	Code    string `json:"error"`
 	Message string `json:"message"`
 }

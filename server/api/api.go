@@ -174,7 +174,7 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(wire.HTTPError{Code: code, Message: message})
+	json.NewEncoder(w).Encode(wire.ErrorBody{Code: code, Message: message})
 }
 
 // devUser reads the demo user of a dev request's query (role, user, name)

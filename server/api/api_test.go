@@ -50,7 +50,7 @@ func TestAPI(t *testing.T) {
 				}
 				assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 				assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-				var body wire.HTTPError
+				var body wire.ErrorBody
 				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "body %q", w.Body.String())
 				assert.Equal(t, tt.errorCode, body.Code)
 				assert.Contains(t, body.Message, tt.path)

@@ -28,7 +28,7 @@ func writeError(w http.ResponseWriter, m *metrics.Metrics, status int, code, mes
 	if m != nil {
 		m.Errors.WithLabelValues(code).Inc()
 	}
-	writeJSON(w, status, wire.HTTPError{Code: code, Message: message})
+	writeJSON(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

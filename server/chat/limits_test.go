@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"tether/conn"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/api"
@@ -266,7 +267,7 @@ func TestSocketsPastTheCapsAreRefused(t *testing.T) {
 			"an upgrade past the server's cap answers 503 with Retry-After",
 			"taylor", chat.Limits{MaxSockets: 2, RefuseRetryAfter: 7 * time.Second},
 			func(t *testing.T, err error) {
-				var he *native.HTTPError
+				var he *conn.HTTPError
 				require.ErrorAs(t, err, &he)
 				assert.Equal(t, http.StatusServiceUnavailable, he.Status)
 				assert.Equal(t, 7*time.Second, he.RetryAfter)
@@ -320,7 +321,7 @@ func TestLongPollsPastTheCapsAreRefused(t *testing.T) {
 
 			third := &native.HTTPClient{BaseURL: s.srv.URL, Token: s.token(t, tt.thirdUser, "room-a")}
 			_, err := third.Messages(limitContext(t), "room-a", 0, 30*time.Second)
-			var he *native.HTTPError
+			var he *conn.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, tt.status, he.Status)
 			assert.Equal(t, tt.code, he.Code)
@@ -367,7 +368,7 @@ func TestReadsPastTheUsersBudgetAreRefusedWith429(t *testing.T) {
 				require.NoError(t, tt.spend(t, s, tok))
 			}
 			err := tt.refused(t, s, tok)
-			var he *native.HTTPError
+			var he *conn.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, http.StatusTooManyRequests, he.Status)
 			assert.Equal(t, wire.CodeRateLimited, he.Code)
@@ -534,7 +535,7 @@ func TestRefusalsAreHeldBeforeTheyAreAnswered(t *testing.T) {
 
 	start := time.Now()
 	err := poll(limitContext(t))
-	var he *native.HTTPError
+	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusTooManyRequests, he.Status)
 	assert.GreaterOrEqual(t, time.Since(start), hold/2, "held before the answer")

@@ -193,7 +193,7 @@ func TestServeRoomsRefusesBadRequests(t *testing.T) {
 			if tt.status == http.StatusUnauthorized {
 				assert.True(t, strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer"))
 			}
-			var body wire.HTTPError
+			var body wire.ErrorBody
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
 			assert.Equal(t, tt.code, body.Code)
 			assert.Contains(t, body.Message, tt.message)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"tether/conn"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/node"
@@ -115,7 +116,7 @@ func TestBadWebSocketInputGetsItsCodeAndTheServerGoesOn(t *testing.T) {
 		}},
 		{"a foreign Origin is refused with 403", func(t *testing.T) {
 			_, err := native.Dial(ctx, m.URL(), taylorTok, native.WithHeader(http.Header{"Origin": {"https://evil.example"}}))
-			var he *native.HTTPError
+			var he *conn.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, http.StatusForbidden, he.Status)
 		}},

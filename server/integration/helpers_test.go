@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/chat"
@@ -117,9 +118,9 @@ func requireFrameError(t *testing.T, err error, code, ref string) *native.FrameE
 }
 
 // requireHTTPError checks that err is an HTTP error with status and code.
-func requireHTTPError(t *testing.T, err error, status int, code string) *native.HTTPError {
+func requireHTTPError(t *testing.T, err error, status int, code string) *conn.HTTPError {
 	t.Helper()
-	var he *native.HTTPError
+	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he, "want HTTP %d %s", status, code)
 	assert.Equal(t, status, he.Status, "message: %s", he.Message)
 	assert.Equal(t, code, he.Code)
