@@ -49,7 +49,7 @@ func runClusterHold(c config, env []string, tmp string, nodes, n int, settle tim
 	res := clusterResult{Nodes: nodes, Requested: n}
 	pg, err := pgtest.Start()
 	if err != nil {
-		return res, fmt.Errorf("PostgreSQL: %w", err)
+		return res, fmt.Errorf("failed to start PostgreSQL: %w", err)
 	}
 	defer pg.Stop()
 	var servers []*serverProcess
@@ -101,7 +101,7 @@ func runClusterHold(c config, env []string, tmp string, nodes, n int, settle tim
 	for i, w := range workers {
 		opened, err := w.opened()
 		if err != nil {
-			return res, fmt.Errorf("node %d's connections: %w", i+1, err)
+			return res, fmt.Errorf("failed to open node %d's connections: %w", i+1, err)
 		}
 		res.PerNode[i].Held = opened
 	}
@@ -123,7 +123,7 @@ func runClusterHold(c config, env []string, tmp string, nodes, n int, settle tim
 	for i, w := range workers {
 		held, err := w.held()
 		if err != nil {
-			return res, fmt.Errorf("node %d's connections: %w", i+1, err)
+			return res, fmt.Errorf("failed to hold node %d's connections: %w", i+1, err)
 		}
 		res.PerNode[i].Held = held
 	}

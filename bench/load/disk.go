@@ -50,11 +50,11 @@ func runDisk(dir string, d time.Duration) (diskResult, error) {
 	start := time.Now()
 	for off := int64(0); time.Since(start) < d; off = (off + size) % span {
 		if _, err := f.WriteAt(buf, off); err != nil {
-			return res, fmt.Errorf("write %s: %w", filepath.Base(f.Name()), err)
+			return res, fmt.Errorf("failed to write %s: %w", filepath.Base(f.Name()), err)
 		}
 		t := time.Now()
 		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-			return res, fmt.Errorf("fdatasync: %w", err)
+			return res, fmt.Errorf("failed to fdatasync %s: %w", filepath.Base(f.Name()), err)
 		}
 		took := time.Since(t)
 		hist.record(took)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,7 +81,7 @@ func idleHour(visible bool) (pings int, bytes int, err error) {
 		ping, err1 := wire.Encode(p)
 		pong, err2 := wire.Encode(&wire.Pong{ID: p.ID})
 		if err1 != nil || err2 != nil {
-			return 0, 0, fmt.Errorf("encode: %v %v", err1, err2)
+			return 0, 0, fmt.Errorf("failed to encode a ping or its pong: %w", errors.Join(err1, err2))
 		}
 		bytes += len(ping) + 2 + 4 + len(pong) + 2
 		pings++

@@ -206,7 +206,7 @@ func run(c config) error {
 		for _, r := range strings.Split(c.rates, ",") {
 			rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
 			if err != nil || rate <= 0 {
-				return fmt.Errorf("-rates: %q is not a rate", r)
+				return fmt.Errorf("%q in -rates is not a rate", r)
 			}
 			pl.rates = append(pl.rates, rate)
 		}
@@ -279,7 +279,7 @@ func run(c config) error {
 		// does with nothing of tether's running.
 		d, err := runDisk(tmp, pl.diskWindow)
 		if err != nil {
-			return fmt.Errorf("disk: %w", err)
+			return fmt.Errorf("failed to measure the disk: %w", err)
 		}
 		log.Printf("disk: %d fdatasyncs of 16 KiB in %.0f s: p50 %.2f ms, p99 %.2f ms, max %.0f ms; %d over 10 ms, %.1f %% of the time",
 			d.Syncs, d.Seconds, d.P50MS, d.P99MS, d.MaxMS, d.Stalls, d.StalledShare*100)
@@ -295,7 +295,7 @@ func run(c config) error {
 			}
 			h, err := runHold(t.target, pl.holdConns, pl.holdSettle)
 			if err != nil {
-				return fmt.Errorf("%s hold: %w", t.proto.Name(), err)
+				return fmt.Errorf("failed to run the %s hold phase: %w", t.proto.Name(), err)
 			}
 			log.Printf("%s: held %d of %d connections, %.1f KiB each (RSS %0.f → %.0f KiB)", t.proto.Name(), h.Held, h.Requested, h.KiBPerConnection, h.BaselineRSSKiB, h.RSSKiB)
 			*t.out = &h
@@ -305,7 +305,7 @@ func run(c config) error {
 		nodes := (asked + pl.holdConns - 1) / pl.holdConns
 		cl, err := runClusterHold(c, env, tmp, nodes, asked, pl.holdSettle)
 		if err != nil {
-			return fmt.Errorf("cluster hold: %w", err)
+			return fmt.Errorf("failed to run the cluster hold phase: %w", err)
 		}
 		log.Printf("cluster: held %d of %d connections on %d nodes, %.1f KiB each", cl.Held, cl.Requested, cl.Nodes, cl.KiBPerConnection)
 		res.Detail.Tether.Cluster = &cl
@@ -321,7 +321,7 @@ func run(c config) error {
 			}
 			r, err := runThroughput(t.target, pl.loadConns, pl.rates, pl.warm, pl.window, pl.halfWindow)
 			if err != nil {
-				return fmt.Errorf("%s load: %w", t.proto.Name(), err)
+				return fmt.Errorf("failed to run the %s load phase: %w", t.proto.Name(), err)
 			}
 			*t.out = &r
 		}
@@ -329,28 +329,28 @@ func run(c config) error {
 	if c.phases["longpoll"] {
 		lp, err := runLongPoll(tetherTarget, pl.lpRooms, pl.lpPerRoom, pl.warm, pl.lpWindow)
 		if err != nil {
-			return fmt.Errorf("long-poll: %w", err)
+			return fmt.Errorf("failed to run the long-poll phase: %w", err)
 		}
 		res.Detail.Tether.LongPoll = &lp
 	}
 	if c.phases["abuse"] {
 		ab, err := runAbuse(tetherTarget, pl.abuseUsers, pl.abuseRooms, pl.abuseRate, pl.warm, pl.abuseWindow, pl.abuseSettle)
 		if err != nil {
-			return fmt.Errorf("abuse: %w", err)
+			return fmt.Errorf("failed to run the abuse phase: %w", err)
 		}
 		res.Detail.Tether.Abuse = &ab
 	}
 	if c.phases["client"] {
 		cl, err := runClient(c, pl)
 		if err != nil {
-			return fmt.Errorf("client figures: %w", err)
+			return fmt.Errorf("failed to measure the client: %w", err)
 		}
 		res.Detail.Client = cl
 	}
 	if c.phases["heartbeat"] {
 		hb, err := runHeartbeat()
 		if err != nil {
-			return fmt.Errorf("heartbeat: %w", err)
+			return fmt.Errorf("failed to measure the heartbeat: %w", err)
 		}
 		log.Printf("heartbeat of an idle page: %.0f pings (%.0f bytes) an hour visible, %.0f (%.0f bytes) hidden: %.2f× the visible pace",
 			hb.VisiblePingsPerHour, hb.VisibleBytesPerHour, hb.HiddenPingsPerHour, hb.HiddenBytesPerHour, hb.HiddenRatio)

@@ -81,7 +81,7 @@ func (p *pool) open(ctx context.Context, n, parallel int, roomOf func(idx int) s
 				c, err := p.dial(gctx, idx, roomOf(idx))
 				if err != nil {
 					errMu.Lock()
-					errs = append(errs, fmt.Errorf("connection %d: %w", idx, err))
+					errs = append(errs, fmt.Errorf("failed to open connection %d: %w", idx, err))
 					errMu.Unlock()
 					stop()
 					return

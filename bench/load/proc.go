@@ -31,7 +31,7 @@ func readMemory(pid int) (memory, error) {
 	}
 	rss, err := kibField(status, "VmRSS:")
 	if err != nil {
-		return memory{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+		return memory{}, fmt.Errorf("failed to read the RSS in /proc/%d/status: %w", pid, err)
 	}
 	m := memory{RSS: rss}
 	if rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
@@ -55,7 +55,7 @@ func kibField(data []byte, name string) (int64, error) {
 		}
 		kib, err := strconv.ParseInt(fields[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("malformed %s line %q: %w", name, line, err)
+			return 0, fmt.Errorf("failed to parse the %s line %q: %w", name, line, err)
 		}
 		return kib << 10, nil
 	}
@@ -88,7 +88,7 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	for _, f := range fields[11:13] {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("malformed stat %q: %w", stat, err)
+			return 0, fmt.Errorf("failed to parse the stat %q: %w", stat, err)
 		}
 		ticks += n
 	}

@@ -213,7 +213,7 @@ func runCommand(ctx context.Context, dir string, env []string, argv ...string) e
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+		return fmt.Errorf("failed to run %s: %w", strings.Join(argv, " "), err)
 	}
 	return nil
 }

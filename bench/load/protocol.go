@@ -161,7 +161,7 @@ func (c *benchConn) readUntil(ctx context.Context, what string, match func([]byt
 	for {
 		_, data, err := c.ws.Read(ctx)
 		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", what, err)
+			return fmt.Errorf("failed to wait for %s: %w", what, err)
 		}
 		done, err := match(data)
 		if err != nil || done {

@@ -63,11 +63,11 @@ func run(addr string, secret []byte, historySize int, redisAddr string) error {
 	if redisAddr != "" {
 		shard, err := centrifuge.NewRedisShard(node, centrifuge.RedisShardConfig{Address: redisAddr})
 		if err != nil {
-			return fmt.Errorf("redis: %w", err)
+			return fmt.Errorf("failed to connect to redis: %w", err)
 		}
 		broker, err := centrifuge.NewRedisBroker(node, centrifuge.RedisBrokerConfig{Shards: []*centrifuge.RedisShard{shard}})
 		if err != nil {
-			return fmt.Errorf("redis broker: %w", err)
+			return fmt.Errorf("failed to make the redis broker: %w", err)
 		}
 		node.SetBroker(broker)
 	}

@@ -4,7 +4,7 @@ package browser
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 
 	"github.com/hack-pad/safejs"
 
@@ -112,7 +112,7 @@ func Expose(svc Debuggable) (remove func(), err error) {
 	}
 	if err != nil {
 		release()
-		return nil, errors.Join(errors.New("failed to set window.tether"), err)
+		return nil, fmt.Errorf("failed to set window.tether: %w", err)
 	}
 	return func() {
 		win.Delete("tether")

@@ -110,7 +110,7 @@ func (h *HTTP) fetch(ctx context.Context, method, path, token, credentials strin
 	}
 	controller, err := abortCtor.New()
 	if err != nil {
-		return 0, fmt.Errorf("new AbortController: %w", err)
+		return 0, fmt.Errorf("failed to create an AbortController: %w", err)
 	}
 	signal, err := controller.Get("signal")
 	if err != nil {
@@ -155,7 +155,7 @@ func (h *HTTP) fetch(ctx context.Context, method, path, token, credentials strin
 
 	promise, err := fetch.Invoke(h.BaseURL+path, initJS)
 	if err != nil {
-		return 0, fmt.Errorf("fetch %s: %w", path, err)
+		return 0, fmt.Errorf("failed to fetch %s: %w", path, err)
 	}
 	res, err := Await(rctx, promise)
 	if err != nil {
@@ -196,7 +196,7 @@ func (h *HTTP) fetch(ctx context.Context, method, path, token, credentials strin
 	}
 	if out != nil && status != 204 {
 		if err := json.Unmarshal([]byte(text), out); err != nil {
-			return status, fmt.Errorf("%s answered %d with a body that is not the expected JSON: %w", path, status, err)
+			return status, fmt.Errorf("failed to decode the answer of %s (HTTP %d): %w", path, status, err)
 		}
 	}
 	return status, nil
@@ -212,7 +212,7 @@ func fetchError(ctx context.Context, path string, err error) error {
 	if errors.As(err, &je) && je.Name == "AbortError" {
 		return context.Canceled
 	}
-	return fmt.Errorf("fetch %s: %w", path, err)
+	return fmt.Errorf("failed to fetch %s: %w", path, err)
 }
 
 // Me reads the token's user and their bookings (GET /api/me, contract v2).

@@ -30,7 +30,7 @@ func funcOf(name string, fn func(args []safejs.Value) any) (release func(), v sa
 		return fn(args)
 	})
 	if err != nil {
-		return nil, safejs.Undefined(), fmt.Errorf("%s: %w", name, err)
+		return nil, safejs.Undefined(), fmt.Errorf("failed to make the %s callback: %w", name, err)
 	}
 	live.Add(1)
 	var once atomic.Bool
@@ -59,7 +59,7 @@ func listen(ctx context.Context, target safejs.Value, event string, fn func(ev s
 	}
 	if _, err := target.Call("addEventListener", event, f); err != nil {
 		release()
-		return fmt.Errorf("addEventListener %s: %w", event, err)
+		return fmt.Errorf("failed to add a %s listener: %w", event, err)
 	}
 	go func() {
 		<-ctx.Done()
@@ -80,7 +80,7 @@ func global(name string) (safejs.Value, error) {
 		return safejs.Undefined(), err
 	}
 	if v.IsUndefined() || v.IsNull() {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", name, ErrNoBrowser)
+		return safejs.Undefined(), fmt.Errorf("%w: no %s", ErrNoBrowser, name)
 	}
 	return v, nil
 }
@@ -118,7 +118,7 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 	if _, err := promise.Call("then", onOK, onErr); err != nil {
 		releaseOK()
 		releaseErr()
-		return safejs.Undefined(), fmt.Errorf("await: %w", err)
+		return safejs.Undefined(), fmt.Errorf("failed to await a promise: %w", err)
 	}
 	select {
 	case r := <-done:
@@ -140,7 +140,7 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 // jsError turns a rejection reason into a Go error with its message.
 func jsError(reason safejs.Value) error {
 	if reason.IsUndefined() || reason.IsNull() {
-		return errors.New("rejected")
+		return errors.New("the promise was rejected without a reason")
 	}
 	name, _ := stringProp(reason, "name")
 	msg, _ := stringProp(reason, "message")

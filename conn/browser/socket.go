@@ -64,7 +64,7 @@ func (d *Dialer) Dial(ctx context.Context, events conn.SocketEvents) (conn.Socke
 	}
 	ws, err := ctor.New(d.URL, wire.Subprotocol)
 	if err != nil {
-		return nil, fmt.Errorf("new WebSocket %s: %w", d.URL, err)
+		return nil, fmt.Errorf("failed to open a WebSocket to %s: %w", d.URL, err)
 	}
 	// Text frames only: a binary frame must not arrive as a Blob that
 	// needs another promise to read.
@@ -188,7 +188,7 @@ func (s *socket) Send(data []byte) error {
 		return fmt.Errorf("%w: %d bytes waiting", ErrBackpressure, buffered)
 	}
 	if _, err := s.ws.Call("send", string(data)); err != nil {
-		return fmt.Errorf("websocket send: %w", err)
+		return fmt.Errorf("failed to send on the WebSocket: %w", err)
 	}
 	return nil
 }
@@ -207,7 +207,7 @@ func (s *socket) Close(code wire.CloseCode, reason string) error {
 	}
 	reason = strings.ToValidUTF8(reason, "")
 	if _, err := s.ws.Call("close", int(code), reason); err != nil {
-		return fmt.Errorf("websocket close: %w", err)
+		return fmt.Errorf("failed to close the WebSocket: %w", err)
 	}
 	return nil
 }

@@ -163,7 +163,7 @@ func (s Storage) read() (conn.SharedSnapshot, error) {
 	}
 	v, err := ls.Call("getItem", s.Key)
 	if err != nil {
-		return conn.SharedSnapshot{}, fmt.Errorf("localStorage.getItem: %w", err)
+		return conn.SharedSnapshot{}, fmt.Errorf("failed to call localStorage.getItem: %w", err)
 	}
 	if v.IsNull() || v.IsUndefined() {
 		return conn.SharedSnapshot{}, nil
@@ -174,7 +174,7 @@ func (s Storage) read() (conn.SharedSnapshot, error) {
 	}
 	var shared conn.SharedSnapshot
 	if err := json.Unmarshal([]byte(text), &shared); err != nil {
-		return conn.SharedSnapshot{}, fmt.Errorf("the stored snapshot %s is not valid: %w", s.Key, err)
+		return conn.SharedSnapshot{}, fmt.Errorf("failed to decode the stored snapshot %s: %w", s.Key, err)
 	}
 	return shared, nil
 }
@@ -189,7 +189,7 @@ func (s Storage) write(shared conn.SharedSnapshot) error {
 		return err
 	}
 	if _, err := ls.Call("setItem", s.Key, string(data)); err != nil {
-		return fmt.Errorf("localStorage.setItem: %w", err)
+		return fmt.Errorf("failed to call localStorage.setItem: %w", err)
 	}
 	return nil
 }
@@ -347,7 +347,7 @@ func webStorage(name string) (safejs.Value, error) {
 	}
 	ls, err := win.Get(name)
 	if err != nil {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", name, err)
+		return safejs.Undefined(), fmt.Errorf("failed to get window.%s: %w", name, err)
 	}
 	if ls.IsNull() || ls.IsUndefined() {
 		return safejs.Undefined(), errors.New(name + " is not available")

@@ -14,7 +14,7 @@ import (
 )
 
 // ErrUnreachable is what the network answers while unplugged.
-var ErrUnreachable = errors.New("conntest: network unreachable")
+var ErrUnreachable = errors.New("network unreachable")
 
 // Server is an in-memory tether backend speaking protocol v1: rooms with
 // seqs, idempotent sends, resume and replay (with the replay limit), long

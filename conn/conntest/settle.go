@@ -42,7 +42,7 @@ func Settle(svc *conn.Service, srv *Server, clock *Clock, quiet ...func() bool) 
 			continue
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("conntest: the service did not settle within %s", SettleTimeout)
+			return fmt.Errorf("the service did not settle within %s", SettleTimeout)
 		}
 		time.Sleep(20 * time.Microsecond)
 	}

@@ -68,7 +68,7 @@ func (c *Socket) Send(data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.closed {
-		return errors.New("conntest: socket closed")
+		return errors.New("the socket is closed")
 	}
 	if s.unplugged || c.dead {
 		return nil // lost on the way

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrNoToken is what Tokens.Refresh returns when it has no new token.
-var ErrNoToken = errors.New("conntest: no new token")
+var ErrNoToken = errors.New("no token left to hand out")
 
 // Tokens is a token source: Token returns the current token, Refresh moves
 // to the next one queued.

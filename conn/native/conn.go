@@ -25,7 +25,7 @@ import (
 )
 
 // ErrClosed is what reads return after Close.
-var ErrClosed = errors.New("native: connection closed by the client")
+var ErrClosed = errors.New("connection closed by the client")
 
 // Option tunes Dial and DialRaw.
 type Option func(*options)
@@ -119,7 +119,7 @@ func DialRaw(ctx context.Context, baseURL string, opts ...Option) (*Conn, error)
 		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
 			return nil, newHTTPError(res, err)
 		}
-		return nil, fmt.Errorf("native: failed to dial %s: %w", u, err)
+		return nil, fmt.Errorf("failed to dial %s: %w", u, err)
 	}
 	// The server's frames are bounded by the protocol; the library's default
 	// of 32 KiB is not enough for a message of 4000 emoji.
@@ -138,7 +138,7 @@ func DialRaw(ctx context.Context, baseURL string, opts ...Option) (*Conn, error)
 func wsURL(baseURL string) (string, error) {
 	u, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
 	if err != nil {
-		return "", fmt.Errorf("native: invalid base URL %q: %w", baseURL, err)
+		return "", fmt.Errorf("failed to parse the base URL %q: %w", baseURL, err)
 	}
 	switch u.Scheme {
 	case "http", "ws":
@@ -146,7 +146,7 @@ func wsURL(baseURL string) (string, error) {
 	case "https", "wss":
 		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("native: base URL %q is not http(s) or ws(s)", baseURL)
+		return "", fmt.Errorf("base URL %q is not http(s) or ws(s)", baseURL)
 	}
 	u.Path += "/api/ws"
 	return u.String(), nil
@@ -194,9 +194,9 @@ func (c *Conn) readLoop() {
 		}
 		var r readResult
 		if typ != websocket.MessageText {
-			r.err = fmt.Errorf("native: the server sent a %v frame of %d bytes", typ, len(data))
+			r.err = fmt.Errorf("the server sent a %v frame of %d bytes", typ, len(data))
 		} else if r.frame, r.err = wire.Decode(data); r.err != nil {
-			r.err = fmt.Errorf("native: failed to decode a server frame %.200q: %w", data, r.err)
+			r.err = fmt.Errorf("failed to decode a server frame %.200q: %w", data, r.err)
 		}
 		select {
 		case c.frames <- r:
@@ -314,7 +314,7 @@ func (c *Conn) write(ctx context.Context, typ websocket.MessageType, data []byte
 		if ce := c.closeReason(); ce != nil {
 			return ce
 		}
-		return fmt.Errorf("native: failed to write: %w", err)
+		return fmt.Errorf("failed to write a frame: %w", err)
 	}
 	return nil
 }

@@ -24,9 +24,9 @@ type CloseError struct {
 
 func (e *CloseError) Error() string {
 	if e.Reason == "" {
-		return fmt.Sprintf("native: connection closed: %d (%s)", int(e.Code), e.Code)
+		return fmt.Sprintf("connection closed: %d (%s)", int(e.Code), e.Code)
 	}
-	return fmt.Sprintf("native: connection closed: %d (%s): %s", int(e.Code), e.Code, e.Reason)
+	return fmt.Sprintf("connection closed: %d (%s): %s", int(e.Code), e.Code, e.Reason)
 }
 
 // Unwrap is the library's error; for a close without a close frame it is
@@ -68,7 +68,7 @@ func newFrameError(e *wire.ErrorFrame) *FrameError {
 }
 
 func (e *FrameError) Error() string {
-	s := "native: server error " + e.Code + ": " + e.Message
+	s := "server error " + e.Code + ": " + e.Message
 	if e.Ref != "" {
 		s += " (ref " + e.Ref + ")"
 	}

@@ -115,14 +115,14 @@ func (h *HTTPClient) Do(ctx context.Context, method, path string, in, out any) (
 		if !ok {
 			var err error
 			if data, err = json.Marshal(in); err != nil {
-				return 0, fmt.Errorf("native: failed to encode the request: %w", err)
+				return 0, fmt.Errorf("failed to encode the request: %w", err)
 			}
 		}
 		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(h.BaseURL, "/")+path, body)
 	if err != nil {
-		return 0, fmt.Errorf("native: failed to make the request: %w", err)
+		return 0, fmt.Errorf("failed to make the request: %w", err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -136,7 +136,7 @@ func (h *HTTPClient) Do(ctx context.Context, method, path string, in, out any) (
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("native: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("failed to send %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode < 200 || res.StatusCode > 299 {
@@ -147,7 +147,7 @@ func (h *HTTPClient) Do(ctx context.Context, method, path string, in, out any) (
 		return res.StatusCode, nil
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return res.StatusCode, fmt.Errorf("native: failed to decode the answer of %s %s: %w", method, path, err)
+		return res.StatusCode, fmt.Errorf("failed to decode the answer of %s %s: %w", method, path, err)
 	}
 	return res.StatusCode, nil
 }
@@ -171,7 +171,7 @@ func DevTokenTTL(ctx context.Context, baseURL, room, user, name, role string, tt
 		return "", err
 	}
 	if tok.Token == "" {
-		return "", errors.New("native: the server answered an empty dev token")
+		return "", errors.New("the server answered an empty dev token")
 	}
 	return tok.Token, nil
 }

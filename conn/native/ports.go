@@ -171,7 +171,7 @@ func (s *socket) writeLoop() {
 
 // errQueueFull means the socket's writer is far behind: the link is as good
 // as dead.
-var errQueueFull = errors.New("native: the socket's send queue is full")
+var errQueueFull = errors.New("the socket's send queue is full")
 
 // Send queues a text frame.
 func (s *socket) Send(data []byte) error {
@@ -189,7 +189,7 @@ func (s *socket) Send(data []byte) error {
 }
 
 // errSocketClosed is returned by Send after the socket ended.
-var errSocketClosed = errors.New("native: the socket is closed")
+var errSocketClosed = errors.New("the socket is closed")
 
 // Close starts the closing handshake; the reader reports the end.
 func (s *socket) Close(code wire.CloseCode, reason string) error {
@@ -290,7 +290,7 @@ func (s *StaticTokens) Token(context.Context) (string, error) {
 // Refresh asks RefreshFunc for a new token.
 func (s *StaticTokens) Refresh(ctx context.Context) (string, error) {
 	if s.RefreshFunc == nil {
-		return "", errors.New("native: no way to refresh the token")
+		return "", errors.New("no way to refresh the token")
 	}
 	t, err := s.RefreshFunc(ctx)
 	if err != nil {

@@ -106,7 +106,7 @@ const (
 )
 
 // ErrClosed is returned by Send after Close.
-var ErrClosed = errors.New("tabs: hub closed")
+var ErrClosed = errors.New("the tab hub is closed")
 
 // Hub is a tab's connection: its own service while it leads, the leader's
 // through the bus while it follows. Its callbacks run on one goroutine of

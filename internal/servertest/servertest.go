@@ -49,7 +49,7 @@ func Binary(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", binary, "./server")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./server: %v: %s", err, out)
+			buildErr = fmt.Errorf("failed to build ./server: %w: %s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -27,8 +27,9 @@ const DefaultMaxBatch = 256
 
 // Options tunes a Writer; the zero value is ready to use.
 type Options struct {
-	// Name starts the writer's errors and log lines ("sqlite": "sqlite:
-	// append: …"), so they read as the store's own.
+	// Name is the store's, for the writer's errors and log lines ("sqlite":
+	// "failed to append to the sqlite store: …"), so a log reader knows
+	// which store failed.
 	Name string
 	// MaxBatch is the most appends one commit holds; 0 or less means
 	// DefaultMaxBatch.
@@ -240,7 +241,7 @@ func (w *Writer) commit(batch []request, msgs []store.NewMessage, results []Resu
 	created, err := w.apply(msgs, results)
 	if err != nil {
 		w.log.Error(w.name+": append batch failed", "appends", len(batch), "err", err)
-		err = fmt.Errorf("%s: append: %w", w.name, err)
+		err = fmt.Errorf("failed to append to the %s store: %w", w.name, err)
 	} else if len(created) > 0 && w.onCommit != nil {
 		// Before the replies, so that a subscriber learns of a message no
 		// later than its sender's ack.

@@ -345,7 +345,7 @@ func TestAFailedBatchFailsEveryAppendOfIt(t *testing.T) {
 		for _, answer := range failing {
 			got := <-answer
 			require.ErrorIs(t, got.err, diskFull)
-			assert.EqualError(t, got.err, "test: append: disk full")
+			assert.EqualError(t, got.err, "failed to append to the test store: disk full")
 			assert.Equal(t, result{err: got.err}, got, "no message from a failed batch")
 		}
 		assert.Contains(t, logged.String(), `msg="test: append batch failed" appends=2 err="disk full"`)

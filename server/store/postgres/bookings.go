@@ -44,8 +44,8 @@ func scanBooking(r pgx.Row) (store.Booking, error) {
 	return b, nil
 }
 
-// enter holds the store open for a call; done releases it. op names the
-// call in errors.
+// enter holds the store open for a call; done releases it. op says what
+// the call does, for errors: "failed to " + op.
 func (s *Store) enter(ctx context.Context, op string) (done func(), err error) {
 	s.mu.RLock()
 	if s.closed {
@@ -56,7 +56,7 @@ func (s *Store) enter(ctx context.Context, op string) (done func(), err error) {
 	// its own, and callers match context.Canceled.
 	if err := ctx.Err(); err != nil {
 		s.mu.RUnlock()
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		return nil, fmt.Errorf("failed to %s: %w", op, err)
 	}
 	return s.mu.RUnlock, nil
 }
@@ -70,7 +70,7 @@ func (s *Store) enter(ctx context.Context, op string) (done func(), err error) {
 // no index, so that a racing twin's invites, unique too, are skipped as
 // well instead of failing it.
 func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking, bool, error) {
-	done, err := s.enter(ctx, "put booking")
+	done, err := s.enter(ctx, "store a booking")
 	if err != nil {
 		return store.Booking{}, false, err
 	}
@@ -85,7 +85,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return stored, true, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return store.Booking{}, false, fmt.Errorf("postgres: put booking: %w", err)
+		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	old, err := scanBooking(s.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = $1", b.Room))
 	switch {
@@ -96,29 +96,29 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	case errors.Is(err, store.ErrNotFound):
 		// Nothing was inserted, yet the room has no booking: an invite is
 		// another room's. Bookings are never deleted, so this is no race.
-		return store.Booking{}, false, fmt.Errorf("postgres: put booking: room %q: an invite hash is another booking's", b.Room)
+		return store.Booking{}, false, fmt.Errorf("the booking of %s has an invite hash of another booking", b.Room)
 	default:
-		return store.Booking{}, false, fmt.Errorf("postgres: put booking: %w", err)
+		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 }
 
 // Booking returns the booking of room.
 func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter(ctx, "booking")
+	done, err := s.enter(ctx, "read a booking")
 	if err != nil {
 		return store.Booking{}, err
 	}
 	defer done()
 	b, err := scanBooking(s.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = $1", room))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("postgres: booking: %w", err)
+		err = fmt.Errorf("failed to read the booking of %s: %w", room, err)
 	}
 	return b, err
 }
 
 // BookingByInvite returns the booking of an invite's hash and its side.
 func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking, store.Participant, error) {
-	done, err := s.enter(ctx, "booking by invite")
+	done, err := s.enter(ctx, "find the booking of an invite")
 	if err != nil {
 		return store.Booking{}, "", err
 	}
@@ -130,7 +130,7 @@ func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking
 			" ORDER BY customer_invite = $1 DESC LIMIT 1", hash))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("postgres: booking by invite: %w", err)
+			err = fmt.Errorf("failed to find the booking of an invite: %w", err)
 		}
 		return store.Booking{}, "", err
 	}
@@ -143,7 +143,7 @@ func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking
 
 // BookingsOf returns userID's bookings, the soonest first.
 func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking, error) {
-	done, err := s.enter(ctx, "bookings of")
+	done, err := s.enter(ctx, "list the bookings of a user")
 	if err != nil {
 		return nil, err
 	}
@@ -153,26 +153,26 @@ func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking,
 	rows, err := s.pool.Query(ctx,
 		"SELECT "+bookingCols+" FROM bookings WHERE customer_id = $1 OR provider_id = $1 ORDER BY starts_at, room", userID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: bookings of: %w", err)
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	defer rows.Close()
 	out := []store.Booking{}
 	for rows.Next() {
 		b, err := scanBooking(rows)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: bookings of: %w", err)
+			return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: bookings of: %w", err)
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	return out, nil
 }
 
 // CancelBooking turns the booking of room cancelled.
 func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter(ctx, "cancel booking")
+	done, err := s.enter(ctx, "cancel a booking")
 	if err != nil {
 		return store.Booking{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, 
 	b, err := scanBooking(s.pool.QueryRow(ctx,
 		"UPDATE bookings SET status = $1 WHERE room = $2 RETURNING "+bookingCols, store.StatusCancelled, room))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("postgres: cancel booking: %w", err)
+		err = fmt.Errorf("failed to cancel the booking of %s: %w", room, err)
 	}
 	return b, err
 }
@@ -190,16 +190,16 @@ func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, 
 // live behind a revoked side.
 func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Participant) (store.Booking, [][]byte, error) {
 	if !p.Valid() {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: no side %q", p)
+		return store.Booking{}, nil, fmt.Errorf("%q is not a side of a booking", p)
 	}
-	done, err := s.enter(ctx, "revoke")
+	done, err := s.enter(ctx, "revoke a participant")
 	if err != nil {
 		return store.Booking{}, nil, err
 	}
 	defer done()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	defer tx.Rollback(ctx) // a no-op after Commit
 	col := "customer_revoked"
@@ -211,28 +211,28 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return b, nil, err
 	}
 	if err != nil {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	rows, err := tx.Query(ctx, "UPDATE sessions SET revoked = true WHERE room = $1 AND participant = $2 AND NOT revoked RETURNING id", room, string(p))
 	if err != nil {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	ended, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	if ended == nil {
 		ended = [][]byte{}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return store.Booking{}, nil, fmt.Errorf("postgres: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	return b, ended, nil
 }
 
 // PutSession stores a new session.
 func (s *Store) PutSession(ctx context.Context, se store.Session) error {
-	done, err := s.enter(ctx, "put session")
+	done, err := s.enter(ctx, "store a session")
 	if err != nil {
 		return err
 	}
@@ -241,14 +241,14 @@ func (s *Store) PutSession(ctx context.Context, se store.Session) error {
 		se.ID, se.User.ID, se.User.Name, se.User.Role, se.Room, string(se.Participant),
 		se.Created.UnixMilli(), se.Expires.UnixMilli(), se.Revoked)
 	if err != nil {
-		return fmt.Errorf("postgres: put session: %w", err)
+		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
 	}
 	return nil
 }
 
 // Session returns the session whose id hashes to id.
 func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
-	done, err := s.enter(ctx, "session")
+	done, err := s.enter(ctx, "read a session")
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -262,7 +262,7 @@ func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
 		return store.Session{}, store.ErrNotFound
 	}
 	if err != nil {
-		return store.Session{}, fmt.Errorf("postgres: session: %w", err)
+		return store.Session{}, fmt.Errorf("failed to read a session: %w", err)
 	}
 	se.Participant = store.Participant(p)
 	se.Created, se.Expires = time.UnixMilli(created), time.UnixMilli(expires)
@@ -271,14 +271,14 @@ func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
 
 // ExtendSession moves a live session's expiry.
 func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time) error {
-	done, err := s.enter(ctx, "extend session")
+	done, err := s.enter(ctx, "extend a session")
 	if err != nil {
 		return err
 	}
 	defer done()
 	tag, err := s.pool.Exec(ctx, "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND NOT revoked", expires.UnixMilli(), id)
 	if err != nil {
-		return fmt.Errorf("postgres: extend session: %w", err)
+		return fmt.Errorf("failed to extend a session: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.ErrNotFound
@@ -288,13 +288,13 @@ func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time)
 
 // EndSession revokes a session.
 func (s *Store) EndSession(ctx context.Context, id []byte) error {
-	done, err := s.enter(ctx, "end session")
+	done, err := s.enter(ctx, "end a session")
 	if err != nil {
 		return err
 	}
 	defer done()
 	if _, err := s.pool.Exec(ctx, "UPDATE sessions SET revoked = true WHERE id = $1", id); err != nil {
-		return fmt.Errorf("postgres: end session: %w", err)
+		return fmt.Errorf("failed to end a session: %w", err)
 	}
 	return nil
 }

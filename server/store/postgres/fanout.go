@@ -125,7 +125,7 @@ func startFanout(ctx context.Context, s *Store, connCfg *pgx.ConnConfig) (*fanou
 	}
 	conn, err := f.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("failed to listen for other nodes' commits: %w", err)
 	}
 	// After LISTEN: every relay committed later wakes the listener, and
 	// every one committed before is at or below the cursor. A log pruned
@@ -133,7 +133,7 @@ func startFanout(ctx context.Context, s *Store, connCfg *pgx.ConnConfig) (*fanou
 	var cursor int64
 	if err := conn.QueryRow(ctx, logEndSQL).Scan(&cursor); err != nil {
 		conn.Close(ctx)
-		return nil, fmt.Errorf("read the log's end: %w", err)
+		return nil, fmt.Errorf("failed to read the log's end: %w", err)
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.wg.Add(2)

@@ -140,7 +140,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password included: keep it out.
-		return nil, errors.New("postgres: the store URL is not a valid connection string")
+		return nil, errors.New("the PostgreSQL store URL is not a valid connection string")
 	}
 	guardAgainstCuts(&cfg.ConnConfig.Config)
 	s := &Store{
@@ -152,7 +152,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if s.pool != nil {
 			s.pool.Close()
 		}
-		return nil, fmt.Errorf("postgres: open %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+		return nil, fmt.Errorf("failed to open the PostgreSQL database %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
 	s.batcher = batch.New(s.apply, batch.Options{
 		Name: "postgres", MaxBatch: opts.MaxBatch, OnCommit: s.fanout.committed, Logger: s.log,
@@ -202,7 +202,7 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, b
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
 func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
-	return s.read(ctx, "after", room, limit,
+	return s.read(ctx, "read new messages", room, limit,
 		"SELECT "+columns+" FROM messages WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3", room, since, limit)
 }
 
@@ -214,7 +214,7 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 		before = math.MaxInt64
 	}
 	// Newest first so LIMIT keeps the newest; then back in order.
-	msgs, err := s.read(ctx, "before", room, limit,
+	msgs, err := s.read(ctx, "read older messages", room, limit,
 		"SELECT "+columns+" FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", room, before, limit)
 	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 		msgs[i], msgs[j] = msgs[j], msgs[i]
@@ -222,6 +222,8 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 	return msgs, err
 }
 
+// read runs a query of room's messages. op says what it reads, for errors:
+// "failed to " + op + " in " + room.
 func (s *Store) read(ctx context.Context, op, room string, limit int, sql string, args ...any) ([]wire.Message, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -231,14 +233,14 @@ func (s *Store) read(ctx context.Context, op, room string, limit int, sql string
 	// Checked here: the pool may answer an ended context with an error of
 	// its own, and callers match context.Canceled.
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 	}
 	if limit <= 0 {
 		return []wire.Message{}, nil
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 	}
 	// limit comes from the caller; only trust it as a size hint up to a page.
 	msgs := make([]wire.Message, 0, min(limit, wire.MaxPageLimit))
@@ -246,12 +248,12 @@ func (s *Store) read(ctx context.Context, op, room string, limit int, sql string
 		m, err := scanMessage(rows, room)
 		if err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("postgres: %s: %w", op, err)
+			return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 		}
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 	}
 	return msgs, nil
 }
@@ -276,7 +278,7 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 		return 0, store.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("postgres: head: %w", err)
+		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
 	}
 	var head int64
 	err := s.pool.QueryRow(ctx, "SELECT head FROM rooms WHERE room = $1", room).Scan(&head)
@@ -284,7 +286,7 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres: head: %w", err)
+		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
 	}
 	return head, nil
 }
@@ -297,11 +299,11 @@ func (s *Store) Ping(ctx context.Context) error {
 		return store.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return fmt.Errorf("failed to ping the database: %w", err)
 	}
 	var one int
 	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return fmt.Errorf("failed to ping the database: %w", err)
 	}
 	return nil
 }

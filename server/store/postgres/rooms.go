@@ -38,7 +38,7 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 	// Checked here: the pool may answer an ended context with an error of
 	// its own, and callers match context.Canceled.
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	if limit <= 0 || (only != nil && len(only) == 0) {
 		return []wire.RoomInfo{}, nil
@@ -52,7 +52,7 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		rows, err = s.pool.Query(ctx, roomsOnlySQL, limit, only)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	defer rows.Close()
 	out := make([]wire.RoomInfo, 0, min(limit, wire.MaxRoomsLimit))
@@ -60,14 +60,14 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		var r wire.RoomInfo
 		m, err := scanMessage(rows, "", &r.Room, &r.Head)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: rooms: %w", err)
+			return nil, fmt.Errorf("failed to list the rooms: %w", err)
 		}
 		m.Room = r.Room
 		r.Last = &m
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	return out, nil
 }

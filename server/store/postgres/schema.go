@@ -304,17 +304,17 @@ var migrations = []string{
 func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("begin migration: %w", err)
+		return 0, fmt.Errorf("failed to begin the migration: %w", err)
 	}
 	defer tx.Rollback(ctx) // a no-op after Commit
 
 	// Nodes started together: one migrates, the others wait here and then
 	// find the schema up to date. Held until the transaction ends.
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
-		return 0, fmt.Errorf("lock for migration: %w", err)
+		return 0, fmt.Errorf("failed to lock the schema for migration: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS tether_schema (version integer NOT NULL)"); err != nil {
-		return 0, fmt.Errorf("create tether_schema: %w", err)
+		return 0, fmt.Errorf("failed to create tether_schema: %w", err)
 	}
 	err = tx.QueryRow(ctx, "SELECT version FROM tether_schema").Scan(&from)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -322,7 +322,7 @@ func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err
 		_, err = tx.Exec(ctx, "INSERT INTO tether_schema (version) VALUES (0)")
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
+		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
 	switch {
 	case from > len(steps):
@@ -333,14 +333,14 @@ func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err
 	for v := from; v < len(steps); v++ {
 		// The simple protocol runs a step of several statements at once.
 		if _, err := tx.Exec(ctx, steps[v], pgx.QueryExecModeSimpleProtocol); err != nil {
-			return from, fmt.Errorf("migration %d: %w", v+1, err)
+			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
 		}
 	}
 	if _, err := tx.Exec(ctx, "UPDATE tether_schema SET version = $1", len(steps)); err != nil {
-		return from, fmt.Errorf("write schema version: %w", err)
+		return from, fmt.Errorf("failed to write the schema version: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return from, fmt.Errorf("commit migration: %w", err)
+		return from, fmt.Errorf("failed to commit the migration: %w", err)
 	}
 	return from, nil
 }

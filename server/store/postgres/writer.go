@@ -64,11 +64,11 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) ([]wire.M
 	err := s.pool.QueryRow(ctx, appendBatchSQL, rooms, ids, clientIDs, senderIDs, senderNames, roles, bodies, sentAts, s.node).
 		Scan(&seqs, &isNew, &oldIDs, &oldNames, &oldRoles, &oldBodies, &oldSentAts)
 	if err != nil {
-		return nil, fmt.Errorf("append batch: %w", err)
+		return nil, fmt.Errorf("failed to append the batch: %w", err)
 	}
 	for _, got := range []int{len(seqs), len(isNew), len(oldIDs), len(oldNames), len(oldRoles), len(oldBodies), len(oldSentAts)} {
 		if got != n {
-			return nil, fmt.Errorf("append batch: %d answers for %d appends", got, n)
+			return nil, fmt.Errorf("the batch of %d appends got %d answers", n, got)
 		}
 	}
 	var created []wire.Message
@@ -77,7 +77,7 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) ([]wire.M
 		msg := wire.Message{Room: m.Room, Seq: seqs[j], ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
 		if !isNew[j] {
 			if oldIDs[j] == nil || oldRoles[j] == nil || oldSentAts[j] == nil {
-				return nil, fmt.Errorf("append to %q: a repeated client_id came back incomplete", m.Room)
+				return nil, fmt.Errorf("a repeated client_id of %s came back incomplete", m.Room)
 			}
 			msg.ID, msg.Sender.Name, msg.Sender.Role = *oldIDs[j], string(oldNames[j]), *oldRoles[j]
 			msg.Body, msg.SentAt = string(oldBodies[j]), *oldSentAts[j]

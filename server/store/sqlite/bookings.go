@@ -60,7 +60,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	defer done()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Booking{}, false, fmt.Errorf("sqlite: put booking: %w", err)
+		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	defer tx.Rollback()
 	old, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
@@ -70,7 +70,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	case err == nil:
 		return store.Booking{}, false, store.ErrConflict
 	case !errors.Is(err, store.ErrNotFound):
-		return store.Booking{}, false, fmt.Errorf("sqlite: put booking: %w", err)
+		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO bookings ("+bookingCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		b.Room, b.Customer.ID, b.Customer.Name, b.Provider.ID, b.Provider.Name, b.Provider.Role,
@@ -80,7 +80,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		err = tx.Commit()
 	}
 	if err != nil {
-		return store.Booking{}, false, fmt.Errorf("sqlite: put booking: %w", err)
+		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	b.Customer.Role = wire.RoleCustomer
 	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(b.StartsAt.UnixMilli()), time.UnixMilli(b.EndsAt.UnixMilli()), time.UnixMilli(b.Created.UnixMilli())
@@ -96,7 +96,7 @@ func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error)
 	defer done()
 	b, err := scanBooking(s.reader.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", room))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("sqlite: booking: %w", err)
+		err = fmt.Errorf("failed to read the booking of %s: %w", room, err)
 	}
 	return b, err
 }
@@ -112,7 +112,7 @@ func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking
 		"SELECT "+bookingCols+" FROM bookings WHERE customer_invite = ? UNION ALL SELECT "+bookingCols+" FROM bookings WHERE provider_invite = ? LIMIT 1", hash, hash))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("sqlite: booking by invite: %w", err)
+			err = fmt.Errorf("failed to find the booking of an invite: %w", err)
 		}
 		return store.Booking{}, "", err
 	}
@@ -133,19 +133,19 @@ func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking,
 	rows, err := s.reader.QueryContext(ctx,
 		"SELECT "+bookingCols+" FROM bookings WHERE customer_id = ? UNION SELECT "+bookingCols+" FROM bookings WHERE provider_id = ? ORDER BY starts_at, room", userID, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: bookings of: %w", err)
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	defer rows.Close()
 	out := []store.Booking{}
 	for rows.Next() {
 		b, err := scanBooking(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: bookings of: %w", err)
+			return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: bookings of: %w", err)
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	return out, nil
 }
@@ -160,7 +160,7 @@ func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, 
 	b, err := scanBooking(s.writer.QueryRowContext(ctx,
 		"UPDATE bookings SET status = ? WHERE room = ? RETURNING "+bookingCols, store.StatusCancelled, room))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("sqlite: cancel booking: %w", err)
+		err = fmt.Errorf("failed to cancel the booking of %s: %w", room, err)
 	}
 	return b, err
 }
@@ -169,7 +169,7 @@ func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, 
 // sessions its invite opened.
 func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Participant) (store.Booking, [][]byte, error) {
 	if !p.Valid() {
-		return store.Booking{}, nil, fmt.Errorf("sqlite: revoke: no side %q", p)
+		return store.Booking{}, nil, fmt.Errorf("%q is not a side of a booking", p)
 	}
 	done, err := s.enter()
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 	defer done()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Booking{}, nil, fmt.Errorf("sqlite: revoke: %w", err)
+		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	defer tx.Rollback()
 	col := "customer_revoked"
@@ -190,27 +190,27 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return b, nil, err
 	}
 	if err != nil {
-		return b, nil, fmt.Errorf("sqlite: revoke: %w", err)
+		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	rows, err := tx.QueryContext(ctx, "UPDATE sessions SET revoked = 1 WHERE room = ? AND participant = ? AND revoked = 0 RETURNING id", room, string(p))
 	if err != nil {
-		return b, nil, fmt.Errorf("sqlite: revoke: %w", err)
+		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	ended := [][]byte{}
 	for rows.Next() {
 		var id []byte
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return b, nil, fmt.Errorf("sqlite: revoke: %w", err)
+			return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 		}
 		ended = append(ended, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return b, nil, fmt.Errorf("sqlite: revoke: %w", err)
+		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return b, nil, fmt.Errorf("sqlite: revoke: %w", err)
+		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	return b, ended, nil
 }
@@ -226,7 +226,7 @@ func (s *Store) PutSession(ctx context.Context, se store.Session) error {
 		se.ID, se.User.ID, se.User.Name, se.User.Role, se.Room, string(se.Participant),
 		se.Created.UnixMilli(), se.Expires.UnixMilli(), se.Revoked)
 	if err != nil {
-		return fmt.Errorf("sqlite: put session: %w", err)
+		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
 	}
 	return nil
 }
@@ -247,7 +247,7 @@ func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
 		return se, store.ErrNotFound
 	}
 	if err != nil {
-		return se, fmt.Errorf("sqlite: session: %w", err)
+		return se, fmt.Errorf("failed to read a session: %w", err)
 	}
 	se.Participant = store.Participant(p)
 	se.Created, se.Expires = time.UnixMilli(created), time.UnixMilli(expires)
@@ -263,7 +263,7 @@ func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time)
 	defer done()
 	res, err := s.writer.ExecContext(ctx, "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked = 0", expires.UnixMilli(), id)
 	if err != nil {
-		return fmt.Errorf("sqlite: extend session: %w", err)
+		return fmt.Errorf("failed to extend a session: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return store.ErrNotFound
@@ -279,7 +279,7 @@ func (s *Store) EndSession(ctx context.Context, id []byte) error {
 	}
 	defer done()
 	if _, err := s.writer.ExecContext(ctx, "UPDATE sessions SET revoked = 1 WHERE id = ?", id); err != nil {
-		return fmt.Errorf("sqlite: end session: %w", err)
+		return fmt.Errorf("failed to end a session: %w", err)
 	}
 	return nil
 }

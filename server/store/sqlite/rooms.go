@@ -50,7 +50,7 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		return nil, store.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	if limit <= 0 || (only != nil && len(only) == 0) {
 		return []wire.RoomInfo{}, nil
@@ -70,7 +70,7 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	defer rows.Close()
 	out := make([]wire.RoomInfo, 0, min(limit, wire.MaxRoomsLimit))
@@ -79,14 +79,14 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		m := &wire.Message{}
 		if err := rows.Scan(&r.Room, &r.Head, &m.Seq, &m.ID, &m.ClientID,
 			&m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt); err != nil {
-			return nil, fmt.Errorf("sqlite: rooms: %w", err)
+			return nil, fmt.Errorf("failed to list the rooms: %w", err)
 		}
 		m.Room = r.Room
 		r.Last = m
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	return out, nil
 }

@@ -121,12 +121,12 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) (from int, err err
 	// opening one file at once migrate one after the other.
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("begin migration: %w", err)
+		return 0, fmt.Errorf("failed to begin the migration: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
 
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
+		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
 	switch {
 	case from > len(steps):
@@ -136,16 +136,16 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) (from int, err err
 	}
 	for v := from; v < len(steps); v++ {
 		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return from, fmt.Errorf("migration %d: %w", v+1, err)
+			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
 		}
 	}
 	// user_version lives in the database header, which the transaction
 	// covers: a failed step leaves the old version along with the old schema.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
-		return from, fmt.Errorf("write schema version: %w", err)
+		return from, fmt.Errorf("failed to write the schema version: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return from, fmt.Errorf("commit migration: %w", err)
+		return from, fmt.Errorf("failed to commit the migration: %w", err)
 	}
 	return from, nil
 }

@@ -125,7 +125,7 @@ var _ store.Store = (*Store)(nil)
 // tether, with a schema this code does not know, is refused.
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
-		return nil, errors.New("sqlite: no database path")
+		return nil, errors.New("the SQLite store needs a database path")
 	}
 	s := &Store{log: opts.Logger}
 	if s.log == nil {
@@ -133,7 +133,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if err := s.open(path); err != nil {
 		s.closeDBs()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("failed to open the SQLite database %s: %w", path, err)
 	}
 	if opts.CheckpointEvery >= 0 {
 		every := opts.CheckpointEvery
@@ -142,7 +142,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		if err := s.openCheckpointer(path); err != nil {
 			s.closeDBs()
-			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+			return nil, fmt.Errorf("failed to open the SQLite database %s: %w", path, err)
 		}
 		s.stopCheckpoints, s.checkpointerDone = make(chan struct{}), make(chan struct{})
 		go s.runCheckpointer(every, s.stopCheckpoints)
@@ -229,7 +229,7 @@ func (s *Store) open(path string) error {
 	}
 	for _, st := range stmts {
 		if *st.dst, err = st.db.PrepareContext(ctx, st.text); err != nil {
-			return fmt.Errorf("prepare %q: %w", st.text, err)
+			return fmt.Errorf("failed to prepare %q: %w", st.text, err)
 		}
 	}
 	return nil
@@ -257,14 +257,14 @@ func openDB(path string, params url.Values) (*sql.DB, error) {
 func checkDurable(ctx context.Context, db *sql.DB) error {
 	var mode string
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("read journal_mode: %w", err)
+		return fmt.Errorf("failed to read journal_mode: %w", err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal_mode is %q, not wal", mode)
 	}
 	var sync int
 	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
-		return fmt.Errorf("read synchronous: %w", err)
+		return fmt.Errorf("failed to read synchronous: %w", err)
 	}
 	if sync < 2 { // 2 is FULL
 		return fmt.Errorf("synchronous is %d, not FULL (2)", sync)
@@ -294,11 +294,11 @@ func (s *Store) After(ctx context.Context, room string, since int64, limit int) 
 	}
 	rows, err := s.afterStmt.QueryContext(ctx, room, since, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: after: %w", err)
+		return nil, fmt.Errorf("failed to read new messages in %s: %w", room, err)
 	}
 	msgs, err := scanMessages(rows, room, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: after: %w", err)
+		return nil, fmt.Errorf("failed to read new messages in %s: %w", room, err)
 	}
 	return msgs, nil
 }
@@ -321,11 +321,11 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 	}
 	rows, err := s.beforeStmt.QueryContext(ctx, room, before, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: before: %w", err)
+		return nil, fmt.Errorf("failed to read older messages in %s: %w", room, err)
 	}
 	msgs, err := scanMessages(rows, room, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: before: %w", err)
+		return nil, fmt.Errorf("failed to read older messages in %s: %w", room, err)
 	}
 	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 		msgs[i], msgs[j] = msgs[j], msgs[i]
@@ -346,7 +346,7 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: head: %w", err)
+		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
 	}
 	return head, nil
 }
@@ -360,7 +360,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	var one int
 	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return fmt.Errorf("failed to ping the database: %w", err)
 	}
 	return nil
 }
@@ -400,7 +400,7 @@ func (s *Store) closeDBs() error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
+		return fmt.Errorf("failed to close the SQLite database: %w", err)
 	}
 	return nil
 }

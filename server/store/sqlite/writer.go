@@ -39,13 +39,13 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 	}()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("failed to begin the batch: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
 	activity := s.activity
 	if activity == 0 {
 		if err := tx.StmtContext(ctx, s.activityStmt).QueryRowContext(ctx).Scan(&activity); err != nil {
-			return nil, fmt.Errorf("largest activity: %w", err)
+			return nil, fmt.Errorf("failed to read the latest activity: %w", err)
 		}
 	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
@@ -59,33 +59,33 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 		if !known {
 			err := tx.StmtContext(ctx, s.headWStmt).QueryRowContext(ctx, m.Room).Scan(&head)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, fmt.Errorf("head of %q: %w", m.Room, err)
+				return nil, fmt.Errorf("failed to read the head of %s: %w", m.Room, err)
 			}
 		}
 		seq := head + 1
 		if head == 0 {
 			// A new room: its row first, which the message refers to.
 			if _, err := tx.StmtContext(ctx, s.newRoomStmt).ExecContext(ctx, m.Room, activity+1); err != nil {
-				return nil, fmt.Errorf("new room %q: %w", m.Room, err)
+				return nil, fmt.Errorf("failed to create room %s: %w", m.Room, err)
 			}
 		}
 		res, err := insert.ExecContext(ctx, m.Room, seq, m.ID, m.ClientID,
 			m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
 		if err != nil {
-			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
+			return nil, fmt.Errorf("failed to insert message %s/%d: %w", m.Room, seq, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("insert %s/%d: %w", m.Room, seq, err)
+			return nil, fmt.Errorf("failed to insert message %s/%d: %w", m.Room, seq, err)
 		} else if n == 0 {
 			// The room holds this sender's client_id already (committed earlier or
 			// earlier in this batch: the transaction sees its own inserts).
 			if head == 0 {
-				return nil, fmt.Errorf("insert %s/%d: a new room already holds client_id %q", m.Room, seq, m.ClientID)
+				return nil, fmt.Errorf("new room %s already holds client_id %q", m.Room, m.ClientID)
 			}
 			msg := wire.Message{Room: m.Room}
 			if err := tx.StmtContext(ctx, s.findStmt).QueryRowContext(ctx, m.Room, m.Sender.ID, m.ClientID).Scan(
 				&msg.Seq, &msg.ID, &msg.ClientID, &msg.Sender.ID, &msg.Sender.Name, &msg.Sender.Role, &msg.Body, &msg.SentAt); err != nil {
-				return nil, fmt.Errorf("find client_id %q in %q: %w", m.ClientID, m.Room, err)
+				return nil, fmt.Errorf("failed to find client_id %q in %s: %w", m.ClientID, m.Room, err)
 			}
 			heads[m.Room] = head
 			results[i] = batch.Result{Msg: msg}
@@ -94,7 +94,7 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 		activity++
 		if head > 0 {
 			if _, err := bump.ExecContext(ctx, seq, activity, m.Room); err != nil {
-				return nil, fmt.Errorf("next seq of %q: %w", m.Room, err)
+				return nil, fmt.Errorf("failed to advance the head of %s: %w", m.Room, err)
 			}
 		}
 		heads[m.Room] = seq
@@ -103,7 +103,7 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 		created = append(created, msg)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("failed to commit the batch: %w", err)
 	}
 	if s.heads == nil || len(s.heads)+len(heads) > maxKnownHeads {
 		s.heads = make(map[string]int64, len(heads))

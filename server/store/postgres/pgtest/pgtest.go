@@ -151,7 +151,7 @@ func Start() (*Cluster, error) {
 func (c *Cluster) start() error {
 	data := filepath.Join(c.dir, "data")
 	if out, err := c.run("initdb", "-D", data, "-U", superuser, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
-		return fmt.Errorf("initdb: %v: %s", err, out)
+		return fmt.Errorf("failed to run initdb: %w: %s", err, out)
 	}
 	// Durability is pointless for a cluster thrown away after the tests;
 	// no TCP at all, so two packages' clusters never fight over a port.
@@ -176,7 +176,7 @@ func (c *Cluster) start() error {
 	}
 	if out, err := c.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(c.dir, "server.log")); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
-		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+		return fmt.Errorf("failed to run pg_ctl start: %w: %s\n%s", err, out, log)
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func (c *Cluster) Stop() error {
 	data := filepath.Join(c.dir, "data")
 	if _, statErr := os.Stat(filepath.Join(data, "postmaster.pid")); statErr == nil {
 		if out, runErr := c.run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", data); runErr != nil {
-			err = fmt.Errorf("pg_ctl stop: %v: %s", runErr, out)
+			err = fmt.Errorf("failed to run pg_ctl stop: %w: %s", runErr, out)
 		}
 	}
 	return errors.Join(err, os.RemoveAll(c.dir))
