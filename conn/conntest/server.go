@@ -136,84 +136,44 @@ func (s *Server) Forbid(room string) {
 
 // Unplug cuts the network as a browser sees it: dials and HTTP fail at
 // once, and open sockets go silent both ways without closing.
-func (s *Server) Unplug() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unplugged = true
-}
+func (s *Server) Unplug() { setGuarded(&s.mu, &s.unplugged, true) }
 
 // Plug brings the network back (silent sockets stay silent: the server
 // forgot them).
-func (s *Server) Plug() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unplugged = false
-}
+func (s *Server) Plug() { setGuarded(&s.mu, &s.unplugged, false) }
 
 // RefuseWebSocket makes dials fail with err (nil: accept again), as a proxy
 // that blocks WebSocket does; HTTP goes on.
-func (s *Server) RefuseWebSocket(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refuseWS = err
-}
+func (s *Server) RefuseWebSocket(err error) { setGuarded(&s.mu, &s.refuseWS, err) }
 
 // HangDial makes dials wait until their context ends: a black hole.
-func (s *Server) HangDial(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hangDial = on
-}
+func (s *Server) HangDial(on bool) { setGuarded(&s.mu, &s.hangDial, on) }
 
 // HangHTTP makes every HTTP call wait until its context ends.
-func (s *Server) HangHTTP(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hangHTTP = on
-}
+func (s *Server) HangHTTP(on bool) { setGuarded(&s.mu, &s.hangHTTP, on) }
 
 // MutePongs stops answering pings: a half-open link.
-func (s *Server) MutePongs(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mutePongs = on
-}
+func (s *Server) MutePongs(on bool) { setGuarded(&s.mu, &s.mutePongs, on) }
 
 // DropAcks stores sends but never acks them (the message still fans out).
-func (s *Server) DropAcks(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.dropAcks = on
-}
+func (s *Server) DropAcks(on bool) { setGuarded(&s.mu, &s.dropAcks, on) }
 
 // IgnoreSends drops send frames without storing or answering them.
-func (s *Server) IgnoreSends(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ignoreSend = on
-}
+func (s *Server) IgnoreSends(on bool) { setGuarded(&s.mu, &s.ignoreSend, on) }
 
 // DisableLongPoll answers every poll at once, ignoring wait.
-func (s *Server) DisableLongPoll(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.noLongPoll = on
-}
+func (s *Server) DisableLongPoll(on bool) { setGuarded(&s.mu, &s.noLongPoll, on) }
 
 // AnswerSends answers the next sends with these error frames instead of
 // storing them (Ref defaults to the send's client_id).
 func (s *Server) AnswerSends(frames ...*wire.ErrorFrame) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sendErrors = append(s.sendErrors, frames...)
+	appendGuarded(&s.mu, &s.sendErrors, frames...)
 }
 
 // AnswerSubscribes answers the next subscribes with these error frames
 // (Ref set to the room) instead of subscribing.
 func (s *Server) AnswerSubscribes(frames ...*wire.ErrorFrame) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.subscribeErrors = append(s.subscribeErrors, frames...)
+	appendGuarded(&s.mu, &s.subscribeErrors, frames...)
 }
 
 // FailHTTP makes the next calls of op ("ping", "messages", "history" or
@@ -226,11 +186,7 @@ func (s *Server) FailHTTP(op string, errs ...error) {
 
 // Latency delays every frame the server sends by d (on the fake clock), so a
 // ping's round trip grows by d, like the real server's latency fault.
-func (s *Server) Latency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) Latency(d time.Duration) { setGuarded(&s.mu, &s.latency, d) }
 
 // Publish stores a message of Them in room and fans it out.
 func (s *Server) Publish(room, body string) wire.Message {

@@ -57,26 +57,14 @@ func (t *Tokens) Refresh(ctx context.Context) (string, error) {
 }
 
 // QueueRefresh adds tokens for the next refreshes.
-func (t *Tokens) QueueRefresh(tokens ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.next = append(t.next, tokens...)
-}
+func (t *Tokens) QueueRefresh(tokens ...string) { appendGuarded(&t.mu, &t.next, tokens...) }
 
 // FailToken makes Token fail with err (nil: works again).
-func (t *Tokens) FailToken(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.tokenErr = err
-}
+func (t *Tokens) FailToken(err error) { setGuarded(&t.mu, &t.tokenErr, err) }
 
 // FailRefresh makes the refreshes fail with err (nil: as before) once no
 // token is queued, as a session's server refusing a new token would.
-func (t *Tokens) FailRefresh(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.refreshErr = err
-}
+func (t *Tokens) FailRefresh(err error) { setGuarded(&t.mu, &t.refreshErr, err) }
 
 // Calls reports how often Token and Refresh were called.
 func (t *Tokens) Calls() (token, refresh int) {
