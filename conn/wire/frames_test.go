@@ -75,13 +75,15 @@ func TestEncodeWritesValidJSONWithTheTypeFieldFirst(t *testing.T) {
 	}
 }
 
+// encodeString is Encode's frame as a string, to compare with the design's.
+func encodeString(f wire.Frame) (string, error) {
+	data, err := wire.Encode(f)
+	return string(data), err
+}
+
 func TestEncodeWritesTheExactJSONOfTheDesign(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		frame wire.Frame
-		want  string
-	}{
+	assertEachNoError(t, encodeString, []valueCase[wire.Frame, string]{
 		{
 			"an ack carries room, client_id, seq and sent_at",
 			&wire.Ack{Room: "r1", ClientID: "c1", Seq: 3, SentAt: 1700000000000},
@@ -137,15 +139,7 @@ func TestEncodeWritesTheExactJSONOfTheDesign(t *testing.T) {
 			&wire.Message{Room: "r1", Seq: 1, ID: "m1", ClientID: "c1", Sender: wire.User{ID: "u1", Name: "Ada", Role: wire.RolePlace}, Body: "hi", SentAt: 5},
 			`{"type":"message","room":"r1","seq":1,"id":"m1","client_id":"c1","sender":{"id":"u1","name":"Ada","role":"place"},"body":"hi","sent_at":5}`,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := wire.Encode(tt.frame)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, string(got))
-		})
-	}
+	})
 }
 
 func TestTheTranscriptOfTheDesignDecodesAndReencodesByteForByte(t *testing.T) {
@@ -302,6 +296,11 @@ func TestDecodeAcceptsAndRefusesFrames(t *testing.T) {
 		{name: "a resume with a string seq is a bad frame", in: `{"type":"hello","token":"t","resume":{"r1":"4"}}`, code: wire.CodeBadFrame},
 		{name: "a resume as a list is a bad frame", in: `{"type":"hello","token":"t","resume":["r1"]}`, code: wire.CodeBadFrame},
 
+		// Repeated fields: the last one counts, as in encoding/json.
+		{name: "a repeated since keeps the last value", in: `{"type":"subscribe","room":"r1","since":1,"since":2}`, want: &wire.Subscribe{Room: "r1", Since: 2}},
+		{name: "a repeated type keeps the last type", in: `{"type":"send","type":"ping","id":3}`, want: &wire.Ping{ID: 3}},
+		{name: "a valid room then an invalid one is refused", in: `{"type":"unsubscribe","room":"r1","room":"r 1"}`, code: wire.CodeBadFrame},
+
 		// Frames of the server.
 		{name: "a welcome without session is a bad frame", in: `{"type":"welcome","heartbeat_ms":25000}`, code: wire.CodeBadFrame},
 		{name: "a subscribed with recovered as a string is a bad frame", in: `{"type":"subscribed","room":"r1","head":1,"recovered":"false"}`, code: wire.CodeBadFrame},
@@ -323,8 +322,7 @@ func TestDecodeAcceptsAndRefusesFrames(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Nil(t, got)
-			var de *wire.DecodeError
-			require.ErrorAs(t, err, &de)
+			de := decodeError(t, err)
 			assert.Equal(t, tt.code, de.Code, "reason: %s", de.Reason)
 			assert.Equal(t, tt.ref, de.Ref)
 			assert.NotEmpty(t, de.Reason)
@@ -349,8 +347,7 @@ func TestDecodeRefusesInvalidUTF8Anywhere(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := wire.Decode([]byte(tt.in))
-			var de *wire.DecodeError
-			require.ErrorAs(t, err, &de)
+			de := decodeError(t, err)
 			assert.Equal(t, wire.CodeBadFrame, de.Code)
 			assert.Contains(t, de.Reason, "UTF-8")
 		})
@@ -384,8 +381,7 @@ func TestDecodeRefusesFramesOverMaxFrameBytes(t *testing.T) {
 				assert.Equal(t, &wire.Ping{ID: 1}, got)
 				return
 			}
-			var de *wire.DecodeError
-			require.ErrorAs(t, err, &de)
+			de := decodeError(t, err)
 			assert.Equal(t, tt.code, de.Code)
 			assert.Empty(t, de.Ref)
 		})
@@ -418,8 +414,7 @@ func TestAReencodedFrameCanOutgrowMaxFrameBytes(t *testing.T) {
 			require.Greater(t, len(enc), wire.MaxFrameBytes, "the escaped encoding is larger than the frame as sent")
 
 			_, err = wire.Decode(enc)
-			var de *wire.DecodeError
-			require.ErrorAs(t, err, &de)
+			de := decodeError(t, err)
 			assert.Equal(t, wire.CodeTooLarge, de.Code)
 		})
 	}
@@ -446,34 +441,6 @@ func TestASendOf4000CharactersStaysFarUnderMaxFrameBytesWhenEncoded(t *testing.T
 			got, err := wire.Decode(enc)
 			require.NoError(t, err)
 			assert.Equal(t, f, got)
-		})
-	}
-}
-
-func TestDecodeReadsTheLastOfDuplicateFields(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want wire.Frame
-		code string
-	}{
-		{"a repeated since keeps the last value", `{"type":"subscribe","room":"r1","since":1,"since":2}`, &wire.Subscribe{Room: "r1", Since: 2}, ""},
-		{"a repeated type keeps the last type", `{"type":"send","type":"ping","id":3}`, &wire.Ping{ID: 3}, ""},
-		{"a valid room then an invalid one is refused", `{"type":"unsubscribe","room":"r1","room":"r 1"}`, nil, wire.CodeBadFrame},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := wire.Decode([]byte(tt.in))
-			if tt.want != nil {
-				require.NoError(t, err)
-				assert.Equal(t, tt.want, got)
-				return
-			}
-			var de *wire.DecodeError
-			require.ErrorAs(t, err, &de)
-			assert.Equal(t, tt.code, de.Code)
 		})
 	}
 }
@@ -506,8 +473,7 @@ func TestDecodeTruncatesLongValuesInReasons(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", 1000)
 	_, err := wire.Decode([]byte(`{"type":"unsubscribe","room":"` + long + `"}`))
-	var de *wire.DecodeError
-	require.ErrorAs(t, err, &de)
+	de := decodeError(t, err)
 	assert.Less(t, len(de.Reason), 200, "the reason quotes at most 80 bytes of the room")
 	assert.Contains(t, de.Reason, "…")
 }
@@ -548,11 +514,7 @@ func TestValidateBody(t *testing.T) {
 
 func TestValidRoom(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		room string
-		want bool
-	}{
+	assertEach(t, wire.ValidRoom, []valueCase[string, bool]{
 		{"a short room is valid", "r1", true},
 		{"a single digit is valid", "7", true},
 		{"dots, dashes and underscores are valid after the first character", "booking_42.chat-1", true},
@@ -568,22 +530,12 @@ func TestValidRoom(t *testing.T) {
 		{"a trailing newline is invalid", "r1\n", false},
 		{"a non-ASCII letter is invalid", "café", false},
 		{"a NUL byte is invalid", "r\x001", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tt.want, wire.ValidRoom(tt.room))
-		})
-	}
+	})
 }
 
 func TestValidClientID(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		id   string
-		want bool
-	}{
+	assertEach(t, wire.ValidClientID, []valueCase[string, bool]{
 		{"a UUID is valid", "6f1c2a8e-3b1d-4c55-9a0e-1f2d3c4b5a69", true},
 		{"a short id is valid", "c1", true},
 		{"colons, dots, dashes and underscores are valid anywhere", ":a.b-c_d:", true},
@@ -597,44 +549,24 @@ func TestValidClientID(t *testing.T) {
 		{"a quote is invalid", `c"1`, false},
 		{"a trailing newline is invalid", "c1\n", false},
 		{"a non-ASCII letter is invalid", "ç1", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tt.want, wire.ValidClientID(tt.id))
-		})
-	}
+	})
 }
 
 func TestValidRole(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		role string
-		want bool
-	}{
+	assertEach(t, wire.ValidRole, []valueCase[string, bool]{
 		{"a customer is a role", wire.RoleCustomer, true},
 		{"a therapist is a role", wire.RoleTherapist, true},
 		{"a place is a role", wire.RolePlace, true},
 		{"an empty role is not a role", "", false},
 		{"roles are case sensitive", "Customer", false},
 		{"an admin is not a role", "admin", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tt.want, wire.ValidRole(tt.role))
-		})
-	}
+	})
 }
 
 func TestCloseCodeString(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		code wire.CloseCode
-		want string
-	}{
+	assertEach(t, wire.CloseCode.String, []valueCase[wire.CloseCode, string]{
 		{"1000 is normal", wire.CloseNormal, "normal"},
 		{"1001 is going away", wire.CloseGoingAway, "going away"},
 		{"1006 is abnormal", wire.CloseAbnormal, "abnormal"},
@@ -649,22 +581,12 @@ func TestCloseCodeString(t *testing.T) {
 		{"4429 is rate limited", wire.CloseRateLimited, "rate limited"},
 		{"an unknown code shows its number", wire.CloseCode(4999), "close 4999"},
 		{"code 0 shows its number", wire.CloseCode(0), "close 0"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tt.want, tt.code.String())
-		})
-	}
+	})
 }
 
 func TestCloseCodesHaveTheDesignValues(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		code wire.CloseCode
-		want int
-	}{
+	assertEach(t, func(c wire.CloseCode) int { return int(c) }, []valueCase[wire.CloseCode, int]{
 		{"normal is 1000", wire.CloseNormal, 1000},
 		{"going away is 1001", wire.CloseGoingAway, 1001},
 		{"abnormal is 1006", wire.CloseAbnormal, 1006},
@@ -677,13 +599,7 @@ func TestCloseCodesHaveTheDesignValues(t *testing.T) {
 		{"unauthorized is 4401", wire.CloseUnauthorized, 4401},
 		{"forbidden is 4403", wire.CloseForbidden, 4403},
 		{"rate limited is 4429", wire.CloseRateLimited, 4429},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tt.want, int(tt.code))
-		})
-	}
+	})
 }
 
 func TestRetryAfterReasonRoundTrips(t *testing.T) {
