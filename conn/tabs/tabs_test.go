@@ -162,6 +162,22 @@ func (b *browser) open() *tab {
 	return &tab{hub: hub, env: env, got: map[string][]wire.Message{}}
 }
 
+// openTwo opens a tab and, once it leads, a second one: a test then knows
+// which of them leads and which follows.
+func (b *browser) openTwo() (leader, follower *tab) {
+	leader = b.open()
+	conntest.Eventually(b.t, leader.hub.Leading, "the first tab leads")
+	return leader, b.open()
+}
+
+// openTwoOn is openTwo with both tabs subscribed to room from its start.
+func (b *browser) openTwoOn(room string) (leader, follower *tab) {
+	leader, follower = b.openTwo()
+	leader.subscribe(room, 0)
+	follower.subscribe(room, 0)
+	return leader, follower
+}
+
 func (tb *tab) subscribe(room string, after int64) {
 	tb.hub.SubscribeAfter(room, after, func(m wire.Message) {
 		tb.mu.Lock()
@@ -199,11 +215,7 @@ func connected(h *tabs.Hub) func() bool {
 
 func TestTwoTabsHoldOneConnection(t *testing.T) {
 	b := newBrowser(t)
-	a := b.open()
-	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
-	c := b.open()
-	a.subscribe("room-1", 0)
-	c.subscribe("room-1", 0)
+	a, c := b.openTwoOn("room-1")
 	conntest.Eventually(t, connected(a.hub), "the leader connects")
 	conntest.Eventually(t, connected(c.hub), "the follower shows the leader's status")
 	assert.False(t, c.hub.Leading())
@@ -233,11 +245,7 @@ func TestTwoTabsHoldOneConnection(t *testing.T) {
 
 func TestTheLeaderClosesAnotherTabTakesOverAndMissesNothing(t *testing.T) {
 	b := newBrowser(t)
-	a := b.open()
-	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
-	c := b.open()
-	a.subscribe("room-1", 0)
-	c.subscribe("room-1", 0)
+	a, c := b.openTwoOn("room-1")
 	conntest.Eventually(t, connected(c.hub), "the follower shows connected")
 	b.srv.Publish("room-1", "one")
 	conntest.Eventually(t, func() bool { return len(c.bodies("room-1")) == 1 }, "relayed")
@@ -257,9 +265,7 @@ func TestTheLeaderClosesAnotherTabTakesOverAndMissesNothing(t *testing.T) {
 func TestTypedWhileNoTabLeadsIsSentByTheNextLeader(t *testing.T) {
 	b := newBrowser(t)
 	b.srv.Unplug()
-	a := b.open()
-	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
-	c := b.open()
+	a, c := b.openTwo()
 	conntest.Eventually(t, func() bool { return b.ch.count() >= 2 }, "the follower said hello")
 	// Offline: the leader keeps the follower's message in its outbox.
 	_, err := c.hub.Send("room-1", "typed in the second tab")
@@ -300,9 +306,7 @@ func TestALateSubscriberReadsWhatTheLeaderPassedOnBefore(t *testing.T) {
 func TestAFollowerSeesARoomRefused(t *testing.T) {
 	b := newBrowser(t)
 	b.srv.Forbid("room-x")
-	a := b.open()
-	conntest.Eventually(t, a.hub.Leading, "leads")
-	c := b.open()
+	_, c := b.openTwo()
 	errs := make(chan error, 1)
 	c.hub.SubscribeAfter("room-x", 0, func(wire.Message) {}, func(err error) { errs <- err })
 	select {
@@ -315,11 +319,7 @@ func TestAFollowerSeesARoomRefused(t *testing.T) {
 
 func TestALeaderAboutToFreezeHandsOver(t *testing.T) {
 	b := newBrowser(t)
-	a := b.open()
-	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
-	c := b.open()
-	a.subscribe("room-1", 0)
-	c.subscribe("room-1", 0)
+	a, c := b.openTwoOn("room-1")
 	conntest.Eventually(t, connected(c.hub), "connected")
 
 	// Offline, the leader's page takes a message, then is frozen (its
