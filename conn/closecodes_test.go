@@ -132,25 +132,24 @@ func TestCloseCodes(t *testing.T) {
 		assert.Equal(t, map[string]int64{"room-1": 0}, hellos(h.srv)[1].Resume)
 	})
 
-	t.Run("4403 without a room fails the room subscribed last", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
-		h.subscribe("room-1")
-		h.subscribe("room-2")
-		h.srv.Break(wire.CloseForbidden, "")
-		h.settle()
-		assert.Len(t, h.roomErrors("room-2"), 1)
-		assert.Empty(t, h.roomErrors("room-1"))
-	})
-
-	t.Run("4403 naming a room as its whole reason fails that room", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
-		h.subscribe("room-1")
-		h.subscribe("room-2")
-		h.srv.Break(wire.CloseForbidden, "room-1")
-		h.settle()
-		assert.Len(t, h.roomErrors("room-1"), 1)
-		assert.Empty(t, h.roomErrors("room-2"))
-	})
+	forbiddenRooms := []struct {
+		name           string
+		reason         string
+		failed, spared string
+	}{
+		{"4403 without a room fails the room subscribed last", "", "room-2", "room-1"},
+		{"4403 naming a room as its whole reason fails that room", "room-1", "room-1", "room-2"},
+	}
+	for _, tt := range forbiddenRooms {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.subscribe("room-1")
+			h.subscribe("room-2")
+			h.srv.Break(wire.CloseForbidden, tt.reason)
+			h.settle()
+			assert.Len(t, h.roomErrors(tt.failed), 1)
+			assert.Empty(t, h.roomErrors(tt.spared))
+		})
+	}
 }

@@ -241,6 +241,16 @@ func hellos(srv *conntest.Server) []*wire.Hello {
 	return out
 }
 
+// storedClientIDs is the client_ids of what room holds on the server, in
+// the order stored.
+func storedClientIDs(srv *conntest.Server, room string) []string {
+	var out []string
+	for _, m := range srv.Messages(room) {
+		out = append(out, m.ClientID)
+	}
+	return out
+}
+
 func countFrames(srv *conntest.Server, typ string) int { return len(srv.Received(typ)) }
 
 // logRecorder is a slog.Handler that keeps the messages.

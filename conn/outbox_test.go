@@ -54,11 +54,7 @@ func TestOutbox(t *testing.T) {
 		h.srv.Plug()
 		h.advance(h.retryIn())
 		require.Equal(t, conn.StateConnected, h.state())
-		var got []string
-		for _, m := range h.srv.Messages("room-1") {
-			got = append(got, m.ClientID)
-		}
-		assert.Equal(t, ids, got)
+		assert.Equal(t, ids, storedClientIDs(h.srv, "room-1"))
 		assert.Empty(t, h.svc.Outbox())
 		assert.Empty(t, h.store.Snapshot().Outbox)
 	})

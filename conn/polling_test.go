@@ -261,11 +261,7 @@ func TestPolling(t *testing.T) {
 		// The post is abandoned at the ack timeout; both go on the socket,
 		// in the order typed.
 		h.advance(10 * time.Second)
-		var got []string
-		for _, m := range h.srv.Messages("room-1") {
-			got = append(got, m.ClientID)
-		}
-		assert.Equal(t, []string{first, second}, got)
+		assert.Equal(t, []string{first, second}, storedClientIDs(h.srv, "room-1"))
 		assert.Empty(t, h.svc.Outbox())
 	})
 
