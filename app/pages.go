@@ -103,24 +103,21 @@ func (p *ChatPage) readRoom(ctx goapp.Context) {
 
 // Render draws the page.
 func (p *ChatPage) Render() goapp.UI {
+	return roomPage("chat", p.room, p.mounted,
+		p.chat.section(p.status, "Booking chat", "Booking "+p.room, p.chat.alerts(), "chat"),
+	)
+}
+
+// roomPage is the root of a page that shows a room: kind names its class
+// and test id, and its data attributes say which room and whether the wasm
+// has mounted it.
+func roomPage(kind, room string, mounted bool, body ...goapp.UI) goapp.UI {
 	return goapp.Main().
-		Class("page", "chat").
-		DataSet("testid", "chat-page").
-		DataSet("room", p.room).
-		DataSet(pageReady, p.mounted).
-		Body(
-			goapp.Section().Class("chat").Body(
-				&components.ChatHeader{
-					Title:    "Booking chat",
-					Subtitle: "Booking " + p.room,
-					Booking:  p.chat.booking,
-					Source:   p.status,
-					Alerts:   p.chat.alerts(),
-				},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
-				p.chat.render(),
-			),
-		)
+		Class("page", kind).
+		DataSet("testid", kind+"-page").
+		DataSet("room", room).
+		DataSet(pageReady, mounted).
+		Body(body...)
 }
 
 // TherapistPage is "/therapist": the inbox of a therapist's booking rooms
@@ -245,22 +242,13 @@ func (p *TherapistPage) Render() goapp.UI {
 	if p.room != "" {
 		title, subtitle = "Booking chat", "Booking "+p.room
 	}
-	return goapp.Main().
-		Class("page", "therapist").
-		DataSet("testid", "therapist-page").
-		DataSet("room", p.room).
-		DataSet(pageReady, p.mounted).
-		Body(
-			goapp.Aside().Class("inbox").Aria("label", "Your booking chats").Body(
-				goapp.H2().Class("inbox-title").Text("Bookings"),
-				p.renderRooms(),
-			),
-			goapp.Section().Class("chat", "inbox-chat").Body(
-				&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: p.chat.booking, Source: p.status, Alerts: p.alerts()},
-				&components.ConnectionStatusBanner{Source: p.status, Outbox: p.status, Arrivals: p.status, Cancelled: p.chat.cancelled()},
-				p.chat.render(),
-			),
-		)
+	return roomPage("therapist", p.room, p.mounted,
+		goapp.Aside().Class("inbox").Aria("label", "Your booking chats").Body(
+			goapp.H2().Class("inbox-title").Text("Bookings"),
+			p.renderRooms(),
+		),
+		p.chat.section(p.status, title, subtitle, p.alerts(), "chat", "inbox-chat"),
+	)
 }
 
 func (p *TherapistPage) renderRooms() goapp.UI {

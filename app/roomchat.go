@@ -216,6 +216,16 @@ func (c *roomChat) loadOlder() {
 	}
 }
 
+// section draws the room under its header and the connection banner, as
+// both pages show it; classes are the section's.
+func (c *roomChat) section(status *lateStatus, title, subtitle string, alerts components.AlertsSource, classes ...string) goapp.UI {
+	return goapp.Section().Class(classes...).Body(
+		&components.ChatHeader{Title: title, Subtitle: subtitle, Booking: c.booking, Source: status, Alerts: alerts},
+		&components.ConnectionStatusBanner{Source: status, Outbox: status, Arrivals: status, Cancelled: c.cancelled()},
+		c.render(),
+	)
+}
+
 // render draws the messages and the composer.
 func (c *roomChat) render() goapp.UI {
 	notice := c.err
