@@ -63,13 +63,19 @@ func TestIsPage(t *testing.T) {
 	}
 }
 
-func renderHome(t *testing.T, dev bool) string {
+// render is the HTML of page once loaded in a test engine, as the server
+// pre-renders it.
+func render(t *testing.T, page goapp.Composer) string {
 	t.Helper()
-	page := &app.HomePage{Dev: dev}
 	e := goapp.NewTestEngine()
 	require.NoError(t, e.Load(page))
 	e.ConsumeAll()
 	return goapp.HTMLString(page)
+}
+
+func renderHome(t *testing.T, dev bool) string {
+	t.Helper()
+	return render(t, &app.HomePage{Dev: dev})
 }
 
 func TestHomePageShowsDemoLinksOnlyInDevMode(t *testing.T) {
@@ -83,11 +89,7 @@ func TestHomePageShowsDemoLinksOnlyInDevMode(t *testing.T) {
 }
 
 func TestChatPageHasTheHeaderAndIndicator(t *testing.T) {
-	page := &app.ChatPage{Source: components.FixedStatus(conn.InitialStatus())}
-	e := goapp.NewTestEngine()
-	require.NoError(t, e.Load(page))
-	e.ConsumeAll()
-	html := goapp.HTMLString(page)
+	html := render(t, &app.ChatPage{Source: components.FixedStatus(conn.InitialStatus())})
 	assert.Contains(t, html, `data-testid="chat-header"`)
 	assert.Contains(t, html, `data-testid="connection-indicator"`)
 	assert.Contains(t, html, `data-quality="disconnected"`)
@@ -98,11 +100,7 @@ func TestRegisterRequiresAStatusSource(t *testing.T) {
 }
 
 func TestChatPagePreRendersTheWholeChat(t *testing.T) {
-	page := &app.ChatPage{Source: components.FixedStatus(conn.InitialStatus())}
-	e := goapp.NewTestEngine()
-	require.NoError(t, e.Load(page))
-	e.ConsumeAll()
-	html := goapp.HTMLString(page)
+	html := render(t, &app.ChatPage{Source: components.FixedStatus(conn.InitialStatus())})
 	for _, id := range []string{"chat-header", "message-list", "composer-input", "composer-send"} {
 		assert.Contains(t, html, `data-testid="`+id+`"`)
 	}
@@ -110,11 +108,7 @@ func TestChatPagePreRendersTheWholeChat(t *testing.T) {
 }
 
 func TestTherapistPagePreRendersTheInboxAndTheChat(t *testing.T) {
-	page := &app.TherapistPage{Source: components.FixedStatus(conn.InitialStatus())}
-	e := goapp.NewTestEngine()
-	require.NoError(t, e.Load(page))
-	e.ConsumeAll()
-	html := goapp.HTMLString(page)
+	html := render(t, &app.TherapistPage{Source: components.FixedStatus(conn.InitialStatus())})
 	for _, id := range []string{"therapist-page", "inbox-empty", "chat-header", "message-list", "composer-input"} {
 		assert.Contains(t, html, `data-testid="`+id+`"`)
 	}
