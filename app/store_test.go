@@ -121,6 +121,20 @@ func (c *chat) send(room, body string) string {
 	return id
 }
 
+// publish has the other side write body in room, and settles.
+func (c *chat) publish(room, body string) {
+	c.t.Helper()
+	c.srv.Publish(room, body)
+	c.settle()
+}
+
+// loadOlder asks for the page before what room shows, and settles.
+func (c *chat) loadOlder(room string) {
+	c.t.Helper()
+	c.store.LoadOlder(room)
+	c.settle()
+}
+
 // views records every view a watcher is given and checks each one.
 type views struct {
 	t    *testing.T
@@ -239,10 +253,8 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		t.Parallel()
 		c := newChat(t)
 		v := c.watch("room-1")
-		c.srv.Publish("room-1", "one")
-		c.settle()
-		c.srv.Publish("room-1", "two")
-		c.settle()
+		c.publish("room-1", "one")
+		c.publish("room-1", "two")
 		got := v.last()
 		require.Len(t, got.Messages, 2)
 		assert.Equal(t, span(1, 2), seqsOf(got))
@@ -264,23 +276,19 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.Equal(t, span(8, 12), seqsOf(v.last()), "the newest page")
 		assert.True(t, v.last().HasOlder)
 
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, span(3, 12), seqsOf(v.last()))
 		assert.True(t, v.last().HasOlder)
 
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, span(1, 12), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder, "the page was short: the first message is known")
 
 		pages := c.srv.Stats().Histories
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, pages, c.srv.Stats().Histories, "no page before seq 1")
 
-		c.srv.Publish("room-1", "new")
-		c.settle()
+		c.publish("room-1", "new")
 		assert.Equal(t, span(1, 13), seqsOf(v.last()))
 	})
 
@@ -288,8 +296,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		t.Parallel()
 		c := newChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
 		v := c.watch("room-1")
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, span(1, 10), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder)
 	})
@@ -305,11 +312,9 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		subs := c.srv.Received(wire.TypeSubscribe)
 		require.Len(t, subs, 1)
 		assert.Equal(t, int64(7), subs[0].(*wire.Subscribe).Since)
-		c.srv.Publish("room-1", "live")
-		c.settle()
+		c.publish("room-1", "live")
 		assert.Equal(t, span(3, 8), seqsOf(v.last()))
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, span(1, 8), seqsOf(v.last()))
 	})
 
@@ -320,8 +325,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		c := newChat(t, resumeAt("room-1", 1), func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
 		assert.Equal(t, span(2, 7), seqsOf(v.last()))
-		c.store.LoadOlder("room-1")
-		c.settle()
+		c.loadOlder("room-1")
 		assert.Equal(t, span(1, 7), seqsOf(v.last()))
 	})
 
@@ -448,13 +452,11 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		t.Parallel()
 		c := newChat(t)
 		v := c.watch("room-1")
-		c.srv.Publish("room-1", "theirs")
-		c.settle()
+		c.publish("room-1", "theirs")
 		c.srv.IgnoreSends(true)
 		a := c.send("room-1", "first")
 		b := c.send("room-1", "second")
-		c.srv.Publish("room-1", "theirs again")
-		c.settle()
+		c.publish("room-1", "theirs again")
 		got := v.last().Messages
 		require.Len(t, got, 4)
 		assert.Equal(t, []string{"theirs", "theirs again", "first", "second"}, bodiesOf(v.last()))
@@ -522,20 +524,17 @@ func TestStoreCountsUnread(t *testing.T) {
 		c.store.MarkRead("room-1")
 		c.settle()
 		assert.Zero(t, v.last().Unread)
-		c.srv.Publish("room-1", "after reading")
-		c.settle()
+		c.publish("room-1", "after reading")
 		assert.Equal(t, 1, v.last().Unread)
 
 		c.store.SetActive("room-1")
 		c.settle()
 		assert.Zero(t, v.last().Unread)
-		c.srv.Publish("room-1", "while on screen")
-		c.settle()
+		c.publish("room-1", "while on screen")
 		assert.Zero(t, v.last().Unread)
 
 		c.store.SetActive("")
-		c.srv.Publish("room-1", "after leaving the screen")
-		c.settle()
+		c.publish("room-1", "after leaving the screen")
 		assert.Equal(t, 1, v.last().Unread)
 	})
 
@@ -543,8 +542,7 @@ func TestStoreCountsUnread(t *testing.T) {
 		t.Parallel()
 		c := newChat(t)
 		v := c.watch("room-1")
-		c.srv.Publish("room-1", "before")
-		c.settle()
+		c.publish("room-1", "before")
 		c.srv.Unplug()
 		c.srv.Break(wire.CloseAbnormal, "")
 		c.settle()
@@ -571,8 +569,7 @@ func TestStoreCountsUnread(t *testing.T) {
 			}
 		}
 		assert.Equal(t, []string{"during one"}, firstNew, `the first new one carries the "New messages" line`)
-		c.srv.Publish("room-1", "after, still unanswered")
-		c.settle()
+		c.publish("room-1", "after, still unanswered")
 		assert.True(t, marks()["after, still unanswered"], "until the user writes")
 		c.send("room-1", "sorry, was in a tunnel")
 		for _, m := range v.last().Messages {
@@ -591,8 +588,7 @@ func TestStoreCountsUnread(t *testing.T) {
 		assert.Zero(t, c.store.Arrivals())
 		c.srv.Publish("room-1", "live one")
 		c.send("room-1", "mine does not count")
-		c.srv.Publish("room-1", "live two")
-		c.settle()
+		c.publish("room-1", "live two")
 		assert.Equal(t, 2, c.store.Arrivals())
 		mu.Lock()
 		defer mu.Unlock()
@@ -667,8 +663,7 @@ func TestStoreLifecycle(t *testing.T) {
 		c.settle()
 		assert.Empty(t, c.srv.Sockets()[0].Subscribed(), "the service unsubscribed")
 		n := v.count()
-		c.srv.Publish("room-1", "nobody listens")
-		c.settle()
+		c.publish("room-1", "nobody listens")
 		assert.Equal(t, n, v.count())
 		assert.Equal(t, app.RoomView{Room: "room-1"}, c.store.View("room-1"))
 	})
@@ -679,8 +674,7 @@ func TestStoreLifecycle(t *testing.T) {
 		v := c.watch("room-1")
 		v.stop()
 		n := v.count()
-		c.srv.Publish("room-1", "one")
-		c.settle()
+		c.publish("room-1", "one")
 		assert.Equal(t, n, v.count())
 		assert.Len(t, c.store.View("room-1").Messages, 1)
 	})
