@@ -231,14 +231,12 @@ func (s *Store) Watch(room string, fn func(RoomView)) (stop func()) {
 	s.changedLocked(room)
 	s.mu.Unlock()
 	s.signal()
-	return func() {
-		w.stopped.Store(true)
-		s.mu.Lock()
-		defer s.mu.Unlock()
+	return unwatch(s, w, func() *[]*watcher[RoomView] {
 		if r := s.rooms[room]; r != nil {
-			r.watchers = slices.DeleteFunc(r.watchers, func(x *watcher[RoomView]) bool { return x == w })
+			return &r.watchers
 		}
-	}
+		return nil
+	})
 }
 
 // WatchRooms calls fn with the rooms followed (see Rooms), then after each
@@ -255,12 +253,7 @@ func (s *Store) WatchRooms(fn func([]RoomSummary)) (stop func()) {
 	s.inboxDirty = true
 	s.mu.Unlock()
 	s.signal()
-	return func() {
-		w.stopped.Store(true)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.inbox = slices.DeleteFunc(s.inbox, func(x *watcher[[]RoomSummary]) bool { return x == w })
-	}
+	return unwatch(s, w, func() *[]*watcher[[]RoomSummary] { return &s.inbox })
 }
 
 // Send sends body to room through the service's outbox. The message shows
@@ -425,12 +418,7 @@ func (s *Store) WatchArrivals(fn func(int)) (stop func()) {
 	s.mu.Lock()
 	s.arrivalWatch = append(s.arrivalWatch, w)
 	s.mu.Unlock()
-	return func() {
-		w.stopped.Store(true)
-		s.mu.Lock()
-		s.arrivalWatch = slices.DeleteFunc(s.arrivalWatch, func(x *watcher[int]) bool { return x == w })
-		s.mu.Unlock()
-	}
+	return unwatch(s, w, func() *[]*watcher[int] { return &s.arrivalWatch })
 }
 
 // onRoomError runs on the service goroutine, or on Join's after the service

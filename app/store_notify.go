@@ -15,6 +15,20 @@ type watcher[T any] struct {
 	stopped atomic.Bool
 }
 
+// unwatch is the stop function of w: it marks w stopped at once, so that a
+// call the notifier already took is skipped, then removes w from the list
+// that list returns under s.mu (nil: the list is gone with its room).
+func unwatch[T any](s *Store, w *watcher[T], list func() *[]*watcher[T]) (stop func()) {
+	return func() {
+		w.stopped.Store(true)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if l := list(); l != nil {
+			*l = slices.DeleteFunc(*l, func(x *watcher[T]) bool { return x == w })
+		}
+	}
+}
+
 // changedLocked marks the watchers of room, and the inbox's, as due a
 // call; signal then wakes the notifier, after the lock is released.
 func (s *Store) changedLocked(room string) {
