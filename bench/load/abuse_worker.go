@@ -31,12 +31,7 @@ const envAbuserToken = "BENCH_ABUSER_TOKEN"
 // "started" once the abuse runs, stops asking for more on a "stop" line,
 // and on the end of its standard input closes everything and says
 // "counts <JSON>".
-type abuseWorker struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	done  chan struct{}
-}
+type abuseWorker struct{ *child }
 
 // startAbuseWorker runs the abuser against url in a child process and
 // waits until it has started.
@@ -54,28 +49,11 @@ func startAbuseWorker(url, token string, rooms, history []string, heads map[stri
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), envAbuserToken+"="+token)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild(cmd, "abuser", 1<<20)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("failed to start the abuser: %w", err)
-	}
-	w := &abuseWorker{cmd: cmd, stdin: stdin, lines: make(chan string, 4), done: make(chan struct{})}
-	go func() {
-		defer close(w.lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			w.lines <- sc.Text()
-		}
-	}()
-	go func() { cmd.Wait(); close(w.done) }()
+	w := &abuseWorker{c}
 	if _, err := w.next("started", 30*time.Second); err != nil {
 		w.kill()
 		return nil, err
@@ -86,19 +64,15 @@ func startAbuseWorker(url, token string, rooms, history []string, heads map[stri
 // next waits for the worker's line that starts with word and returns the
 // rest of it.
 func (w *abuseWorker) next(word string, timeout time.Duration) (string, error) {
-	select {
-	case line, ok := <-w.lines:
-		if !ok {
-			return "", fmt.Errorf("the abuser exited before saying %q", word)
-		}
-		rest, found := strings.CutPrefix(line, word)
-		if !found {
-			return "", fmt.Errorf("the abuser said %.200q, not %q", line, word)
-		}
-		return strings.TrimSpace(rest), nil
-	case <-time.After(timeout):
-		return "", fmt.Errorf("no %q from the abuser within %v", word, timeout)
+	line, err := w.line(word, timeout)
+	if err != nil {
+		return "", err
 	}
+	rest, found := strings.CutPrefix(line, word)
+	if !found {
+		return "", fmt.Errorf("the abuser said %.200q, not %q", line, word)
+	}
+	return strings.TrimSpace(rest), nil
 }
 
 // stop ends the abuser's new work; it holds what it has until close.

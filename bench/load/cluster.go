@@ -145,63 +145,37 @@ func sumHeld(nodes []nodeHold) int {
 // holdWorker is a child process of the harness holding one node's share.
 // It says "opened N" once its connections are open and "held N" once its
 // standard input closes, then exits.
-type holdWorker struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	done  chan struct{}
-}
+type holdWorker struct{ *child }
 
 func startHoldWorker(self string, env []string, url string, n int, prefix string) (*holdWorker, error) {
 	cmd := exec.Command(self, "-hold-worker", "-worker-url", url, "-worker-conns", strconv.Itoa(n), "-worker-prefix", prefix)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild(cmd, "worker", bufio.MaxScanTokenSize)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	w := &holdWorker{cmd: cmd, stdin: stdin, lines: make(chan string, 4), done: make(chan struct{})}
-	go func() {
-		defer close(w.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			w.lines <- sc.Text()
-		}
-	}()
-	go func() { cmd.Wait(); close(w.done) }()
-	return w, nil
+	return &holdWorker{c}, nil
 }
 
 // next waits for the worker's line that starts with word and returns its
 // number.
 func (w *holdWorker) next(word string, timeout time.Duration) (int, error) {
-	select {
-	case line, ok := <-w.lines:
-		if !ok {
-			return 0, fmt.Errorf("the worker exited before saying %q", word)
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != word {
-			return 0, fmt.Errorf("the worker said %q, not %q", line, word)
-		}
-		v, err := strconv.Atoi(f[1])
-		if err != nil {
-			return 0, fmt.Errorf("the worker said %q", line)
-		}
-		if len(f) > 2 {
-			log.Printf("cluster worker: %s", line)
-		}
-		return v, nil
-	case <-time.After(timeout):
-		return 0, fmt.Errorf("no %q from the worker within %v", word, timeout)
+	line, err := w.line(word, timeout)
+	if err != nil {
+		return 0, err
 	}
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != word {
+		return 0, fmt.Errorf("the worker said %q, not %q", line, word)
+	}
+	v, err := strconv.Atoi(f[1])
+	if err != nil {
+		return 0, fmt.Errorf("the worker said %q", line)
+	}
+	if len(f) > 2 {
+		log.Printf("cluster worker: %s", line)
+	}
+	return v, nil
 }
 
 func (w *holdWorker) opened() (int, error) { return w.next("opened", 5*time.Minute) }

@@ -12,7 +12,7 @@ import (
 
 func TestTheHarnessReadsItsWorkersLines(t *testing.T) {
 	t.Parallel()
-	w := &holdWorker{lines: make(chan string, 4)}
+	w := &holdWorker{&child{who: "worker", lines: make(chan string, 4)}}
 	w.lines <- "opened 16667"
 	w.lines <- "opened 120 (stopped: connection 120: refused)"
 	w.lines <- "held 3"
