@@ -10,7 +10,6 @@ import (
 	"log"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,15 +234,10 @@ func measureWindow(p *pool, srv *serverProcess, window time.Duration) abuseWindo
 	}
 	take := func() snap {
 		s := snap{at: time.Now(), delivered: p.sink.delivered.Load(), errs: p.sink.errors.Load(), closed: p.sink.closed.Load()}
-		s.server, _ = srv.cpu()
-		s.client, _ = readCPU(os.Getpid())
+		s.server, s.client = cpuNow(srv)
 		return s
 	}
-	hist := &histogram{}
-	p.sink.latency.Store(hist)
-	a := take()
-	time.Sleep(window)
-	b := take()
+	a, b, hist := measure(p, window, take)
 	p.sink.latency.Store(&histogram{})
 	secs := b.at.Sub(a.at).Seconds()
 	return abuseWindow{

@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,15 +165,10 @@ func runStep(p *pool, srv *serverProcess, rate float64, warm, window time.Durati
 		s := snap{at: time.Now(), published: published.Load(), acked: p.sink.acks.Load(),
 			delivered: p.sink.delivered.Load(), ec: p.sink.errors.Load()}
 		s.appends, s.appendsOK = storeAppends(srv.MetricsURL)
-		s.server, _ = srv.cpu()
-		s.client, _ = readCPU(os.Getpid())
+		s.server, s.client = cpuNow(srv)
 		return s
 	}
-	hist := &histogram{}
-	p.sink.latency.Store(hist)
-	a := take()
-	time.Sleep(window)
-	b := take()
+	a, b, hist := measure(p, window, take)
 	cancel()
 	wg.Wait()
 	// What a server fell behind on still arrives after the step: the next

@@ -48,6 +48,25 @@ func (p *serverProcess) cpu() (time.Duration, error) {
 	return total, err
 }
 
+// cpuNow is the CPU time srv (with the processes it needs) and the harness
+// have used so far; a time that cannot be read is zero.
+func cpuNow(srv *serverProcess) (server, client time.Duration) {
+	server, _ = srv.cpu()
+	client, _ = readCPU(os.Getpid())
+	return server, client
+}
+
+// measure has the pool's users record their latency in a new histogram for
+// window, between two calls of take: what was counted before and after.
+func measure[S any](p *pool, window time.Duration, take func() S) (before, after S, latency *histogram) {
+	latency = &histogram{}
+	p.sink.latency.Store(latency)
+	before = take()
+	time.Sleep(window)
+	after = take()
+	return before, after, latency
+}
+
 // servingLine is what each server prints once it listens; metricsLine is
 // what tether prints before it when it serves metrics apart.
 var (
