@@ -10,17 +10,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"tether/conn"
 	"tether/conn/conntest"
 	"tether/conn/wire"
 )
 
-// In the browser (make test-wasm) the Go runtime parks a goroutine of its own
-// in runtime.handleEvent to take JavaScript callbacks; it is not ours.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+	conntest.VerifyNoLeaks(m)
 }
 
 // harness is a service wired to fakes, with a fake clock the test moves.

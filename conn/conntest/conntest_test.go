@@ -8,17 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"tether/conn"
 	"tether/conn/conntest"
 	"tether/conn/wire"
 )
 
-// In the browser (make test-wasm) the Go runtime parks a goroutine of its own
-// in runtime.handleEvent to take JavaScript callbacks; it is not ours.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+	conntest.VerifyNoLeaks(m)
 }
 
 func TestClock(t *testing.T) {
