@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,42 +42,24 @@ func (h *HTTP) Ping(ctx context.Context) error {
 
 // Messages long-polls a room: the messages after since, waiting up to wait.
 func (h *HTTP) Messages(ctx context.Context, token, room string, since int64, wait time.Duration, limit int) (wire.MessagesPage, error) {
-	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
-	if wait > 0 {
-		q.Set("wait", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var page wire.MessagesPage
-	_, err := h.do(ctx, "GET", messagesPath(room)+"?"+q.Encode(), token, nil, &page)
+	_, err := h.do(ctx, "GET", wire.PollPath(room, since, wait, limit), token, nil, &page)
 	return page, err
 }
 
 // History reads the page of messages before seq before; before 0 reads the
 // newest page.
 func (h *HTTP) History(ctx context.Context, token, room string, before int64, limit int) (wire.MessagesPage, error) {
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	q := url.Values{"before": {strconv.FormatInt(before, 10)}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var page wire.MessagesPage
-	_, err := h.do(ctx, "GET", messagesPath(room)+"?"+q.Encode(), token, nil, &page)
+	_, err := h.do(ctx, "GET", wire.HistoryPath(room, before, limit), token, nil, &page)
 	return page, err
 }
 
 // Post sends a message; a repeat of clientID gets the first answer.
 func (h *HTTP) Post(ctx context.Context, token, room, clientID, body string) (wire.Posted, error) {
 	var posted wire.Posted
-	_, err := h.do(ctx, "POST", messagesPath(room), token, wire.PostMessage{ClientID: clientID, Body: body}, &posted)
+	_, err := h.do(ctx, "POST", wire.MessagesPath(room), token, wire.PostMessage{ClientID: clientID, Body: body}, &posted)
 	return posted, err
-}
-
-func messagesPath(room string) string {
-	return "/api/rooms/" + url.PathEscape(room) + "/messages"
 }
 
 // do runs one fetch and decodes a JSON answer into out. An answer that is

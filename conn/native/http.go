@@ -55,12 +55,8 @@ type HTTPClient struct {
 // makes it a long-poll that answers as soon as there is one, or empty after
 // wait (whole seconds).
 func (h *HTTPClient) Messages(ctx context.Context, room string, since int64, wait time.Duration) (*wire.MessagesPage, error) {
-	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
-	if wait > 0 {
-		q.Set("wait", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	}
 	var page wire.MessagesPage
-	if _, err := h.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page); err != nil {
+	if _, err := h.Do(ctx, http.MethodGet, wire.PollPath(room, since, wait, 0), nil, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
@@ -70,15 +66,8 @@ func (h *HTTPClient) Messages(ctx context.Context, room string, since int64, wai
 // newest of them, in seq order. before 0 means from the newest message;
 // limit 0 takes the server's default.
 func (h *HTTPClient) History(ctx context.Context, room string, before int64, limit int) (*wire.MessagesPage, error) {
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	q := url.Values{"before": {strconv.FormatInt(before, 10)}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var page wire.MessagesPage
-	if _, err := h.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page); err != nil {
+	if _, err := h.Do(ctx, http.MethodGet, wire.HistoryPath(room, before, limit), nil, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
@@ -87,7 +76,7 @@ func (h *HTTPClient) History(ctx context.Context, room string, before int64, lim
 // Post sends a message. created is true for 201 (stored now) and false for
 // 200 (the client_id was stored before; Posted is the first answer).
 func (h *HTTPClient) Post(ctx context.Context, room, clientID, body string) (posted wire.Posted, created bool, err error) {
-	status, err := h.Do(ctx, http.MethodPost, messagesPath(room), wire.PostMessage{ClientID: clientID, Body: body}, &posted)
+	status, err := h.Do(ctx, http.MethodPost, wire.MessagesPath(room), wire.PostMessage{ClientID: clientID, Body: body}, &posted)
 	if err != nil {
 		return wire.Posted{}, false, err
 	}
@@ -98,10 +87,6 @@ func (h *HTTPClient) Post(ctx context.Context, room, clientID, body string) (pos
 func (h *HTTPClient) Ping(ctx context.Context) error {
 	_, err := h.Do(ctx, http.MethodGet, "/api/ping", nil, nil)
 	return err
-}
-
-func messagesPath(room string) string {
-	return "/api/rooms/" + url.PathEscape(room) + "/messages"
 }
 
 // Do sends a request to path (with its query) under BaseURL. in, unless

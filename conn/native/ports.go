@@ -5,10 +5,7 @@ package native
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -227,17 +224,10 @@ func (h *HTTP) Ping(ctx context.Context) error {
 
 // Messages long-polls a room.
 func (h *HTTP) Messages(ctx context.Context, token, room string, since int64, wait time.Duration, limit int) (wire.MessagesPage, error) {
-	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
-	if wait > 0 {
-		q.Set("wait", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var page wire.MessagesPage
 	err := h.do(ctx, token, func(c *HTTPClient) error {
 		page = wire.MessagesPage{}
-		_, err := c.Do(ctx, http.MethodGet, messagesPath(room)+"?"+q.Encode(), nil, &page)
+		_, err := c.Do(ctx, http.MethodGet, wire.PollPath(room, since, wait, limit), nil, &page)
 		return err
 	})
 	return page, err

@@ -1,5 +1,12 @@
 package wire
 
+import (
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+)
+
 // The JSON bodies of the HTTP fallback.
 
 // MessagesPage answers GET /api/rooms/{room}/messages: the messages in seq
@@ -76,4 +83,38 @@ type BookingSummary struct {
 type Me struct {
 	User     User             `json:"user"`
 	Bookings []BookingSummary `json:"bookings"`
+}
+
+// MessagesPath is /api/rooms/{room}/messages: POST sends a message to room,
+// GET reads its messages (PollPath and HistoryPath add the query).
+func MessagesPath(room string) string {
+	return "/api/rooms/" + url.PathEscape(room) + "/messages"
+}
+
+// PollPath asks for the messages of room after seq since. A wait above 0
+// makes it a long poll, in whole seconds rounded up; limit 0 leaves the
+// page's size to the server.
+func PollPath(room string, since int64, wait time.Duration, limit int) string {
+	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
+	if wait > 0 {
+		q.Set("wait", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return MessagesPath(room) + "?" + q.Encode()
+}
+
+// HistoryPath asks for up to limit messages of room before seq before, the
+// newest of them; before 0 (or less) reads from the newest message, and
+// limit 0 leaves the page's size to the server.
+func HistoryPath(room string, before int64, limit int) string {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	q := url.Values{"before": {strconv.FormatInt(before, 10)}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return MessagesPath(room) + "?" + q.Encode()
 }
