@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -149,7 +150,7 @@ func (r *chatRoom) merge(msgs []wire.Message) bool {
 			continue
 		}
 		i, found := slices.BinarySearchFunc(r.msgs, msg.Seq, func(m wire.Message, seq int64) int {
-			return compareSeq(m.Seq, seq)
+			return cmp.Compare(m.Seq, seq)
 		})
 		if found {
 			continue
@@ -162,16 +163,6 @@ func (r *chatRoom) merge(msgs []wire.Message) bool {
 		}
 	}
 	return changed
-}
-
-func compareSeq(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addOwn adds one of the user's messages unless it is held already, as a

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,7 +156,7 @@ func (m *Machine) accept(name string, r *room, msgs []wire.Message) {
 			continue
 		}
 		i, found := slices.BinarySearchFunc(r.buffer, msg.Seq, func(b wire.Message, seq int64) int {
-			return cmpInt64(b.Seq, seq)
+			return cmp.Compare(b.Seq, seq)
 		})
 		if !found {
 			r.buffer = slices.Insert(r.buffer, i, msg)
@@ -181,16 +182,6 @@ func (m *Machine) accept(name string, r *room, msgs []wire.Message) {
 		r.pageTo = 0
 	}
 	m.maybeFetch(name, r)
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // maybeFetch reads the next page of a gap, or of what a replay did not
