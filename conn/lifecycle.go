@@ -463,12 +463,7 @@ func (m *Machine) tokenRefused(reason string) {
 // becomeUnauthorized stops everything until a new token: ForceReconnect
 // asks the token source again.
 func (m *Machine) becomeUnauthorized(reason string) {
-	m.teardownSocket()
-	m.stopPolling()
-	m.cancelRequests()
-	for k := range m.timers {
-		m.stopTimer(TimerKind(k))
-	}
+	m.stopAll()
 	m.unauthorized = true
 	m.suspended = false
 	m.nextRetryAt = time.Time{}

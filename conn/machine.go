@@ -275,14 +275,20 @@ func (m *Machine) start() {
 	m.connect()
 }
 
-// close ends everything: no timer, socket or request survives it.
-func (m *Machine) close() {
+// stopAll ends the socket, the polling, the requests and every timer: what
+// close and becomeUnauthorized both leave nothing of.
+func (m *Machine) stopAll() {
 	m.teardownSocket()
 	m.stopPolling()
 	m.cancelRequests()
 	for k := range m.timers {
 		m.stopTimer(TimerKind(k))
 	}
+}
+
+// close ends everything: no timer, socket or request survives it.
+func (m *Machine) close() {
+	m.stopAll()
 	m.closed = true
 	m.nextRetryAt = time.Time{}
 	m.emit(Persist{})
