@@ -121,9 +121,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	t.Run("the retry after a failed first retry backs off normally", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withConfig(noJitter))
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		h.advance(h.retryIn())
 		assert.Equal(t, 2*time.Second, h.retryIn())
 	})
@@ -151,9 +149,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	t.Run("force reconnect skips the wait", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withConfig(noJitter))
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		for h.retryIn() < 4*time.Second {
 			h.advance(h.retryIn())
 		}

@@ -144,6 +144,15 @@ func (h *harness) eventuallyUnblocked(msg string) {
 	require.Eventually(h.t, func() bool { return h.srv.Blocked() == 0 }, 5*time.Second, 100*time.Microsecond, msg)
 }
 
+// loseNetwork cuts the network and drops the socket with it, as a train
+// entering a tunnel does, and settles: the service is left retrying.
+func (h *harness) loseNetwork() {
+	h.t.Helper()
+	h.srv.Unplug()
+	h.srv.Break(wire.CloseAbnormal, "")
+	h.settle()
+}
+
 func (h *harness) status() conn.Status { return h.svc.Status() }
 
 func (h *harness) state() conn.State { return h.svc.Status().State }

@@ -103,9 +103,7 @@ func TestNetworkHints(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withConfig(noJitter))
 		h.env.Fire(conn.EnvOffline)
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		for range 3 {
 			h.advance(h.retryIn())
 		}

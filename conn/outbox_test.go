@@ -46,9 +46,7 @@ func TestOutbox(t *testing.T) {
 	t.Run("pending messages go out in order after the reconnect", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		ids := []string{h.send("room-1", "one"), h.send("room-1", "two"), h.send("room-1", "three")}
 		assert.Len(t, h.svc.Outbox(), 3)
 		h.srv.Plug()
@@ -165,9 +163,7 @@ func TestOutbox(t *testing.T) {
 		h.subscribe("room-1")
 		h.srv.Publish("room-1", "seen before the reload")
 		h.settle()
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		one, two := h.send("room-1", "one"), h.send("room-1", "two")
 
 		h.restart()

@@ -75,9 +75,7 @@ func TestVisibility(t *testing.T) {
 	t.Run("becoming visible while waiting for a retry connects now", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withConfig(noJitter))
-		h.srv.Unplug()
-		h.srv.Break(wire.CloseAbnormal, "")
-		h.settle()
+		h.loseNetwork()
 		h.advance(h.retryIn())
 		require.Greater(t, h.retryIn(), time.Second)
 		h.srv.Plug()
