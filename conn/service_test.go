@@ -83,7 +83,14 @@ func TestClose(t *testing.T) {
 		h.srv.Break(wire.CloseAbnormal, "")
 		h.settle()
 		h.advance(h.retryIn())
-		assert.Equal(t, []conn.State{conn.StateConnecting, conn.StateConnected, conn.StateReconnecting, conn.StateConnected}, h.states())
+		// The harness watches once the service runs: on a busy machine the
+		// first dial may be answered before, and "connecting" is then not
+		// seen; everything from the first "connected" is.
+		states := h.states()
+		if len(states) > 0 && states[0] == conn.StateConnecting {
+			states = states[1:]
+		}
+		assert.Equal(t, []conn.State{conn.StateConnected, conn.StateReconnecting, conn.StateConnected}, states, "all: %v", h.states())
 	})
 
 	t.Run("a storage that fails is logged and the service goes on", func(t *testing.T) {
