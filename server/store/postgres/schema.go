@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"tether/server/store/sqlstore"
 )
 
 // migrateLockKey is the advisory lock that makes the nodes started at once
@@ -324,17 +326,13 @@ func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
-	switch {
-	case from > len(steps):
-		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
-	case from == len(steps):
-		return from, nil
-	}
-	for v := from; v < len(steps); v++ {
+	ran, err := sqlstore.RunSteps(from, steps, func(step string) error {
 		// The simple protocol runs a step of several statements at once.
-		if _, err := tx.Exec(ctx, steps[v], pgx.QueryExecModeSimpleProtocol); err != nil {
-			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
-		}
+		_, err := tx.Exec(ctx, step, pgx.QueryExecModeSimpleProtocol)
+		return err
+	})
+	if err != nil || !ran {
+		return from, err
 	}
 	if _, err := tx.Exec(ctx, "UPDATE tether_schema SET version = $1", len(steps)); err != nil {
 		return from, fmt.Errorf("failed to write the schema version: %w", err)

@@ -3,15 +3,14 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/sqlstore"
 )
 
 var _ store.Bookings = (*Store)(nil)
@@ -21,34 +20,21 @@ var _ store.Bookings = (*Store)(nil)
 // batches, which the pool of one connection serializes) and read on the
 // readers'.
 
-const bookingCols = "room, customer_id, customer_name, provider_id, provider_name, provider_role, title, starts_at, ends_at, place, status, created_at, customer_invite, provider_invite, customer_revoked, provider_revoked"
+// dialect is what sqlstore must know of database/sql.
+var dialect = sqlstore.Dialect{NoRows: sql.ErrNoRows}
 
-const sessionCols = "id, user_id, user_name, user_role, room, participant, created_at, expires_at, revoked"
-
-type scanner interface{ Scan(dst ...any) error }
-
-func scanBooking(r scanner) (store.Booking, error) {
-	var b store.Booking
-	var starts, ends, created int64
-	err := r.Scan(&b.Room, &b.Customer.ID, &b.Customer.Name, &b.Provider.ID, &b.Provider.Name, &b.Provider.Role,
-		&b.Title, &starts, &ends, &b.Place, &b.Status, &created, &b.CustomerInvite, &b.ProviderInvite,
-		&b.CustomerRevoked, &b.ProviderRevoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return b, store.ErrNotFound
-	}
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(starts), time.UnixMilli(ends), time.UnixMilli(created)
-	return b, err
-}
+// The columns, spelled alike in both stores.
+const (
+	bookingCols = sqlstore.BookingCols
+	sessionCols = sqlstore.SessionCols
+)
 
 // enter holds the store open for a call; done releases it.
 func (s *Store) enter() (done func(), err error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
-	return s.mu.RUnlock, nil
+	return s.gate.Exit, nil
 }
 
 // PutBooking stores b unless its room has a booking already.
@@ -63,7 +49,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	defer tx.Rollback()
-	old, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
+	old, err := dialect.ScanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
 	switch {
 	case err == nil && old.SameDetails(b):
 		return old, false, nil
@@ -73,18 +59,14 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO bookings ("+bookingCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		b.Room, b.Customer.ID, b.Customer.Name, b.Provider.ID, b.Provider.Name, b.Provider.Role,
-		b.Title, b.StartsAt.UnixMilli(), b.EndsAt.UnixMilli(), b.Place, b.Status, b.Created.UnixMilli(),
-		b.CustomerInvite, b.ProviderInvite, b.CustomerRevoked, b.ProviderRevoked)
+		sqlstore.BookingValues(b)...)
 	if err == nil {
 		err = tx.Commit()
 	}
 	if err != nil {
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(b.StartsAt.UnixMilli()), time.UnixMilli(b.EndsAt.UnixMilli()), time.UnixMilli(b.Created.UnixMilli())
-	return b, true, nil
+	return sqlstore.AsStored(b), true, nil
 }
 
 // Booking returns the booking of room.
@@ -94,11 +76,8 @@ func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error)
 		return store.Booking{}, err
 	}
 	defer done()
-	b, err := scanBooking(s.reader.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", room))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("failed to read the booking of %s: %w", room, err)
-	}
-	return b, err
+	b, err := dialect.ScanBooking(s.reader.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", room))
+	return b, sqlstore.Failed(err, "read the booking of "+room)
 }
 
 // BookingByInvite returns the booking of an invite's hash and its side.
@@ -108,19 +87,12 @@ func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking
 		return store.Booking{}, "", err
 	}
 	defer done()
-	b, err := scanBooking(s.reader.QueryRowContext(ctx,
+	b, err := dialect.ScanBooking(s.reader.QueryRowContext(ctx,
 		"SELECT "+bookingCols+" FROM bookings WHERE customer_invite = ? UNION ALL SELECT "+bookingCols+" FROM bookings WHERE provider_invite = ? LIMIT 1", hash, hash))
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("failed to find the booking of an invite: %w", err)
-		}
-		return store.Booking{}, "", err
+		return store.Booking{}, "", sqlstore.Failed(err, "find the booking of an invite")
 	}
-	side := store.Customer
-	if bytes.Equal(b.ProviderInvite, hash) {
-		side = store.Provider
-	}
-	return b, side, nil
+	return b, sqlstore.InviteSide(b, hash), nil
 }
 
 // BookingsOf returns userID's bookings, the soonest first.
@@ -136,15 +108,8 @@ func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking,
 		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	defer rows.Close()
-	out := []store.Booking{}
-	for rows.Next() {
-		b, err := scanBooking(rows)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlstore.Collect(rows, 0, dialect.ScanBooking)
+	if err != nil {
 		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
 	}
 	return out, nil
@@ -157,12 +122,9 @@ func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, 
 		return store.Booking{}, err
 	}
 	defer done()
-	b, err := scanBooking(s.writer.QueryRowContext(ctx,
+	b, err := dialect.ScanBooking(s.writer.QueryRowContext(ctx,
 		"UPDATE bookings SET status = ? WHERE room = ? RETURNING "+bookingCols, store.StatusCancelled, room))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("failed to cancel the booking of %s: %w", room, err)
-	}
-	return b, err
+	return b, sqlstore.Failed(err, "cancel the booking of "+room)
 }
 
 // RevokeParticipant revokes side p of the booking of room and ends the
@@ -181,11 +143,7 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	defer tx.Rollback()
-	col := "customer_revoked"
-	if p == store.Provider {
-		col = "provider_revoked"
-	}
-	b, err := scanBooking(tx.QueryRowContext(ctx, "UPDATE bookings SET "+col+" = 1 WHERE room = ? RETURNING "+bookingCols, room))
+	b, err := dialect.ScanBooking(tx.QueryRowContext(ctx, "UPDATE bookings SET "+sqlstore.RevokedCol(p)+" = 1 WHERE room = ? RETURNING "+bookingCols, room))
 	if errors.Is(err, store.ErrNotFound) {
 		return b, nil, err
 	}
@@ -196,17 +154,11 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 	if err != nil {
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
-	ended := [][]byte{}
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
-		}
-		ended = append(ended, id)
-	}
+	ended, err := sqlstore.Collect(rows, 0, func(r sqlstore.Row) (id []byte, err error) {
+		return id, r.Scan(&id)
+	})
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -223,8 +175,7 @@ func (s *Store) PutSession(ctx context.Context, se store.Session) error {
 	}
 	defer done()
 	_, err = s.writer.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		se.ID, se.User.ID, se.User.Name, se.User.Role, se.Room, string(se.Participant),
-		se.Created.UnixMilli(), se.Expires.UnixMilli(), se.Revoked)
+		sqlstore.SessionValues(se)...)
 	if err != nil {
 		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
 	}
@@ -238,20 +189,8 @@ func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
 		return store.Session{}, err
 	}
 	defer done()
-	var se store.Session
-	var created, expires int64
-	var p string
-	err = s.reader.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id).Scan(
-		&se.ID, &se.User.ID, &se.User.Name, &se.User.Role, &se.Room, &p, &created, &expires, &se.Revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return se, store.ErrNotFound
-	}
-	if err != nil {
-		return se, fmt.Errorf("failed to read a session: %w", err)
-	}
-	se.Participant = store.Participant(p)
-	se.Created, se.Expires = time.UnixMilli(created), time.UnixMilli(expires)
-	return se, nil
+	se, err := dialect.ScanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id))
+	return se, sqlstore.Failed(err, "read a session")
 }
 
 // ExtendSession moves a live session's expiry.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"tether/server/store/sqlstore"
 )
 
 // migrations are the schema steps in order: migrations[i] takes a database
@@ -128,16 +130,12 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) (from int, err err
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
 		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
-	switch {
-	case from > len(steps):
-		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
-	case from == len(steps):
-		return from, nil
-	}
-	for v := from; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
-		}
+	ran, err := sqlstore.RunSteps(from, steps, func(step string) error {
+		_, err := tx.ExecContext(ctx, step)
+		return err
+	})
+	if err != nil || !ran {
+		return from, err
 	}
 	// user_version lives in the database header, which the transaction
 	// covers: a failed step leaves the old version along with the old schema.
