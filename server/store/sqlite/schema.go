@@ -10,6 +10,21 @@ import (
 	"tether/server/store/sqlstore"
 )
 
+// messageColumns are the columns of messages in migrations 1 and 3, which
+// changes only its UNIQUE key. A released step is never edited, so neither
+// is this: TestReleasedMigrationsAreNeverEdited pins every step's text.
+const messageColumns = `
+		room        TEXT    NOT NULL REFERENCES rooms (room),
+		seq         INTEGER NOT NULL CHECK (seq > 0),
+		id          TEXT    NOT NULL UNIQUE,
+		client_id   TEXT    NOT NULL,
+		sender_id   TEXT    NOT NULL,
+		sender_name TEXT    NOT NULL,
+		sender_role TEXT    NOT NULL,
+		body        TEXT    NOT NULL,
+		sent_at     INTEGER NOT NULL,
+		PRIMARY KEY (room, seq),`
+
 // migrations are the schema steps in order: migrations[i] takes a database
 // from PRAGMA user_version i to i+1. A released step is never edited, only
 // followed by a new one, since databases in the field already ran it.
@@ -24,17 +39,7 @@ var migrations = []string{
 		head INTEGER NOT NULL CHECK (head > 0)
 	) STRICT, WITHOUT ROWID;
 
-	CREATE TABLE messages (
-		room        TEXT    NOT NULL REFERENCES rooms (room),
-		seq         INTEGER NOT NULL CHECK (seq > 0),
-		id          TEXT    NOT NULL UNIQUE,
-		client_id   TEXT    NOT NULL,
-		sender_id   TEXT    NOT NULL,
-		sender_name TEXT    NOT NULL,
-		sender_role TEXT    NOT NULL,
-		body        TEXT    NOT NULL,
-		sent_at     INTEGER NOT NULL,
-		PRIMARY KEY (room, seq),
+	CREATE TABLE messages (` + messageColumns + `
 		UNIQUE (room, client_id)
 	) STRICT;`,
 
@@ -58,17 +63,7 @@ var migrations = []string{
 	// stays: they were unique per room, so they are per sender too. The
 	// copy needs room for a second copy of the table until it commits.
 	// The id UNIQUE index is kept as it was.
-	`CREATE TABLE messages_v3 (
-		room        TEXT    NOT NULL REFERENCES rooms (room),
-		seq         INTEGER NOT NULL CHECK (seq > 0),
-		id          TEXT    NOT NULL UNIQUE,
-		client_id   TEXT    NOT NULL,
-		sender_id   TEXT    NOT NULL,
-		sender_name TEXT    NOT NULL,
-		sender_role TEXT    NOT NULL,
-		body        TEXT    NOT NULL,
-		sent_at     INTEGER NOT NULL,
-		PRIMARY KEY (room, seq),
+	`CREATE TABLE messages_v3 (` + messageColumns + `
 		UNIQUE (room, sender_id, client_id)
 	) STRICT;
 	INSERT INTO messages_v3 (rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
