@@ -12,6 +12,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/postgres/pgtest"
+	"tether/server/store/storetest"
 )
 
 // A database written before migration 3 keys client_ids by room: after it,
@@ -51,17 +52,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	require.Equal(t, int64(1), seq)
 
 	s := openInternal(t, url)
-	for _, room := range []string{"a", "b"} {
-		got, err := s.After(ctx, room, 0, 10)
-		require.NoError(t, err)
-		var want []wire.Message
-		for _, m := range old {
-			if m.Room == room {
-				want = append(want, m)
-			}
-		}
-		assert.Equal(t, want, got, "room %s", room)
-	}
+	storetest.AssertHolds(t, s, old)
 
 	tests := []struct {
 		name    string
@@ -84,11 +75,8 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 			assert.Equal(t, tt.seq, seq, tt.name)
 			continue
 		}
-		got, created, err := s.Append(ctx, store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 1})
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.sender, got.Sender, tt.name)
+		m := store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 1}
+		storetest.AssertAppend(t, s, tt.name, m, tt.created, tt.seq)
 	}
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/storetest"
 )
 
 // A database written before migration 3 keys client_ids by room: after it,
@@ -65,17 +66,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	assert.Equal(t, before, rowids(s.reader), "every message keeps its rowid")
-	for _, room := range []string{"a", "b"} {
-		got, err := s.After(ctx, room, 0, 10)
-		require.NoError(t, err)
-		var want []wire.Message
-		for _, m := range old {
-			if m.Room == room {
-				want = append(want, m)
-			}
-		}
-		assert.Equal(t, want, got, "room %s", room)
-	}
+	storetest.AssertHolds(t, s, old)
 
 	tests := []struct {
 		name    string
@@ -89,11 +80,8 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 		{"a repeat of the new message finds it", bo, "m7", false, 3},
 	}
 	for _, tt := range tests {
-		got, created, err := s.Append(ctx, store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 50})
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.sender, got.Sender, tt.name)
+		m := store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 50}
+		storetest.AssertAppend(t, s, tt.name, m, tt.created, tt.seq)
 	}
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)

@@ -49,7 +49,6 @@ func (s suite) repeatedClientID(t *testing.T) {
 // not make that user's send a repeat of theirs.
 func (s suite) clientIDPerSender(t *testing.T) {
 	st := s.store(t)
-	ctx := context.Background()
 	squatter := msg("r1", "c1")
 	squatter.Sender = wire.User{ID: "u-other", Name: "Other", Role: wire.RolePlace}
 	squatter.Body = "sent first by someone else"
@@ -66,14 +65,10 @@ func (s suite) clientIDPerSender(t *testing.T) {
 		{"the other sender's retry finds theirs", squatter, false, 1},
 	}
 	for _, tt := range tests {
-		got, created, err := st.Append(ctx, tt.in)
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.in.Sender, got.Sender, tt.name)
+		got := AssertAppend(t, st, tt.name, tt.in, tt.created, tt.seq)
 		assert.Equal(t, tt.in.Body, got.Body, tt.name)
 	}
-	all, err := st.After(ctx, "r1", 0, 100)
+	all, err := st.After(context.Background(), "r1", 0, 100)
 	require.NoError(t, err)
 	assert.Equal(t, span(1, 2), seqs(all))
 }
@@ -87,5 +82,41 @@ func (s suite) clientIDPerRoom(t *testing.T) {
 		assert.True(t, created, "room %s", room)
 		assert.Equal(t, int64(1), m.Seq)
 		assert.Equal(t, room, m.Room)
+	}
+}
+
+// AssertAppend appends m to st and checks that it returns a message of m's
+// sender with seq, created or found as said, and returns that message. name
+// says which case it is, in failures. The stores' tests of their migrations
+// share it with the suite.
+func AssertAppend(t *testing.T, st store.Store, name string, m store.NewMessage, created bool, seq int64) wire.Message {
+	t.Helper()
+	got, gotCreated, err := st.Append(context.Background(), m)
+	require.NoError(t, err, name)
+	assert.Equal(t, created, gotCreated, name)
+	assert.Equal(t, seq, got.Seq, name)
+	assert.Equal(t, m.Sender, got.Sender, name)
+	return got
+}
+
+// AssertHolds checks that st holds msgs and nothing more in their rooms:
+// each room's, in seq order, is what After reads from its start. The
+// stores' tests of a migration or a reopen check with it that every
+// message is still there.
+func AssertHolds(t *testing.T, st store.Store, msgs []wire.Message) {
+	t.Helper()
+	var rooms []string
+	byRoom := map[string][]wire.Message{}
+	for _, m := range msgs {
+		if _, seen := byRoom[m.Room]; !seen {
+			rooms = append(rooms, m.Room)
+		}
+		byRoom[m.Room] = append(byRoom[m.Room], m)
+	}
+	for _, room := range rooms {
+		// One more than there are, to see one too many.
+		got, err := st.After(context.Background(), room, 0, len(msgs)+1)
+		require.NoError(t, err)
+		assert.Equal(t, byRoom[room], got, "room %s", room)
 	}
 }
