@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"tether/server/store"
 	"tether/server/store/postgres/pgtest"
+	"tether/server/store/storetest"
 )
 
 func openInternal(t *testing.T, url string) *Store {
@@ -59,11 +59,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	names := func() []string {
 		infos, err := s.Rooms(ctx, nil, 10)
 		require.NoError(t, err)
-		var out []string
-		for _, r := range infos {
-			out = append(out, r.Room)
-		}
-		return out
+		return storetest.RoomNames(t, infos)
 	}
 	assert.Equal(t, []string{"a", "c", "b"}, names())
 	_, created, err := s.Append(ctx, store.NewMessage{Room: "b", ID: "b-new", ClientID: "new", Body: "again", SentAt: 1})
@@ -104,13 +100,7 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 			require.NoError(t, err)
 			plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
 			require.NoError(t, err)
-			text := strings.Join(plan, "\n")
-			for _, w := range tt.want {
-				assert.Contains(t, text, w)
-			}
-			for _, w := range tt.notWant {
-				assert.NotContains(t, text, w)
-			}
+			storetest.AssertPlan(t, plan, tt.want, tt.notWant)
 		})
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tether/server/store/storetest"
 )
 
 // The inbox must not slow down as rooms pile up: the rooms queries read
@@ -60,13 +61,7 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 				plan = append(plan, detail)
 			}
 			require.NoError(t, rows.Err())
-			text := strings.Join(plan, "\n")
-			for _, w := range tt.want {
-				assert.Contains(t, text, w)
-			}
-			for _, w := range tt.notWant {
-				assert.NotContains(t, text, w)
-			}
+			storetest.AssertPlan(t, plan, tt.want, tt.notWant)
 		})
 	}
 }
@@ -104,13 +99,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	rooms := func() []string {
 		infos, err := s.Rooms(ctx, nil, 10)
 		require.NoError(t, err)
-		var names []string
-		for _, r := range infos {
-			names = append(names, r.Room)
-			require.NotNil(t, r.Last)
-			assert.Equal(t, r.Head, r.Last.Seq, r.Room)
-		}
-		return names
+		return storetest.RoomNames(t, infos)
 	}
 	assert.Equal(t, []string{"c", "a", "b"}, rooms())
 	_, _, err = s.Append(ctx, req("b", "new", "b-new", "again"))
