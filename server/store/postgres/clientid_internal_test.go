@@ -23,7 +23,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
+	conn := pgtest.Connect(t, url)
 	_, err := migrate(ctx, conn, migrations[:2])
 	require.NoError(t, err)
 

@@ -27,14 +27,6 @@ func openInternal(t *testing.T, url string) *Store {
 	return s
 }
 
-func connectInternal(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 // A database written before migration 2 lists its rooms by the time of
 // their last message, and the replaced tether_append moves a room to the
 // front.
@@ -42,7 +34,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
+	conn := pgtest.Connect(t, url)
 	_, err := migrate(ctx, conn, migrations[:1])
 	require.NoError(t, err)
 	// Last messages: b at 20, c at 30, a at 40 (a's first is at 10).
@@ -75,7 +67,7 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	openInternal(t, url)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
+	conn := pgtest.Connect(t, url)
 	_, err := conn.Exec(ctx, `
 		INSERT INTO rooms (room, head, activity) SELECT 'r' || n, 1, n FROM generate_series(1, 20000) n;
 		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
