@@ -11,7 +11,6 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store"
-	"tether/server/store/postgres/pgtest"
 	"tether/server/store/storetest"
 )
 
@@ -21,11 +20,8 @@ import (
 // version still running.
 func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t)
+	url, conn := migratedTo(t, 2)
 	ctx := context.Background()
-	conn := pgtest.Connect(t, url)
-	_, err := migrate(ctx, conn, migrations[:2])
-	require.NoError(t, err)
 
 	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
 	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}

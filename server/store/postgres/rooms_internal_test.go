@@ -27,16 +27,24 @@ func openInternal(t *testing.T, url string) *Store {
 	return s
 }
 
+// migratedTo makes a database of schema version n, as nodes of that version
+// left it, and returns its URL and a connection to it.
+func migratedTo(t *testing.T, n int) (url string, conn *pgx.Conn) {
+	t.Helper()
+	url = pgtest.NewDatabase(t)
+	conn = pgtest.Connect(t, url)
+	_, err := migrate(context.Background(), conn, migrations[:n])
+	require.NoError(t, err)
+	return url, conn
+}
+
 // A database written before migration 2 lists its rooms by the time of
 // their last message, and the replaced tether_append moves a room to the
 // front.
 func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t)
+	url, conn := migratedTo(t, 1)
 	ctx := context.Background()
-	conn := pgtest.Connect(t, url)
-	_, err := migrate(ctx, conn, migrations[:1])
-	require.NoError(t, err)
 	// Last messages: b at 20, c at 30, a at 40 (a's first is at 10).
 	for i, m := range []struct {
 		room   string
@@ -74,25 +82,16 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 			SELECT 'r' || n, 1, 'm' || n, 'c', 'u', 'U', 'customer', 'hi', n, 'x' FROM generate_series(1, 20000) n;
 		ANALYZE rooms; ANALYZE messages;`)
 	require.NoError(t, err)
-	tests := []struct {
-		name    string
-		query   string
-		args    []any
-		want    []string
-		notWant []string
-	}{
-		{name: "every room walks the activity index", query: roomsSQL, args: []any{100},
-			want: []string{"Index Scan Backward using rooms_by_activity"}, notWant: []string{"Seq Scan", "Sort"}},
-		{name: "named rooms are looked up by key", query: roomsOnlySQL, args: []any{100, []string{"r5", "r7"}},
-			want: []string{"rooms_pkey"}, notWant: []string{"Seq Scan"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rows, err := conn.Query(ctx, "EXPLAIN "+tt.query, tt.args...)
-			require.NoError(t, err)
-			plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			require.NoError(t, err)
-			storetest.AssertPlan(t, plan, tt.want, tt.notWant)
-		})
-	}
+	storetest.CheckPlans(t, []storetest.PlanCase{
+		{Name: "every room walks the activity index", Query: roomsSQL, Args: []any{100},
+			Want: []string{"Index Scan Backward using rooms_by_activity"}, NotWant: []string{"Seq Scan", "Sort"}},
+		{Name: "named rooms are looked up by key", Query: roomsOnlySQL, Args: []any{100, []string{"r5", "r7"}},
+			Want: []string{"rooms_pkey"}, NotWant: []string{"Seq Scan"}},
+	}, func(t *testing.T, query string, args ...any) []string {
+		rows, err := conn.Query(ctx, "EXPLAIN "+query, args...)
+		require.NoError(t, err)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return plan
+	})
 }

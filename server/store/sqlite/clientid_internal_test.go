@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,12 +21,8 @@ import (
 // keyed by its sender.
 func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "tether.db")
-	db, err := openDB(path, nil)
-	require.NoError(t, err)
+	path, db := migratedTo(t, 2)
 	ctx := context.Background()
-	_, err = migrate(ctx, db, migrations[:2])
-	require.NoError(t, err)
 
 	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
 	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
@@ -37,14 +32,14 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: bo, Body: "second", SentAt: 30},
 	}
 	for i, m := range old {
-		_, err = db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
+		_, err := db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
 			ON CONFLICT (room) DO UPDATE SET head = excluded.head, activity = excluded.activity`, m.Room, m.Seq, i+1)
 		require.NoError(t, err)
 		_, err = db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.Room, m.Seq, m.ID, m.ClientID, m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
 		require.NoError(t, err)
 	}
-	_, err = db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+	_, err := db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
 		VALUES ('a', 3, 'm4', 'c1', 'u-bo', 'Bo', 'therapist', 'taken', 40)`)
 	require.ErrorContains(t, err, "UNIQUE", "the old schema keys client_ids by room")
 	rowids := func(db *sql.DB) []string {

@@ -30,17 +30,31 @@ func RoomNames(t *testing.T, infos []wire.RoomInfo) []string {
 	return out
 }
 
-// AssertPlan checks a query plan, the lines of an EXPLAIN, for what the
-// stores' tests of their indexes want in it (each of want) and not
-// (none of notWant), such as a scan of an index instead of a sort.
-func AssertPlan(t *testing.T, plan, want, notWant []string) {
+// PlanCase is a query whose plan a store's test of its indexes checks: the
+// plan must hold each of Want and none of NotWant, such as a scan of an
+// index and not a sort.
+type PlanCase struct {
+	Name    string
+	Query   string
+	Args    []any
+	Want    []string
+	NotWant []string
+}
+
+// CheckPlans runs a subtest per case, with explain returning the lines of
+// the case's query plan in the store's dialect.
+func CheckPlans(t *testing.T, tests []PlanCase, explain func(t *testing.T, query string, args ...any) []string) {
 	t.Helper()
-	text := strings.Join(plan, "\n")
-	for _, w := range want {
-		assert.Contains(t, text, w)
-	}
-	for _, w := range notWant {
-		assert.NotContains(t, text, w)
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			text := strings.Join(explain(t, tt.Query, tt.Args...), "\n")
+			for _, w := range tt.Want {
+				assert.Contains(t, text, w)
+			}
+			for _, w := range tt.NotWant {
+				assert.NotContains(t, text, w)
+			}
+		})
 	}
 }
 
