@@ -6,9 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tether/server/store"
 	"tether/server/store/sqlstore"
@@ -28,6 +28,40 @@ const (
 	bookingCols = sqlstore.BookingCols
 	sessionCols = sqlstore.SessionCols
 )
+
+// bookingsSQL are the statements of the calls sqlstore.Bookings serves.
+var bookingsSQL = sqlstore.BookingsSQL{
+	Booking: "SELECT " + bookingCols + " FROM bookings WHERE room = $1",
+	// Should a hash be one booking's customer invite and another's
+	// provider invite, the customer's is found, as in the SQLite store.
+	ByInvite: "SELECT " + bookingCols + " FROM bookings WHERE customer_invite = $1 OR provider_invite = $1" +
+		" ORDER BY customer_invite = $1 DESC LIMIT 1",
+	// OR returns a booking of a user on both sides once, as SQLite's UNION
+	// does; room breaks ties so that the order is the same in both stores.
+	Of:     "SELECT " + bookingCols + " FROM bookings WHERE customer_id = $1 OR provider_id = $1 ORDER BY starts_at, room",
+	Cancel: "UPDATE bookings SET status = $1 WHERE room = $2 RETURNING " + bookingCols,
+
+	PutSession:    "INSERT INTO sessions (" + sessionCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	Session:       "SELECT " + sessionCols + " FROM sessions WHERE id = $1",
+	ExtendSession: "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND NOT revoked",
+	EndSession:    "UPDATE sessions SET revoked = true WHERE id = $1",
+}
+
+// pgxQuerier is the pool as a sqlstore.Querier.
+type pgxQuerier struct{ pool *pgxpool.Pool }
+
+func (q pgxQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.pool.QueryRow(ctx, query, args...)
+}
+
+func (q pgxQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.ResultSet, error) {
+	return q.pool.Query(ctx, query, args...)
+}
+
+func (q pgxQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.pool.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
 
 // PutBooking stores b unless its room has a booking already.
 //
@@ -52,7 +86,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
-	old, err := dialect.ScanBooking(s.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = $1", b.Room))
+	old, err := dialect.ScanBooking(s.pool.QueryRow(ctx, bookingsSQL.Booking, b.Room))
 	switch {
 	case err == nil && old.SameDetails(b):
 		return old, false, nil
@@ -65,69 +99,6 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 	default:
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
-}
-
-// Booking returns the booking of room.
-func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter(ctx, "read a booking")
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := dialect.ScanBooking(s.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = $1", room))
-	return b, sqlstore.Failed(err, "read the booking of "+room)
-}
-
-// BookingByInvite returns the booking of an invite's hash and its side.
-func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking, store.Participant, error) {
-	done, err := s.enter(ctx, "find the booking of an invite")
-	if err != nil {
-		return store.Booking{}, "", err
-	}
-	defer done()
-	// Should a hash be one booking's customer invite and another's
-	// provider invite, the customer's is found, as in the SQLite store.
-	b, err := dialect.ScanBooking(s.pool.QueryRow(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_invite = $1 OR provider_invite = $1"+
-			" ORDER BY customer_invite = $1 DESC LIMIT 1", hash))
-	if err != nil {
-		return store.Booking{}, "", sqlstore.Failed(err, "find the booking of an invite")
-	}
-	return b, sqlstore.InviteSide(b, hash), nil
-}
-
-// BookingsOf returns userID's bookings, the soonest first.
-func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking, error) {
-	done, err := s.enter(ctx, "list the bookings of a user")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	// OR returns a booking of a user on both sides once, as SQLite's UNION
-	// does; room breaks ties so that the order is the same in both stores.
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_id = $1 OR provider_id = $1 ORDER BY starts_at, room", userID)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	out, err := sqlstore.Collect(rows, 0, dialect.ScanBooking)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	return out, nil
-}
-
-// CancelBooking turns the booking of room cancelled.
-func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter(ctx, "cancel a booking")
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := dialect.ScanBooking(s.pool.QueryRow(ctx,
-		"UPDATE bookings SET status = $1 WHERE room = $2 RETURNING "+bookingCols, store.StatusCancelled, room))
-	return b, sqlstore.Failed(err, "cancel the booking of "+room)
 }
 
 // RevokeParticipant revokes side p of the booking of room and ends the
@@ -169,63 +140,4 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	return b, ended, nil
-}
-
-// PutSession stores a new session.
-func (s *Store) PutSession(ctx context.Context, se store.Session) error {
-	done, err := s.enter(ctx, "store a session")
-	if err != nil {
-		return err
-	}
-	defer done()
-	_, err = s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		sqlstore.SessionValues(se)...)
-	if err != nil {
-		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
-	}
-	return nil
-}
-
-// Session returns the session whose id hashes to id.
-func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
-	done, err := s.enter(ctx, "read a session")
-	if err != nil {
-		return store.Session{}, err
-	}
-	defer done()
-	se, err := dialect.ScanSession(s.pool.QueryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = $1", id))
-	if err != nil {
-		return store.Session{}, sqlstore.Failed(err, "read a session")
-	}
-	return se, nil
-}
-
-// ExtendSession moves a live session's expiry.
-func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time) error {
-	done, err := s.enter(ctx, "extend a session")
-	if err != nil {
-		return err
-	}
-	defer done()
-	tag, err := s.pool.Exec(ctx, "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND NOT revoked", expires.UnixMilli(), id)
-	if err != nil {
-		return fmt.Errorf("failed to extend a session: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// EndSession revokes a session.
-func (s *Store) EndSession(ctx context.Context, id []byte) error {
-	done, err := s.enter(ctx, "end a session")
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, err := s.pool.Exec(ctx, "UPDATE sessions SET revoked = true WHERE id = $1", id); err != nil {
-		return fmt.Errorf("failed to end a session: %w", err)
-	}
-	return nil
 }

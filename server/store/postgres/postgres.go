@@ -117,6 +117,10 @@ type Store struct {
 	// appends in batches with apply and tells the fan-out of them.
 	batcher *batch.Writer
 
+	// Bookings serves the calls of store.Bookings but PutBooking and
+	// RevokeParticipant (bookings.go).
+	*sqlstore.Bookings
+
 	// gate holds the store open for the calls other than Append (which
 	// batcher guards): Close shuts it, waiting for the calls in flight.
 	gate sqlstore.Gate
@@ -154,6 +158,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s.batcher = batch.New(s.apply, batch.Options{
 		Name: "postgres", MaxBatch: opts.MaxBatch, OnCommit: s.fanout.committed, Logger: s.log,
 	})
+	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enter, pgxQuerier{s.pool}, pgxQuerier{s.pool})
 	return s, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"tether/server/store"
 	"tether/server/store/sqlstore"
@@ -29,6 +28,26 @@ const (
 	sessionCols = sqlstore.SessionCols
 )
 
+// bookingsSQL are the statements of the calls sqlstore.Bookings serves.
+var bookingsSQL = sqlstore.BookingsSQL{
+	Booking: "SELECT " + bookingCols + " FROM bookings WHERE room = ?",
+	// ?1 twice: the one argument, the hash. The customer's invite first.
+	ByInvite: "SELECT " + bookingCols + " FROM bookings WHERE customer_invite = ?1 UNION ALL SELECT " + bookingCols + " FROM bookings WHERE provider_invite = ?1 LIMIT 1",
+	Of:       "SELECT " + bookingCols + " FROM bookings WHERE customer_id = ?1 UNION SELECT " + bookingCols + " FROM bookings WHERE provider_id = ?1 ORDER BY starts_at, room",
+	Cancel:   "UPDATE bookings SET status = ? WHERE room = ? RETURNING " + bookingCols,
+
+	PutSession:    "INSERT INTO sessions (" + sessionCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	Session:       "SELECT " + sessionCols + " FROM sessions WHERE id = ?",
+	ExtendSession: "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked = 0",
+	EndSession:    "UPDATE sessions SET revoked = 1 WHERE id = ?",
+}
+
+// enterCall is enter as sqlstore.Bookings calls it. The context is not
+// checked here: database/sql checks it before it runs a statement.
+func (s *Store) enterCall(context.Context, string) (done func(), err error) {
+	return s.enter()
+}
+
 // enter holds the store open for a call; done releases it.
 func (s *Store) enter() (done func(), err error) {
 	if err := s.gate.Enter(); err != nil {
@@ -49,7 +68,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	defer tx.Rollback()
-	old, err := dialect.ScanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
+	old, err := dialect.ScanBooking(tx.QueryRowContext(ctx, bookingsSQL.Booking, b.Room))
 	switch {
 	case err == nil && old.SameDetails(b):
 		return old, false, nil
@@ -67,64 +86,6 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	return sqlstore.AsStored(b), true, nil
-}
-
-// Booking returns the booking of room.
-func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := dialect.ScanBooking(s.reader.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", room))
-	return b, sqlstore.Failed(err, "read the booking of "+room)
-}
-
-// BookingByInvite returns the booking of an invite's hash and its side.
-func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking, store.Participant, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, "", err
-	}
-	defer done()
-	b, err := dialect.ScanBooking(s.reader.QueryRowContext(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_invite = ? UNION ALL SELECT "+bookingCols+" FROM bookings WHERE provider_invite = ? LIMIT 1", hash, hash))
-	if err != nil {
-		return store.Booking{}, "", sqlstore.Failed(err, "find the booking of an invite")
-	}
-	return b, sqlstore.InviteSide(b, hash), nil
-}
-
-// BookingsOf returns userID's bookings, the soonest first.
-func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	rows, err := s.reader.QueryContext(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_id = ? UNION SELECT "+bookingCols+" FROM bookings WHERE provider_id = ? ORDER BY starts_at, room", userID, userID)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	out, err := sqlstore.Collect(rows, 0, dialect.ScanBooking)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	return out, nil
-}
-
-// CancelBooking turns the booking of room cancelled.
-func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := dialect.ScanBooking(s.writer.QueryRowContext(ctx,
-		"UPDATE bookings SET status = ? WHERE room = ? RETURNING "+bookingCols, store.StatusCancelled, room))
-	return b, sqlstore.Failed(err, "cancel the booking of "+room)
 }
 
 // RevokeParticipant revokes side p of the booking of room and ends the
@@ -165,60 +126,4 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	return b, ended, nil
-}
-
-// PutSession stores a new session.
-func (s *Store) PutSession(ctx context.Context, se store.Session) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	_, err = s.writer.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		sqlstore.SessionValues(se)...)
-	if err != nil {
-		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
-	}
-	return nil
-}
-
-// Session returns the session whose id hashes to id.
-func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Session{}, err
-	}
-	defer done()
-	se, err := dialect.ScanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id))
-	return se, sqlstore.Failed(err, "read a session")
-}
-
-// ExtendSession moves a live session's expiry.
-func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := s.writer.ExecContext(ctx, "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked = 0", expires.UnixMilli(), id)
-	if err != nil {
-		return fmt.Errorf("failed to extend a session: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// EndSession revokes a session.
-func (s *Store) EndSession(ctx context.Context, id []byte) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, err := s.writer.ExecContext(ctx, "UPDATE sessions SET revoked = 1 WHERE id = ?", id); err != nil {
-		return fmt.Errorf("failed to end a session: %w", err)
-	}
-	return nil
 }

@@ -108,6 +108,11 @@ type Store struct {
 	// appends in batches with apply.
 	batcher *batch.Writer
 
+	// Bookings serves the calls of store.Bookings but PutBooking and
+	// RevokeParticipant (bookings.go): reads on the readers, writes on the
+	// writer.
+	*sqlstore.Bookings
+
 	// gate holds the store open for the calls other than Append (which
 	// batcher guards): Close shuts it, waiting for the calls in flight.
 	gate sqlstore.Gate
@@ -156,6 +161,7 @@ func Open(path string, opts Options) (*Store, error) {
 		batching.Gather = DefaultGather
 	}
 	s.batcher = batch.New(s.apply, batching)
+	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enterCall, sqlstore.DB{DB: s.reader}, sqlstore.DB{DB: s.writer})
 	return s, nil
 }
 
