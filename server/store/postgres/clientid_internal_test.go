@@ -23,8 +23,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	url, conn := migratedTo(t, 2)
 	ctx := context.Background()
 
-	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
-	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+	ada, bo := storetest.Ada, storetest.Bo
 	// oldAppend is what a node of the previous version runs.
 	oldAppend := func(room, id, clientID string, sender wire.User, body string) (seq int64, created bool) {
 		t.Helper()

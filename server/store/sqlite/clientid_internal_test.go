@@ -24,8 +24,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	path, db := migratedTo(t, 2)
 	ctx := context.Background()
 
-	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
-	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+	ada, bo := storetest.Ada, storetest.Bo
 	old := []wire.Message{
 		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: ada, Body: "first", SentAt: 10},
 		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: bo, Body: "other room", SentAt: 20},

@@ -87,7 +87,12 @@ func (s suite) store(t *testing.T) store.Store {
 // ids makes the server-chosen message ids unique across the whole suite.
 var ids atomic.Int64
 
-var ada = wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
+// Ada and Bo are the users of the suite's messages, and of the stores' own
+// tests: Ada a customer, Bo a therapist.
+var (
+	Ada = wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
+	Bo  = wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+)
 
 // msg is a message of room with clientID, a fresh id and a body naming both.
 func msg(room, clientID string) store.NewMessage {
@@ -96,7 +101,7 @@ func msg(room, clientID string) store.NewMessage {
 		Room:     room,
 		ID:       fmt.Sprintf("m-%d", n),
 		ClientID: clientID,
-		Sender:   ada,
+		Sender:   Ada,
 		Body:     "body of " + room + "/" + clientID,
 		SentAt:   1_700_000_000_000 + n,
 	}
@@ -168,7 +173,7 @@ func (s suite) roomsAreIndependent(t *testing.T) {
 func (s suite) appendReturnsTheMessage(t *testing.T) {
 	st := s.store(t)
 	in := msg("r1", "c1")
-	in.Sender = wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+	in.Sender = Bo
 	got, created, err := st.Append(context.Background(), in)
 	require.NoError(t, err)
 	assert.True(t, created)
@@ -322,13 +327,13 @@ func (s suite) roundTrip(t *testing.T) {
 		body string
 		user wire.User
 	}{
-		{name: "emoji with skin tones and joiners", body: "hi 👋🏽 👩‍👩‍👧 🎉", user: ada},
+		{name: "emoji with skin tones and joiners", body: "hi 👋🏽 👩‍👩‍👧 🎉", user: Ada},
 		{name: "right-to-left Hebrew and Arabic", body: "שלום עולם — مرحبا بالعالم", user: wire.User{ID: "u-rtl", Name: "דנה", Role: wire.RoleTherapist}},
 		{name: "combining marks and CJK", body: "e\u0301 n\u0303 漢字 かな 한국어", user: wire.User{ID: "u-cjk", Name: "山田", Role: wire.RolePlace}},
-		{name: "quotes, backslashes and SQL-looking text", body: `it's "quoted" \n \\ '; DROP TABLE messages; --`, user: ada},
-		{name: "new lines, tabs and a NUL", body: "line 1\nline 2\r\n\ttab \x00 after NUL", user: ada},
-		{name: "a 4000-rune body of 4-byte runes", body: strings.Repeat("😀", wire.MaxBodyChars), user: ada},
-		{name: "a 4000-rune body of mixed widths", body: strings.Repeat("aé€😀", wire.MaxBodyChars/4), user: ada},
+		{name: "quotes, backslashes and SQL-looking text", body: `it's "quoted" \n \\ '; DROP TABLE messages; --`, user: Ada},
+		{name: "new lines, tabs and a NUL", body: "line 1\nline 2\r\n\ttab \x00 after NUL", user: Ada},
+		{name: "a 4000-rune body of 4-byte runes", body: strings.Repeat("😀", wire.MaxBodyChars), user: Ada},
+		{name: "a 4000-rune body of mixed widths", body: strings.Repeat("aé€😀", wire.MaxBodyChars/4), user: Ada},
 		{name: "an empty sender", body: "x", user: wire.User{}},
 	}
 	for i, tt := range tests {
