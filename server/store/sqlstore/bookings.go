@@ -3,101 +3,153 @@
 package sqlstore
 
 import (
-	"bytes"
-	"errors"
+	"context"
+	"fmt"
 	"time"
 
-	"tether/conn/wire"
 	"tether/server/store"
 )
 
-// BookingCols are the columns of a booking, in ScanBooking's and
-// BookingValues' order; SessionCols are a session's, in ScanSession's and
-// SessionValues' order. Both stores name them alike.
-const (
-	BookingCols = "room, customer_id, customer_name, provider_id, provider_name, provider_role, title, starts_at, ends_at, place, status, created_at, customer_invite, provider_invite, customer_revoked, provider_revoked"
-	SessionCols = "id, user_id, user_name, user_role, room, participant, created_at, expires_at, revoked"
-)
+// EnterFunc holds a store open for a call until done; op says what the
+// call does, for errors ("failed to " + op).
+type EnterFunc func(ctx context.Context, op string) (done func(), err error)
 
-// Dialect is what the shared code must know of a store's driver.
-type Dialect struct {
-	// NoRows is what scanning a row that is not there returns:
-	// sql.ErrNoRows or pgx.ErrNoRows.
-	NoRows error
+// BookingsSQL are a dialect's statements of the calls Bookings serves.
+// Each takes the call's arguments once, in the order the comment says.
+type BookingsSQL struct {
+	Booking  string // BookingCols of the booking of a room: room
+	ByInvite string // BookingCols of the booking one of whose invites is a hash, the customer's first: hash
+	Of       string // BookingCols of a user's bookings, by starts_at then room: user id
+	Cancel   string // sets a booking's status, returning its BookingCols: status, room
+
+	PutSession    string // inserts SessionCols: SessionValues
+	Session       string // SessionCols of a session: id
+	ExtendSession string // moves a session's expiry unless it is revoked: expires_at, id
+	EndSession    string // revokes a session: id
 }
 
-// ScanBooking reads one row of BookingCols; no row is store.ErrNotFound.
-func (d Dialect) ScanBooking(r Row) (store.Booking, error) {
-	var b store.Booking
-	var starts, ends, created int64
-	err := r.Scan(&b.Room, &b.Customer.ID, &b.Customer.Name, &b.Provider.ID, &b.Provider.Name, &b.Provider.Role,
-		&b.Title, &starts, &ends, &b.Place, &b.Status, &created, &b.CustomerInvite, &b.ProviderInvite,
-		&b.CustomerRevoked, &b.ProviderRevoked)
-	if errors.Is(err, d.NoRows) {
-		return store.Booking{}, store.ErrNotFound
-	}
+// Bookings serves the calls of store.Bookings whose Go code is the same in
+// both SQL stores, around the dialect's statements. PutBooking and
+// RevokeParticipant, whose transactions differ, are the stores' own. A
+// store embeds it, so its methods are the store's.
+type Bookings struct {
+	enter       EnterFunc
+	read, write Querier
+	sql         BookingsSQL
+	dialect     Dialect
+}
+
+// NewBookings serves the calls on read and write (a store with one pool
+// passes it twice), each inside enter.
+func NewBookings(d Dialect, q BookingsSQL, enter EnterFunc, read, write Querier) *Bookings {
+	return &Bookings{enter: enter, read: read, write: write, sql: q, dialect: d}
+}
+
+// Booking returns the booking of room.
+func (bs *Bookings) Booking(ctx context.Context, room string) (store.Booking, error) {
+	done, err := bs.enter(ctx, "read a booking")
 	if err != nil {
 		return store.Booking{}, err
 	}
-	// The customer's role is not stored: it is always the same.
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(starts), time.UnixMilli(ends), time.UnixMilli(created)
-	return b, nil
+	defer done()
+	b, err := bs.dialect.ScanBooking(bs.read.QueryRow(ctx, bs.sql.Booking, room))
+	return b, Failed(err, "read the booking of "+room)
 }
 
-// AsStored is b as ScanBooking reads it back: with the customer's role and
-// its times to the millisecond.
-func AsStored(b store.Booking) store.Booking {
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt = time.UnixMilli(b.StartsAt.UnixMilli())
-	b.EndsAt = time.UnixMilli(b.EndsAt.UnixMilli())
-	b.Created = time.UnixMilli(b.Created.UnixMilli())
-	return b
-}
-
-// BookingValues are b's values for BookingCols, to insert.
-func BookingValues(b store.Booking) []any {
-	return []any{b.Room, b.Customer.ID, b.Customer.Name, b.Provider.ID, b.Provider.Name, b.Provider.Role,
-		b.Title, b.StartsAt.UnixMilli(), b.EndsAt.UnixMilli(), b.Place, b.Status, b.Created.UnixMilli(),
-		b.CustomerInvite, b.ProviderInvite, b.CustomerRevoked, b.ProviderRevoked}
-}
-
-// InviteSide is the side of b whose invite hashes to hash; the customer's
-// unless it is the provider's.
-func InviteSide(b store.Booking, hash []byte) store.Participant {
-	if bytes.Equal(b.ProviderInvite, hash) {
-		return store.Provider
+// BookingByInvite returns the booking of an invite's hash and its side.
+func (bs *Bookings) BookingByInvite(ctx context.Context, hash []byte) (store.Booking, store.Participant, error) {
+	done, err := bs.enter(ctx, "find the booking of an invite")
+	if err != nil {
+		return store.Booking{}, "", err
 	}
-	return store.Customer
+	defer done()
+	b, err := bs.dialect.ScanBooking(bs.read.QueryRow(ctx, bs.sql.ByInvite, hash))
+	if err != nil {
+		return store.Booking{}, "", Failed(err, "find the booking of an invite")
+	}
+	return b, InviteSide(b, hash), nil
 }
 
-// RevokedCol is the column that says whether side p is revoked.
-func RevokedCol(p store.Participant) string {
-	if p == store.Provider {
-		return "provider_revoked"
+// BookingsOf returns userID's bookings, the soonest first.
+func (bs *Bookings) BookingsOf(ctx context.Context, userID string) ([]store.Booking, error) {
+	done, err := bs.enter(ctx, "list the bookings of a user")
+	if err != nil {
+		return nil, err
 	}
-	return "customer_revoked"
+	defer done()
+	rows, err := bs.read.Query(ctx, bs.sql.Of, userID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	out, err := Collect(rows, 0, bs.dialect.ScanBooking)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
+	}
+	return out, nil
 }
 
-// ScanSession reads one row of SessionCols; no row is store.ErrNotFound.
-func (d Dialect) ScanSession(r Row) (store.Session, error) {
-	var se store.Session
-	var created, expires int64
-	var p string
-	err := r.Scan(&se.ID, &se.User.ID, &se.User.Name, &se.User.Role, &se.Room, &p, &created, &expires, &se.Revoked)
-	if errors.Is(err, d.NoRows) {
-		return store.Session{}, store.ErrNotFound
+// CancelBooking turns the booking of room cancelled.
+func (bs *Bookings) CancelBooking(ctx context.Context, room string) (store.Booking, error) {
+	done, err := bs.enter(ctx, "cancel a booking")
+	if err != nil {
+		return store.Booking{}, err
 	}
+	defer done()
+	b, err := bs.dialect.ScanBooking(bs.write.QueryRow(ctx, bs.sql.Cancel, store.StatusCancelled, room))
+	return b, Failed(err, "cancel the booking of "+room)
+}
+
+// PutSession stores a new session.
+func (bs *Bookings) PutSession(ctx context.Context, se store.Session) error {
+	done, err := bs.enter(ctx, "store a session")
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := bs.write.Exec(ctx, bs.sql.PutSession, SessionValues(se)...); err != nil {
+		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
+	}
+	return nil
+}
+
+// Session returns the session whose id hashes to id.
+func (bs *Bookings) Session(ctx context.Context, id []byte) (store.Session, error) {
+	done, err := bs.enter(ctx, "read a session")
 	if err != nil {
 		return store.Session{}, err
 	}
-	se.Participant = store.Participant(p)
-	se.Created, se.Expires = time.UnixMilli(created), time.UnixMilli(expires)
-	return se, nil
+	defer done()
+	se, err := bs.dialect.ScanSession(bs.read.QueryRow(ctx, bs.sql.Session, id))
+	return se, Failed(err, "read a session")
 }
 
-// SessionValues are se's values for SessionCols, to insert.
-func SessionValues(se store.Session) []any {
-	return []any{se.ID, se.User.ID, se.User.Name, se.User.Role, se.Room, string(se.Participant),
-		se.Created.UnixMilli(), se.Expires.UnixMilli(), se.Revoked}
+// ExtendSession moves a live session's expiry.
+func (bs *Bookings) ExtendSession(ctx context.Context, id []byte, expires time.Time) error {
+	done, err := bs.enter(ctx, "extend a session")
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := bs.write.Exec(ctx, bs.sql.ExtendSession, expires.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("failed to extend a session: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// EndSession revokes a session.
+func (bs *Bookings) EndSession(ctx context.Context, id []byte) error {
+	done, err := bs.enter(ctx, "end a session")
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := bs.write.Exec(ctx, bs.sql.EndSession, id); err != nil {
+		return fmt.Errorf("failed to end a session: %w", err)
+	}
+	return nil
 }

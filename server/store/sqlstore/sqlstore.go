@@ -3,9 +3,10 @@
 // Package sqlstore is the Go code that the two SQL stores,
 // server/store/sqlite and server/store/postgres, share around their SQL:
 // the gate that Close shuts, reading rows into messages' pages, bookings
-// and sessions, and the steps of a migration. The SQL itself stays in each
-// store, since the dialects differ ($1 or ?, upserts, RETURNING); only
-// what is the same text in both, such as the columns of a booking, is here.
+// and sessions, the bookings calls that run alike in both (bookings.go),
+// and the steps of a migration. The SQL itself stays in each store, since
+// the dialects differ ($1 or ?, upserts, RETURNING); only what is the same
+// text in both, such as the columns of a booking (columns.go), is here.
 package sqlstore
 
 import (
