@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tether/conn/wire"
-	"tether/server/store"
 	"tether/server/store/storetest"
 )
 
@@ -24,12 +22,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	path, db := migratedTo(t, 2)
 	ctx := context.Background()
 
-	ada, bo := storetest.Ada, storetest.Bo
-	old := []wire.Message{
-		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: ada, Body: "first", SentAt: 10},
-		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: bo, Body: "other room", SentAt: 20},
-		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: bo, Body: "second", SentAt: 30},
-	}
+	old := storetest.KeyedByRoom()
 	for i, m := range old {
 		_, err := db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
 			ON CONFLICT (room) DO UPDATE SET head = excluded.head, activity = excluded.activity`, m.Room, m.Seq, i+1)
@@ -62,21 +55,7 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	assert.Equal(t, before, rowids(s.reader), "every message keeps its rowid")
 	storetest.AssertHolds(t, s, old)
 
-	tests := []struct {
-		name    string
-		sender  wire.User
-		id      string
-		created bool
-		seq     int64
-	}{
-		{"another sender's old client_id makes a new message", bo, "m5", true, 3},
-		{"the sender's repeat finds the old message", ada, "m6", false, 1},
-		{"a repeat of the new message finds it", bo, "m7", false, 3},
-	}
-	for _, tt := range tests {
-		m := store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 50}
-		storetest.AssertAppend(t, s, tt.name, m, tt.created, tt.seq)
-	}
+	storetest.AssertKeyedBySender(t, s, 50)
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), head)

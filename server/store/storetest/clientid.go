@@ -120,3 +120,37 @@ func AssertHolds(t *testing.T, st store.Store, msgs []wire.Message) {
 		assert.Equal(t, byRoom[room], got, "room %s", room)
 	}
 }
+
+// KeyedByRoom are the messages that the stores' tests of migration 3 write
+// in the schema before it, which keys a client_id by room: Ada's c1 and
+// Bo's c2 in room a, and Bo's c1 in room b.
+func KeyedByRoom() []wire.Message {
+	return []wire.Message{
+		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: Ada, Body: "first", SentAt: 10},
+		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: Bo, Body: "other room", SentAt: 20},
+		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: Bo, Body: "second", SentAt: 30},
+	}
+}
+
+// AssertKeyedBySender checks, on st holding KeyedByRoom's messages after
+// migration 3, that a client_id is keyed by its sender: Bo's c1 in room a
+// is a message of its own, and repeats find theirs. The appends are sent
+// at sentAt; the head of room a is 3 after them.
+func AssertKeyedBySender(t *testing.T, st store.Store, sentAt int64) {
+	t.Helper()
+	tests := []struct {
+		name    string
+		sender  wire.User
+		id      string
+		created bool
+		seq     int64
+	}{
+		{"another sender's old client_id makes a new message", Bo, "m5", true, 3},
+		{"the sender's repeat finds the old message", Ada, "m6", false, 1},
+		{"a repeat of the new message finds it", Bo, "m7", false, 3},
+	}
+	for _, tt := range tests {
+		m := store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: sentAt}
+		AssertAppend(t, st, tt.name, m, tt.created, tt.seq)
+	}
+}
