@@ -45,20 +45,13 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 
 	storetest.AssertKeyedBySender(t, s, 1)
 	// And the tether_append of the nodes still on the previous version.
-	tests := []struct {
-		name    string
-		sender  wire.User
-		id      string
-		created bool
-		seq     int64
-	}{
-		{"an old node's repeat finds the sender's message", storetest.Ada, "m8", false, 1},
-		{"an old node's send by a third sender makes a new message", wire.User{ID: "u-cy", Name: "Cy", Role: wire.RolePlace}, "m9", true, 4},
-	}
-	for _, tt := range tests {
-		seq, created := oldAppend("a", tt.id, "c1", tt.sender, "again", 1)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, seq, tt.name)
+	for _, tt := range []storetest.KeyedBySenderCase{
+		{Name: "an old node's repeat finds the sender's message", Sender: storetest.Ada, ID: "m8", Created: false, Seq: 1},
+		{Name: "an old node's send by a third sender makes a new message", Sender: wire.User{ID: "u-cy", Name: "Cy", Role: wire.RolePlace}, ID: "m9", Created: true, Seq: 4},
+	} {
+		seq, created := oldAppend("a", tt.ID, "c1", tt.Sender, "again", 1)
+		assert.Equal(t, tt.Created, created, tt.Name)
+		assert.Equal(t, tt.Seq, seq, tt.Name)
 	}
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)

@@ -138,19 +138,24 @@ func KeyedByRoom() []wire.Message {
 // at sentAt; the head of room a is 3 after them.
 func AssertKeyedBySender(t *testing.T, st store.Store, sentAt int64) {
 	t.Helper()
-	tests := []struct {
-		name    string
-		sender  wire.User
-		id      string
-		created bool
-		seq     int64
-	}{
+	for _, tt := range []KeyedBySenderCase{
 		{"another sender's old client_id makes a new message", Bo, "m5", true, 3},
 		{"the sender's repeat finds the old message", Ada, "m6", false, 1},
 		{"a repeat of the new message finds it", Bo, "m7", false, 3},
+	} {
+		m := store.NewMessage{Room: "a", ID: tt.ID, ClientID: "c1", Sender: tt.Sender, Body: "again", SentAt: sentAt}
+		AssertAppend(t, st, tt.Name, m, tt.Created, tt.Seq)
 	}
-	for _, tt := range tests {
-		m := store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: sentAt}
-		AssertAppend(t, st, tt.name, m, tt.created, tt.seq)
-	}
+}
+
+// KeyedBySenderCase is an append of client_id c1 to room a, after
+// migration 3, and what it returns: a new message or the one found, and
+// its seq. A store's test with cases of its own (the PostgreSQL store's,
+// of nodes still on the old version) writes them as these.
+type KeyedBySenderCase struct {
+	Name    string
+	Sender  wire.User
+	ID      string
+	Created bool
+	Seq     int64
 }
