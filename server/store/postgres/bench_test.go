@@ -4,13 +4,12 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 
 	"tether/server/store/postgres"
 	"tether/server/store/postgres/pgtest"
+	"tether/server/store/storetest"
 )
 
 // BenchmarkAppend measures appends on the test cluster (fsync off: the
@@ -19,31 +18,10 @@ import (
 // share batches.
 func BenchmarkAppend(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) {
-		s := benchStore(b)
-		ctx := context.Background()
-		i := 0
-		for b.Loop() {
-			i++
-			if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", i))); err != nil {
-				b.Fatal(err)
-			}
-		}
+		storetest.BenchAppendSequential(b, benchStore(b))
 	})
 	b.Run("parallel", func(b *testing.B) {
-		s := benchStore(b)
-		ctx := context.Background()
-		var n atomic.Int64
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := n.Add(1)
-				if _, _, err := s.Append(ctx, newMessage(fmt.Sprintf("room%d", i%50), fmt.Sprintf("c%d", i))); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		storetest.BenchAppendParallel(b, benchStore(b), 50)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
 }

@@ -10,8 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/wire"
-	"tether/server/store"
-	"tether/server/store/postgres/pgtest"
+	"tether/server/store/storetest"
 )
 
 // A database written before migration 3 keys client_ids by room: after it,
@@ -20,75 +19,39 @@ import (
 // version still running.
 func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t)
+	url, conn := migratedTo(t, 2)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
-	_, err := migrate(ctx, conn, migrations[:2])
-	require.NoError(t, err)
 
-	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
-	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
 	// oldAppend is what a node of the previous version runs.
-	oldAppend := func(room, id, clientID string, sender wire.User, body string) (seq int64, created bool) {
+	oldAppend := func(room, id, clientID string, sender wire.User, body string, sentAt int64) (seq int64, created bool) {
 		t.Helper()
-		err := conn.QueryRow(ctx, "SELECT seq, created FROM tether_append($1, $2, $3, $4, $5, $6, $7, 1, 'old-node')",
-			room, id, clientID, []byte(sender.ID), []byte(sender.Name), sender.Role, []byte(body)).Scan(&seq, &created)
+		err := conn.QueryRow(ctx, "SELECT seq, created FROM tether_append($1, $2, $3, $4, $5, $6, $7, $8, 'old-node')",
+			room, id, clientID, []byte(sender.ID), []byte(sender.Name), sender.Role, []byte(body), sentAt).Scan(&seq, &created)
 		require.NoError(t, err)
 		return seq, created
 	}
-	old := []wire.Message{
-		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: ada, Body: "first", SentAt: 1},
-		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: bo, Body: "other room", SentAt: 1},
-		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: bo, Body: "second", SentAt: 1},
-	}
+	old := storetest.KeyedByRoom()
 	for _, m := range old {
-		seq, created := oldAppend(m.Room, m.ID, m.ClientID, m.Sender, m.Body)
+		seq, created := oldAppend(m.Room, m.ID, m.ClientID, m.Sender, m.Body, m.SentAt)
 		require.True(t, created)
 		require.Equal(t, m.Seq, seq)
 	}
-	seq, created := oldAppend("a", "m4", "c1", bo, "taken")
+	seq, created := oldAppend("a", "m4", "c1", storetest.Bo, "taken", 1)
 	require.False(t, created, "the old schema keys client_ids by room")
 	require.Equal(t, int64(1), seq)
 
 	s := openInternal(t, url)
-	for _, room := range []string{"a", "b"} {
-		got, err := s.After(ctx, room, 0, 10)
-		require.NoError(t, err)
-		var want []wire.Message
-		for _, m := range old {
-			if m.Room == room {
-				want = append(want, m)
-			}
-		}
-		assert.Equal(t, want, got, "room %s", room)
-	}
+	storetest.AssertHolds(t, s, old)
 
-	tests := []struct {
-		name    string
-		oldNode bool
-		sender  wire.User
-		id      string
-		created bool
-		seq     int64
-	}{
-		{"another sender's old client_id makes a new message", false, bo, "m5", true, 3},
-		{"the sender's repeat finds the old message", false, ada, "m6", false, 1},
-		{"a repeat of the new message finds it", false, bo, "m7", false, 3},
-		{"an old node's repeat finds the sender's message", true, ada, "m8", false, 1},
-		{"an old node's send by a third sender makes a new message", true, wire.User{ID: "u-cy", Name: "Cy", Role: wire.RolePlace}, "m9", true, 4},
-	}
-	for _, tt := range tests {
-		if tt.oldNode {
-			seq, created := oldAppend("a", tt.id, "c1", tt.sender, "again")
-			assert.Equal(t, tt.created, created, tt.name)
-			assert.Equal(t, tt.seq, seq, tt.name)
-			continue
-		}
-		got, created, err := s.Append(ctx, store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 1})
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.sender, got.Sender, tt.name)
+	storetest.AssertKeyedBySender(t, s, 1)
+	// And the tether_append of the nodes still on the previous version.
+	for _, tt := range []storetest.KeyedBySenderCase{
+		{Name: "an old node's repeat finds the sender's message", Sender: storetest.Ada, ID: "m8", Created: false, Seq: 1},
+		{Name: "an old node's send by a third sender makes a new message", Sender: wire.User{ID: "u-cy", Name: "Cy", Role: wire.RolePlace}, ID: "m9", Created: true, Seq: 4},
+	} {
+		seq, created := oldAppend("a", tt.ID, "c1", tt.Sender, "again", 1)
+		assert.Equal(t, tt.Created, created, tt.Name)
+		assert.Equal(t, tt.Seq, seq, tt.Name)
 	}
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)

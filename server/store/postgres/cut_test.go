@@ -80,7 +80,7 @@ func TestANodeCutOffMidBatchDoesNotHoldItsRooms(t *testing.T) {
 
 	// Nor does the cut session hold back vacuum: once its batch committed
 	// it holds no transaction id and no snapshot while it waits.
-	admin := connect(t, direct)
+	admin := pgtest.Connect(t, direct)
 	assert.Eventually(t, func() bool {
 		var holding int
 		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity

@@ -60,7 +60,7 @@ func TestTheServerFreesTheLocksOfANodeQuietInATransaction(t *testing.T) {
 	require.NoError(t, err)
 	start := time.Now()
 
-	other := connectInternal(t, url)
+	other := pgtest.Connect(t, url)
 	waitCtx, cancel := context.WithTimeout(ctx, idleInTransactionTimeout+5*time.Second)
 	defer cancel()
 	_, err = other.Exec(waitCtx, "SELECT 1 FROM rooms WHERE room = 'r' FOR UPDATE")

@@ -55,6 +55,14 @@ func (r *recorder) options() postgres.Options {
 	}
 }
 
+// open opens a node on url that tells r, reading the log every poll and
+// sweeping the outbox every sweep; 0 means the default.
+func (r *recorder) open(t *testing.T, url string, poll, sweep time.Duration) *postgres.Store {
+	opts := r.options()
+	opts.PollInterval, opts.SweepInterval = poll, sweep
+	return open(t, url, opts)
+}
+
 func (r *recorder) record(msgs []wire.Message, local bool) {
 	if n := r.inCall.Add(1); n != 1 {
 		r.t.Errorf("the store told the hub from %d goroutines at once", n)
@@ -119,15 +127,6 @@ func span(from, to int64) []int64 {
 func newMessage(room, clientID string) store.NewMessage {
 	return store.NewMessage{Room: room, ID: room + "-" + clientID, ClientID: clientID,
 		Sender: wire.User{ID: "u", Name: "U", Role: wire.RoleCustomer}, Body: "body " + clientID, SentAt: 1}
-}
-
-// connect opens a plain connection to url, closed when the test ends.
-func connect(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
 }
 
 func TestEveryNodeIsToldOfEveryMessageOnceInSeqOrder(t *testing.T) {
@@ -206,10 +205,8 @@ func TestAListenerThatLosesItsConnectionCatchesUpFromTheLog(t *testing.T) {
 	// reading the log when it reconnects.
 	sender := open(t, url, postgres.Options{PollInterval: time.Hour})
 	rec := newRecorder(t)
-	opts := rec.options()
-	opts.PollInterval = time.Hour
-	open(t, url, opts)
-	admin := connect(t, url)
+	rec.open(t, url, time.Hour, 0)
+	admin := pgtest.Connect(t, url)
 
 	const rounds, each = 5, 10
 	cut := map[int32]bool{}
@@ -249,10 +246,8 @@ func TestTheSweepRelaysWhatADeadNodeLeftInTheOutbox(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	rec := newRecorder(t)
-	opts := rec.options()
-	opts.SweepInterval = 50 * time.Millisecond
-	s := open(t, url, opts)
-	conn := connect(t, url)
+	s := rec.open(t, url, 0, 50*time.Millisecond)
+	conn := pgtest.Connect(t, url)
 	for i := range 3 {
 		deadNodeAppend(t, conn, "room", fmt.Sprint(i))
 	}
@@ -281,11 +276,9 @@ func TestALostNotificationIsCaughtUpByThePoll(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	rec := newRecorder(t)
-	opts := rec.options()
-	opts.PollInterval = 50 * time.Millisecond
-	opts.SweepInterval = time.Hour // no relay but the one below
-	open(t, url, opts)
-	conn := connect(t, url)
+	// Swept hourly: no relay but the one below.
+	rec.open(t, url, 50*time.Millisecond, time.Hour)
+	conn := pgtest.Connect(t, url)
 	deadNodeAppend(t, conn, "room", "a")
 	deadNodeAppend(t, conn, "room", "b")
 	silentRelay(t, conn)
@@ -297,11 +290,9 @@ func TestARelayOfMoreRoomsThanANotificationHoldsIsReadFromTheLog(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	rec := newRecorder(t)
-	opts := rec.options()
-	opts.PollInterval = time.Hour // only the notification wakes it
-	opts.SweepInterval = 50 * time.Millisecond
-	open(t, url, opts)
-	conn := connect(t, url)
+	// Polled hourly: only the notification wakes it.
+	rec.open(t, url, time.Hour, 50*time.Millisecond)
+	conn := pgtest.Connect(t, url)
 	// 200 rooms of 60-character names relayed at once: about 16 KB of
 	// entries, twice what a payload holds.
 	var rooms []string
@@ -322,11 +313,8 @@ func TestAListenerBehindThePrunedLogResyncs(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	rec := newRecorder(t)
 	rec.block, rec.blocking = make(chan struct{}), make(chan struct{})
-	opts := rec.options()
-	opts.PollInterval = 50 * time.Millisecond
-	opts.SweepInterval = time.Hour
-	open(t, url, opts)
-	conn := connect(t, url)
+	rec.open(t, url, 50*time.Millisecond, time.Hour)
+	conn := pgtest.Connect(t, url)
 
 	// The listener takes the first message and hangs in the hub while the
 	// log moves on, unannounced, and is pruned past its cursor.
@@ -357,17 +345,14 @@ func TestANodeStartedOnALogPrunedEmptyNeedsNoResync(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	open(t, url, postgres.Options{}).Close() // the schema
-	conn := connect(t, url)
+	conn := pgtest.Connect(t, url)
 	deadNodeAppend(t, conn, "room", "old")
 	silentRelay(t, conn)
 	exec(t, url, "UPDATE fanout_horizon SET horizon = (SELECT max(id) FROM fanout)")
 	exec(t, url, "DELETE FROM fanout")
 
 	rec := newRecorder(t)
-	opts := rec.options()
-	opts.PollInterval = 20 * time.Millisecond
-	opts.SweepInterval = 20 * time.Millisecond
-	open(t, url, opts)
+	rec.open(t, url, 20*time.Millisecond, 20*time.Millisecond)
 	deadNodeAppend(t, conn, "room", "new")
 	rec.waitFor(t, "room", 2)
 	assert.Equal(t, []int64{2}, rec.seqs("room"), "only what came after the start")

@@ -29,12 +29,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/batch"
+	"tether/server/store/sqlstore"
 )
 
 // DefaultMaxBatch is the most appends one transaction commits when
@@ -117,12 +117,13 @@ type Store struct {
 	// appends in batches with apply and tells the fan-out of them.
 	batcher *batch.Writer
 
-	// mu guards closed. Calls other than Append (which batcher guards)
-	// hold it shared for their whole duration, so Close, which takes it
-	// exclusively, waits for the calls in flight and no call starts once it
-	// is set.
-	mu     sync.RWMutex
-	closed bool
+	// Bookings serves the calls of store.Bookings but PutBooking and
+	// RevokeParticipant (bookings.go).
+	*sqlstore.Bookings
+
+	// gate holds the store open for the calls other than Append (which
+	// batcher guards): Close shuts it, waiting for the calls in flight.
+	gate sqlstore.Gate
 
 	closeOnce sync.Once
 	closeErr  error
@@ -157,6 +158,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s.batcher = batch.New(s.apply, batch.Options{
 		Name: "postgres", MaxBatch: opts.MaxBatch, OnCommit: s.fanout.committed, Logger: s.log,
 	})
+	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enter, pgxQuerier{s.pool}, pgxQuerier{s.pool})
 	return s, nil
 }
 
@@ -222,19 +224,29 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 	return msgs, err
 }
 
-// read runs a query of room's messages. op says what it reads, for errors:
-// "failed to " + op + " in " + room.
-func (s *Store) read(ctx context.Context, op, room string, limit int, sql string, args ...any) ([]wire.Message, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+// enter holds the store open for a call; done releases it. op says what
+// the call does, for errors: "failed to " + op.
+func (s *Store) enter(ctx context.Context, op string) (done func(), err error) {
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
 	// Checked here: the pool may answer an ended context with an error of
 	// its own, and callers match context.Canceled.
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
+		s.gate.Exit()
+		return nil, fmt.Errorf("failed to %s: %w", op, err)
 	}
+	return s.gate.Exit, nil
+}
+
+// read runs a query of room's messages. op says what it reads, for errors:
+// "failed to " + op + " in " + room.
+func (s *Store) read(ctx context.Context, op, room string, limit int, sql string, args ...any) ([]wire.Message, error) {
+	done, err := s.enter(ctx, op+" in "+room)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if limit <= 0 {
 		return []wire.Message{}, nil
 	}
@@ -242,24 +254,19 @@ func (s *Store) read(ctx context.Context, op, room string, limit int, sql string
 	if err != nil {
 		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 	}
+	defer rows.Close()
 	// limit comes from the caller; only trust it as a size hint up to a page.
-	msgs := make([]wire.Message, 0, min(limit, wire.MaxPageLimit))
-	for rows.Next() {
-		m, err := scanMessage(rows, room)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
+	msgs, err := sqlstore.Collect(rows, min(limit, wire.MaxPageLimit), func(r sqlstore.Row) (wire.Message, error) {
+		return scanMessage(r, room)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("failed to %s in %s: %w", op, room, err)
 	}
 	return msgs, nil
 }
 
 // scanMessage reads one row of the columns, plus any extra destinations.
-func scanMessage(rows pgx.Rows, room string, extra ...any) (wire.Message, error) {
+func scanMessage(rows sqlstore.Row, room string, extra ...any) (wire.Message, error) {
 	m := wire.Message{Room: room}
 	var senderID, senderName, body []byte
 	dst := append([]any{&m.Seq, &m.ID, &m.ClientID, &senderID, &senderName, &m.Sender.Role, &body, &m.SentAt}, extra...)
@@ -272,19 +279,12 @@ func scanMessage(rows pgx.Rows, room string, extra ...any) (wire.Message, error)
 
 // Head returns the last seq of room, 0 for a room with no message.
 func (s *Store) Head(ctx context.Context, room string) (int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, store.ErrClosed
+	done, err := s.enter(ctx, "read the head of "+room)
+	if err != nil {
+		return 0, err
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
-	}
-	var head int64
-	err := s.pool.QueryRow(ctx, "SELECT head FROM rooms WHERE room = $1", room).Scan(&head)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	defer done()
+	head, err := dialect.ScanHead(s.pool.QueryRow(ctx, "SELECT head FROM rooms WHERE room = $1", room))
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
 	}
@@ -293,19 +293,12 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	done, err := s.enter(ctx, "ping the database")
+	if err != nil {
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("failed to ping the database: %w", err)
-	}
-	var one int
-	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("failed to ping the database: %w", err)
-	}
-	return nil
+	defer done()
+	return sqlstore.Ping(s.pool.QueryRow(ctx, "SELECT 1"))
 }
 
 // Close stops taking appends, waits for those already started to be
@@ -315,9 +308,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.batcher.Close()
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
+		s.gate.Shut()
 		s.closeErr = s.fanout.stop()
 		s.pool.Close()
 	})

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tether/conn/wire"
-	"tether/server/store"
+	"tether/server/store/sqlstore"
 )
 
 // The queries behind Rooms; activity is migration 2's. Both join each room
@@ -30,21 +30,15 @@ const (
 // last message, the most recently appended to first. only nil means every
 // room; otherwise only the rooms it names.
 func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.RoomInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+	done, err := s.enter(ctx, "list the rooms")
+	if err != nil {
+		return nil, err
 	}
-	// Checked here: the pool may answer an ended context with an error of
-	// its own, and callers match context.Canceled.
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("failed to list the rooms: %w", err)
-	}
-	if limit <= 0 || (only != nil && len(only) == 0) {
+	defer done()
+	if sqlstore.NoRooms(only, limit) {
 		return []wire.RoomInfo{}, nil
 	}
 	var rows pgx.Rows
-	var err error
 	if only == nil {
 		rows, err = s.pool.Query(ctx, roomsSQL, limit)
 	} else {
@@ -55,18 +49,14 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	defer rows.Close()
-	out := make([]wire.RoomInfo, 0, min(limit, wire.MaxRoomsLimit))
-	for rows.Next() {
+	out, err := sqlstore.Collect(rows, min(limit, wire.MaxRoomsLimit), func(row sqlstore.Row) (wire.RoomInfo, error) {
 		var r wire.RoomInfo
-		m, err := scanMessage(rows, "", &r.Room, &r.Head)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list the rooms: %w", err)
-		}
+		m, err := scanMessage(row, "", &r.Room, &r.Head)
 		m.Room = r.Room
 		r.Last = &m
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	return out, nil

@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"tether/server/store"
 	"tether/server/store/postgres/pgtest"
+	"tether/server/store/storetest"
 )
 
 func openInternal(t *testing.T, url string) *Store {
@@ -27,12 +27,15 @@ func openInternal(t *testing.T, url string) *Store {
 	return s
 }
 
-func connectInternal(t *testing.T, url string) *pgx.Conn {
+// migratedTo makes a database of schema version n, as nodes of that version
+// left it, and returns its URL and a connection to it.
+func migratedTo(t *testing.T, n int) (url string, conn *pgx.Conn) {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
+	url = pgtest.NewDatabase(t)
+	conn = pgtest.Connect(t, url)
+	_, err := migrate(context.Background(), conn, migrations[:n])
 	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return url, conn
 }
 
 // A database written before migration 2 lists its rooms by the time of
@@ -40,11 +43,8 @@ func connectInternal(t *testing.T, url string) *pgx.Conn {
 // front.
 func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t)
+	url, conn := migratedTo(t, 1)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
-	_, err := migrate(ctx, conn, migrations[:1])
-	require.NoError(t, err)
 	// Last messages: b at 20, c at 30, a at 40 (a's first is at 10).
 	for i, m := range []struct {
 		room   string
@@ -59,11 +59,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	names := func() []string {
 		infos, err := s.Rooms(ctx, nil, 10)
 		require.NoError(t, err)
-		var out []string
-		for _, r := range infos {
-			out = append(out, r.Room)
-		}
-		return out
+		return storetest.RoomNames(t, infos)
 	}
 	assert.Equal(t, []string{"a", "c", "b"}, names())
 	_, created, err := s.Append(ctx, store.NewMessage{Room: "b", ID: "b-new", ClientID: "new", Body: "again", SentAt: 1})
@@ -79,38 +75,23 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	openInternal(t, url)
 	ctx := context.Background()
-	conn := connectInternal(t, url)
+	conn := pgtest.Connect(t, url)
 	_, err := conn.Exec(ctx, `
 		INSERT INTO rooms (room, head, activity) SELECT 'r' || n, 1, n FROM generate_series(1, 20000) n;
 		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
 			SELECT 'r' || n, 1, 'm' || n, 'c', 'u', 'U', 'customer', 'hi', n, 'x' FROM generate_series(1, 20000) n;
 		ANALYZE rooms; ANALYZE messages;`)
 	require.NoError(t, err)
-	tests := []struct {
-		name    string
-		query   string
-		args    []any
-		want    []string
-		notWant []string
-	}{
-		{name: "every room walks the activity index", query: roomsSQL, args: []any{100},
-			want: []string{"Index Scan Backward using rooms_by_activity"}, notWant: []string{"Seq Scan", "Sort"}},
-		{name: "named rooms are looked up by key", query: roomsOnlySQL, args: []any{100, []string{"r5", "r7"}},
-			want: []string{"rooms_pkey"}, notWant: []string{"Seq Scan"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rows, err := conn.Query(ctx, "EXPLAIN "+tt.query, tt.args...)
-			require.NoError(t, err)
-			plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			require.NoError(t, err)
-			text := strings.Join(plan, "\n")
-			for _, w := range tt.want {
-				assert.Contains(t, text, w)
-			}
-			for _, w := range tt.notWant {
-				assert.NotContains(t, text, w)
-			}
-		})
-	}
+	storetest.CheckPlans(t, []storetest.PlanCase{
+		{Name: "every room walks the activity index", Query: roomsSQL, Args: []any{100},
+			Want: []string{"Index Scan Backward using rooms_by_activity"}, NotWant: []string{"Seq Scan", "Sort"}},
+		{Name: "named rooms are looked up by key", Query: roomsOnlySQL, Args: []any{100, []string{"r5", "r7"}},
+			Want: []string{"rooms_pkey"}, NotWant: []string{"Seq Scan"}},
+	}, func(t *testing.T, query string, args ...any) []string {
+		rows, err := conn.Query(ctx, "EXPLAIN "+query, args...)
+		require.NoError(t, err)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return plan
+	})
 }

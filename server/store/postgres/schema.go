@@ -8,11 +8,46 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"tether/server/store/sqlstore"
 )
 
 // migrateLockKey is the advisory lock that makes the nodes started at once
 // migrate one after the other ("tether" in ASCII, plus 1).
 const migrateLockKey = 0x746574686572_01
+
+// tether_append's text in migrations 1 to 3, where it changes only in
+// which message it finds (appendHead ends in that WHERE) and in what it
+// sets on the room's row (appendFound ends in that SET). A released step is
+// never edited, so neither are these: TestReleasedMigrationsAreNeverEdited
+// pins every step's text.
+const (
+	appendHead = `tether_append(
+		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
+		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
+	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
+		body bytea, sent_at bigint, created boolean)
+	LANGUAGE plpgsql VOLATILE AS $$
+	DECLARE
+		v_seq bigint;
+	BEGIN
+		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
+		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
+		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
+			FROM messages m WHERE m.room = p_room AND `
+	appendFound = `
+		IF FOUND THEN
+			RETURN;
+		END IF;
+		UPDATE rooms r SET head = v_seq`
+	appendTail = ` WHERE r.room = p_room;
+		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
+			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
+		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
+		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
+	END
+	$$;`
+)
 
 // migrations are the schema steps in order: migrations[i] takes a database
 // from tether_schema.version i to i+1. A released step is never edited,
@@ -81,29 +116,7 @@ var migrations = []string{
 	-- the other's message instead of failing on the unique key. Each
 	-- statement of a volatile function sees what committed before it began,
 	-- so the look after the lock sees a message committed while it waited.
-	CREATE FUNCTION tether_append(
-		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
-		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
-	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
-		body bytea, sent_at bigint, created boolean)
-	LANGUAGE plpgsql VOLATILE AS $$
-	DECLARE
-		v_seq bigint;
-	BEGIN
-		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
-		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
-		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
-			FROM messages m WHERE m.room = p_room AND m.client_id = p_client_id;
-		IF FOUND THEN
-			RETURN;
-		END IF;
-		UPDATE rooms r SET head = v_seq WHERE r.room = p_room;
-		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
-			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
-		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
-		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
-	END
-	$$;`,
+	CREATE FUNCTION ` + appendHead + `m.client_id = p_client_id;` + appendFound + appendTail,
 
 	// 2: rooms by activity, for the inbox (GET /api/rooms). tether_append
 	// sets a room's activity from a sequence as it stores a message, so the
@@ -125,29 +138,7 @@ var migrations = []string{
 	SELECT setval('tether_activity', (SELECT count(*) FROM rooms) + 1, false);
 	CREATE INDEX rooms_by_activity ON rooms (activity);
 
-	CREATE OR REPLACE FUNCTION tether_append(
-		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
-		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
-	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
-		body bytea, sent_at bigint, created boolean)
-	LANGUAGE plpgsql VOLATILE AS $$
-	DECLARE
-		v_seq bigint;
-	BEGIN
-		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
-		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
-		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
-			FROM messages m WHERE m.room = p_room AND m.client_id = p_client_id;
-		IF FOUND THEN
-			RETURN;
-		END IF;
-		UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room;
-		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
-			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
-		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
-		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
-	END
-	$$;`,
+	CREATE OR REPLACE FUNCTION ` + appendHead + `m.client_id = p_client_id;` + appendFound + `, activity = nextval('tether_activity')` + appendTail,
 
 	// 3: a client_id is its sender's idempotency key: unique per (room,
 	// sender_id, client_id), no longer per (room, client_id), so that
@@ -180,29 +171,8 @@ var migrations = []string{
 	`ALTER TABLE messages ADD CONSTRAINT messages_room_sender_client_key UNIQUE (room, sender_id, client_id);
 	ALTER TABLE messages DROP CONSTRAINT messages_room_client_id_key;
 
-	CREATE OR REPLACE FUNCTION tether_append(
-		p_room text, p_id text, p_client_id text, p_sender_id bytea, p_sender_name bytea,
-		p_sender_role text, p_body bytea, p_sent_at bigint, p_node text)
-	RETURNS TABLE (seq bigint, id text, sender_id bytea, sender_name bytea, sender_role text,
-		body bytea, sent_at bigint, created boolean)
-	LANGUAGE plpgsql VOLATILE AS $$
-	DECLARE
-		v_seq bigint;
-	BEGIN
-		INSERT INTO rooms AS r (room, head) VALUES (p_room, 0) ON CONFLICT (room) DO NOTHING;
-		SELECT r.head + 1 INTO v_seq FROM rooms r WHERE r.room = p_room FOR UPDATE;
-		RETURN QUERY SELECT m.seq, m.id, m.sender_id, m.sender_name, m.sender_role, m.body, m.sent_at, false
-			FROM messages m WHERE m.room = p_room AND m.sender_id = p_sender_id AND m.client_id = p_client_id;
-		IF FOUND THEN
-			RETURN;
-		END IF;
-		UPDATE rooms r SET head = v_seq, activity = nextval('tether_activity') WHERE r.room = p_room;
-		INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at, node)
-			VALUES (p_room, v_seq, p_id, p_client_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, p_node);
-		INSERT INTO outbox (room, seq) VALUES (p_room, v_seq);
-		RETURN QUERY SELECT v_seq, p_id, p_sender_id, p_sender_name, p_sender_role, p_body, p_sent_at, true;
-	END
-	$$;
+	CREATE OR REPLACE FUNCTION ` + appendHead + `m.sender_id = p_sender_id AND m.client_id = p_client_id;` + appendFound +
+		`, activity = nextval('tether_activity')` + appendTail + `
 
 	CREATE PROCEDURE tether_append_batch(
 		p_room text[], p_id text[], p_client_id text[], p_sender_id bytea[], p_sender_name bytea[],
@@ -324,17 +294,13 @@ func migrate(ctx context.Context, conn *pgx.Conn, steps []string) (from int, err
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
-	switch {
-	case from > len(steps):
-		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
-	case from == len(steps):
-		return from, nil
-	}
-	for v := from; v < len(steps); v++ {
+	ran, err := sqlstore.RunSteps(from, steps, func(step string) error {
 		// The simple protocol runs a step of several statements at once.
-		if _, err := tx.Exec(ctx, steps[v], pgx.QueryExecModeSimpleProtocol); err != nil {
-			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
-		}
+		_, err := tx.Exec(ctx, step, pgx.QueryExecModeSimpleProtocol)
+		return err
+	})
+	if err != nil || !ran {
+		return from, err
 	}
 	if _, err := tx.Exec(ctx, "UPDATE tether_schema SET version = $1", len(steps)); err != nil {
 		return from, fmt.Errorf("failed to write the schema version: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/store/sqlite"
+	"tether/server/store/storetest"
 )
 
 // BenchmarkAppend measures appends with their fsync. "sequential" is one
@@ -22,14 +23,7 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) {
 		s, commits := benchStore(b)
-		ctx := context.Background()
-		i := 0
-		for b.Loop() {
-			i++
-			if _, _, err := s.Append(ctx, newMessage("bench", fmt.Sprintf("c%d", i), i)); err != nil {
-				b.Fatal(err)
-			}
-		}
+		storetest.BenchAppendSequential(b, s)
 		report(b, b.N, commits)
 	})
 	b.Run("parallel", func(b *testing.B) { benchParallel(b, 1) })
@@ -38,27 +32,11 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("parallel_1000_rooms", func(b *testing.B) { benchParallel(b, 1000) })
 }
 
-// benchParallel appends from 16 callers per CPU, a server's many
-// connections sending at once, round-robin over rooms.
+// benchParallel appends from many callers at once over rooms, and reports
+// how many messages a commit held.
 func benchParallel(b *testing.B, rooms int) {
 	s, commits := benchStore(b)
-	ctx := context.Background()
-	var n atomic.Int64
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := int(n.Add(1))
-			room := "bench"
-			if rooms > 1 {
-				room = fmt.Sprintf("room-%d", i%rooms)
-			}
-			if _, _, err := s.Append(ctx, newMessage(room, fmt.Sprintf("c%d", i), i)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchAppendParallel(b, s, rooms)
 	report(b, b.N, commits)
 }
 

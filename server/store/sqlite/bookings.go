@@ -3,15 +3,13 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
-	"tether/conn/wire"
 	"tether/server/store"
+	"tether/server/store/sqlstore"
 )
 
 var _ store.Bookings = (*Store)(nil)
@@ -21,34 +19,41 @@ var _ store.Bookings = (*Store)(nil)
 // batches, which the pool of one connection serializes) and read on the
 // readers'.
 
-const bookingCols = "room, customer_id, customer_name, provider_id, provider_name, provider_role, title, starts_at, ends_at, place, status, created_at, customer_invite, provider_invite, customer_revoked, provider_revoked"
+// dialect is what sqlstore must know of database/sql.
+var dialect = sqlstore.Dialect{NoRows: sql.ErrNoRows}
 
-const sessionCols = "id, user_id, user_name, user_role, room, participant, created_at, expires_at, revoked"
+// The columns, spelled alike in both stores.
+const (
+	bookingCols = sqlstore.BookingCols
+	sessionCols = sqlstore.SessionCols
+)
 
-type scanner interface{ Scan(dst ...any) error }
+// bookingsSQL are the statements of the calls sqlstore.Bookings serves.
+var bookingsSQL = sqlstore.BookingsSQL{
+	Booking: "SELECT " + bookingCols + " FROM bookings WHERE room = ?",
+	// ?1 twice: the one argument, the hash. The customer's invite first.
+	ByInvite: "SELECT " + bookingCols + " FROM bookings WHERE customer_invite = ?1 UNION ALL SELECT " + bookingCols + " FROM bookings WHERE provider_invite = ?1 LIMIT 1",
+	Of:       "SELECT " + bookingCols + " FROM bookings WHERE customer_id = ?1 UNION SELECT " + bookingCols + " FROM bookings WHERE provider_id = ?1 ORDER BY starts_at, room",
+	Cancel:   "UPDATE bookings SET status = ? WHERE room = ? RETURNING " + bookingCols,
 
-func scanBooking(r scanner) (store.Booking, error) {
-	var b store.Booking
-	var starts, ends, created int64
-	err := r.Scan(&b.Room, &b.Customer.ID, &b.Customer.Name, &b.Provider.ID, &b.Provider.Name, &b.Provider.Role,
-		&b.Title, &starts, &ends, &b.Place, &b.Status, &created, &b.CustomerInvite, &b.ProviderInvite,
-		&b.CustomerRevoked, &b.ProviderRevoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return b, store.ErrNotFound
-	}
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(starts), time.UnixMilli(ends), time.UnixMilli(created)
-	return b, err
+	PutSession:    "INSERT INTO sessions (" + sessionCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	Session:       "SELECT " + sessionCols + " FROM sessions WHERE id = ?",
+	ExtendSession: "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked = 0",
+	EndSession:    "UPDATE sessions SET revoked = 1 WHERE id = ?",
+}
+
+// enterCall is enter as sqlstore.Bookings calls it. The context is not
+// checked here: database/sql checks it before it runs a statement.
+func (s *Store) enterCall(context.Context, string) (done func(), err error) {
+	return s.enter()
 }
 
 // enter holds the store open for a call; done releases it.
 func (s *Store) enter() (done func(), err error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
-	return s.mu.RUnlock, nil
+	return s.gate.Exit, nil
 }
 
 // PutBooking stores b unless its room has a booking already.
@@ -63,7 +68,7 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	defer tx.Rollback()
-	old, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", b.Room))
+	old, err := dialect.ScanBooking(tx.QueryRowContext(ctx, bookingsSQL.Booking, b.Room))
 	switch {
 	case err == nil && old.SameDetails(b):
 		return old, false, nil
@@ -73,96 +78,14 @@ func (s *Store) PutBooking(ctx context.Context, b store.Booking) (store.Booking,
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO bookings ("+bookingCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		b.Room, b.Customer.ID, b.Customer.Name, b.Provider.ID, b.Provider.Name, b.Provider.Role,
-		b.Title, b.StartsAt.UnixMilli(), b.EndsAt.UnixMilli(), b.Place, b.Status, b.Created.UnixMilli(),
-		b.CustomerInvite, b.ProviderInvite, b.CustomerRevoked, b.ProviderRevoked)
+		sqlstore.BookingValues(b)...)
 	if err == nil {
 		err = tx.Commit()
 	}
 	if err != nil {
 		return store.Booking{}, false, fmt.Errorf("failed to store the booking of %s: %w", b.Room, err)
 	}
-	b.Customer.Role = wire.RoleCustomer
-	b.StartsAt, b.EndsAt, b.Created = time.UnixMilli(b.StartsAt.UnixMilli()), time.UnixMilli(b.EndsAt.UnixMilli()), time.UnixMilli(b.Created.UnixMilli())
-	return b, true, nil
-}
-
-// Booking returns the booking of room.
-func (s *Store) Booking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := scanBooking(s.reader.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE room = ?", room))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("failed to read the booking of %s: %w", room, err)
-	}
-	return b, err
-}
-
-// BookingByInvite returns the booking of an invite's hash and its side.
-func (s *Store) BookingByInvite(ctx context.Context, hash []byte) (store.Booking, store.Participant, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, "", err
-	}
-	defer done()
-	b, err := scanBooking(s.reader.QueryRowContext(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_invite = ? UNION ALL SELECT "+bookingCols+" FROM bookings WHERE provider_invite = ? LIMIT 1", hash, hash))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("failed to find the booking of an invite: %w", err)
-		}
-		return store.Booking{}, "", err
-	}
-	side := store.Customer
-	if bytes.Equal(b.ProviderInvite, hash) {
-		side = store.Provider
-	}
-	return b, side, nil
-}
-
-// BookingsOf returns userID's bookings, the soonest first.
-func (s *Store) BookingsOf(ctx context.Context, userID string) ([]store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	rows, err := s.reader.QueryContext(ctx,
-		"SELECT "+bookingCols+" FROM bookings WHERE customer_id = ? UNION SELECT "+bookingCols+" FROM bookings WHERE provider_id = ? ORDER BY starts_at, room", userID, userID)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	out := []store.Booking{}
-	for rows.Next() {
-		b, err := scanBooking(rows)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to list the bookings of %s: %w", userID, err)
-	}
-	return out, nil
-}
-
-// CancelBooking turns the booking of room cancelled.
-func (s *Store) CancelBooking(ctx context.Context, room string) (store.Booking, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Booking{}, err
-	}
-	defer done()
-	b, err := scanBooking(s.writer.QueryRowContext(ctx,
-		"UPDATE bookings SET status = ? WHERE room = ? RETURNING "+bookingCols, store.StatusCancelled, room))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("failed to cancel the booking of %s: %w", room, err)
-	}
-	return b, err
+	return sqlstore.AsStored(b), true, nil
 }
 
 // RevokeParticipant revokes side p of the booking of room and ends the
@@ -181,11 +104,7 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 		return store.Booking{}, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	defer tx.Rollback()
-	col := "customer_revoked"
-	if p == store.Provider {
-		col = "provider_revoked"
-	}
-	b, err := scanBooking(tx.QueryRowContext(ctx, "UPDATE bookings SET "+col+" = 1 WHERE room = ? RETURNING "+bookingCols, room))
+	b, err := dialect.ScanBooking(tx.QueryRowContext(ctx, "UPDATE bookings SET "+sqlstore.RevokedCol(p)+" = 1 WHERE room = ? RETURNING "+bookingCols, room))
 	if errors.Is(err, store.ErrNotFound) {
 		return b, nil, err
 	}
@@ -196,90 +115,15 @@ func (s *Store) RevokeParticipant(ctx context.Context, room string, p store.Part
 	if err != nil {
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
-	ended := [][]byte{}
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
-		}
-		ended = append(ended, id)
-	}
+	ended, err := sqlstore.Collect(rows, 0, func(r sqlstore.Row) (id []byte, err error) {
+		return id, r.Scan(&id)
+	})
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return b, nil, fmt.Errorf("failed to revoke the %s of %s: %w", p, room, err)
 	}
 	return b, ended, nil
-}
-
-// PutSession stores a new session.
-func (s *Store) PutSession(ctx context.Context, se store.Session) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	_, err = s.writer.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		se.ID, se.User.ID, se.User.Name, se.User.Role, se.Room, string(se.Participant),
-		se.Created.UnixMilli(), se.Expires.UnixMilli(), se.Revoked)
-	if err != nil {
-		return fmt.Errorf("failed to store a session of %s: %w", se.Room, err)
-	}
-	return nil
-}
-
-// Session returns the session whose id hashes to id.
-func (s *Store) Session(ctx context.Context, id []byte) (store.Session, error) {
-	done, err := s.enter()
-	if err != nil {
-		return store.Session{}, err
-	}
-	defer done()
-	var se store.Session
-	var created, expires int64
-	var p string
-	err = s.reader.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id).Scan(
-		&se.ID, &se.User.ID, &se.User.Name, &se.User.Role, &se.Room, &p, &created, &expires, &se.Revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return se, store.ErrNotFound
-	}
-	if err != nil {
-		return se, fmt.Errorf("failed to read a session: %w", err)
-	}
-	se.Participant = store.Participant(p)
-	se.Created, se.Expires = time.UnixMilli(created), time.UnixMilli(expires)
-	return se, nil
-}
-
-// ExtendSession moves a live session's expiry.
-func (s *Store) ExtendSession(ctx context.Context, id []byte, expires time.Time) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := s.writer.ExecContext(ctx, "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked = 0", expires.UnixMilli(), id)
-	if err != nil {
-		return fmt.Errorf("failed to extend a session: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// EndSession revokes a session.
-func (s *Store) EndSession(ctx context.Context, id []byte) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, err := s.writer.ExecContext(ctx, "UPDATE sessions SET revoked = 1 WHERE id = ?", id); err != nil {
-		return fmt.Errorf("failed to end a session: %w", err)
-	}
-	return nil
 }

@@ -6,14 +6,12 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tether/conn/wire"
-	"tether/server/store"
+	"tether/server/store/storetest"
 )
 
 // A database written before migration 3 keys client_ids by room: after it,
@@ -21,29 +19,19 @@ import (
 // keyed by its sender.
 func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "tether.db")
-	db, err := openDB(path, nil)
-	require.NoError(t, err)
+	path, db := migratedTo(t, 2)
 	ctx := context.Background()
-	_, err = migrate(ctx, db, migrations[:2])
-	require.NoError(t, err)
 
-	ada := wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
-	bo := wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
-	old := []wire.Message{
-		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: ada, Body: "first", SentAt: 10},
-		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: bo, Body: "other room", SentAt: 20},
-		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: bo, Body: "second", SentAt: 30},
-	}
+	old := storetest.KeyedByRoom()
 	for i, m := range old {
-		_, err = db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
+		_, err := db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
 			ON CONFLICT (room) DO UPDATE SET head = excluded.head, activity = excluded.activity`, m.Room, m.Seq, i+1)
 		require.NoError(t, err)
 		_, err = db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.Room, m.Seq, m.ID, m.ClientID, m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
 		require.NoError(t, err)
 	}
-	_, err = db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+	_, err := db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
 		VALUES ('a', 3, 'm4', 'c1', 'u-bo', 'Bo', 'therapist', 'taken', 40)`)
 	require.ErrorContains(t, err, "UNIQUE", "the old schema keys client_ids by room")
 	rowids := func(db *sql.DB) []string {
@@ -65,36 +53,9 @@ func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	assert.Equal(t, before, rowids(s.reader), "every message keeps its rowid")
-	for _, room := range []string{"a", "b"} {
-		got, err := s.After(ctx, room, 0, 10)
-		require.NoError(t, err)
-		var want []wire.Message
-		for _, m := range old {
-			if m.Room == room {
-				want = append(want, m)
-			}
-		}
-		assert.Equal(t, want, got, "room %s", room)
-	}
+	storetest.AssertHolds(t, s, old)
 
-	tests := []struct {
-		name    string
-		sender  wire.User
-		id      string
-		created bool
-		seq     int64
-	}{
-		{"another sender's old client_id makes a new message", bo, "m5", true, 3},
-		{"the sender's repeat finds the old message", ada, "m6", false, 1},
-		{"a repeat of the new message finds it", bo, "m7", false, 3},
-	}
-	for _, tt := range tests {
-		got, created, err := s.Append(ctx, store.NewMessage{Room: "a", ID: tt.id, ClientID: "c1", Sender: tt.sender, Body: "again", SentAt: 50})
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.sender, got.Sender, tt.name)
-	}
+	storetest.AssertKeyedBySender(t, s, 50)
 	head, err := s.Head(ctx, "a")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), head)

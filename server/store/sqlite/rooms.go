@@ -10,7 +10,7 @@ import (
 	"slices"
 
 	"tether/conn/wire"
-	"tether/server/store"
+	"tether/server/store/sqlstore"
 )
 
 // The statements behind Rooms and the activity it orders by (migration 2).
@@ -44,15 +44,14 @@ const (
 // last message, the most recently appended to first. only nil means every
 // room; otherwise only the rooms it names.
 func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.RoomInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
+	defer s.gate.Exit()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
-	if limit <= 0 || (only != nil && len(only) == 0) {
+	if sqlstore.NoRooms(only, limit) {
 		return []wire.RoomInfo{}, nil
 	}
 	var rows *sql.Rows
@@ -73,19 +72,15 @@ func (s *Store) Rooms(ctx context.Context, only []string, limit int) ([]wire.Roo
 		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	defer rows.Close()
-	out := make([]wire.RoomInfo, 0, min(limit, wire.MaxRoomsLimit))
-	for rows.Next() {
-		var r wire.RoomInfo
-		m := &wire.Message{}
-		if err := rows.Scan(&r.Room, &r.Head, &m.Seq, &m.ID, &m.ClientID,
-			&m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt); err != nil {
-			return nil, fmt.Errorf("failed to list the rooms: %w", err)
-		}
+	out, err := sqlstore.Collect(rows, min(limit, wire.MaxRoomsLimit), func(row sqlstore.Row) (wire.RoomInfo, error) {
+		r := wire.RoomInfo{Last: &wire.Message{}}
+		m := r.Last
+		err := row.Scan(&r.Room, &r.Head, &m.Seq, &m.ID, &m.ClientID,
+			&m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt)
 		m.Room = r.Room
-		r.Last = m
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("failed to list the rooms: %w", err)
 	}
 	return out, nil

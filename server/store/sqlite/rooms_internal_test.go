@@ -4,13 +4,15 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tether/server/store/storetest"
 )
 
 // The inbox must not slow down as rooms pile up: the rooms queries read
@@ -18,74 +20,69 @@ import (
 func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 	t.Parallel()
 	s := openInternal(t, Options{})
-	tests := []struct {
-		name    string
-		query   string
-		args    []any
-		want    []string
-		notWant []string
-	}{
+	storetest.CheckPlans(t, []storetest.PlanCase{
 		{
-			name:    "every room walks the activity index without a sort",
-			query:   roomsSQL,
-			args:    []any{10},
-			want:    []string{"SCAN r USING INDEX rooms_by_activity", "SEARCH m USING"},
-			notWant: []string{"TEMP B-TREE", "SCAN m"},
+			Name:    "every room walks the activity index without a sort",
+			Query:   roomsSQL,
+			Args:    []any{10},
+			Want:    []string{"SCAN r USING INDEX rooms_by_activity", "SEARCH m USING"},
+			NotWant: []string{"TEMP B-TREE", "SCAN m"},
 		},
 		{
-			name:    "named rooms are looked up by key",
-			query:   roomsOnlySQL,
-			args:    []any{`["a","b"]`, 10},
-			want:    []string{"SEARCH r USING PRIMARY KEY", "SEARCH m USING"},
-			notWant: []string{"SCAN r", "SCAN m"},
+			Name:    "named rooms are looked up by key",
+			Query:   roomsOnlySQL,
+			Args:    []any{`["a","b"]`, 10},
+			Want:    []string{"SEARCH r USING PRIMARY KEY", "SEARCH m USING"},
+			NotWant: []string{"SCAN r", "SCAN m"},
 		},
 		{
-			name:    "an append reads the largest activity from the index",
-			query:   maxActivitySQL,
-			args:    nil,
-			want:    []string{"rooms_by_activity"},
-			notWant: []string{"SCAN rooms"},
+			Name:    "an append reads the largest activity from the index",
+			Query:   maxActivitySQL,
+			Args:    nil,
+			Want:    []string{"rooms_by_activity"},
+			NotWant: []string{"SCAN rooms"},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rows, err := s.writer.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
-			require.NoError(t, err)
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-				plan = append(plan, detail)
-			}
-			require.NoError(t, rows.Err())
-			text := strings.Join(plan, "\n")
-			for _, w := range tt.want {
-				assert.Contains(t, text, w)
-			}
-			for _, w := range tt.notWant {
-				assert.NotContains(t, text, w)
-			}
-		})
-	}
+	}, func(t *testing.T, query string, args ...any) []string {
+		rows, err := s.writer.Query("EXPLAIN QUERY PLAN "+query, args...)
+		require.NoError(t, err)
+		defer rows.Close()
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		return plan
+	})
+}
+
+// migratedTo makes a database file of schema version n, as a tether of
+// that version left it, and returns its path and the database, which the
+// test closes before it opens a Store on the file.
+func migratedTo(t *testing.T, n int) (path string, db *sql.DB) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "tether.db")
+	db, err := openDB(path, nil)
+	require.NoError(t, err)
+	_, err = migrate(context.Background(), db, migrations[:n])
+	require.NoError(t, err)
+	return path, db
 }
 
 // A database written before migration 2 lists its rooms in the order they
 // were last appended to, and appends after the migration come first.
 func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "tether.db")
-	db, err := openDB(path, nil)
-	require.NoError(t, err)
+	path, db := migratedTo(t, 1)
 	ctx := context.Background()
-	_, err = migrate(ctx, db, migrations[:1])
-	require.NoError(t, err)
 	// b, then a, then c were appended to last; a has two messages.
 	for i, row := range []struct {
 		room string
 		seq  int
 	}{{"a", 1}, {"b", 1}, {"a", 2}, {"c", 1}} {
+		var err error
 		if row.seq == 1 {
 			_, err = db.Exec("INSERT INTO rooms (room, head) VALUES (?, 1)", row.room)
 		} else {
@@ -104,13 +101,7 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	rooms := func() []string {
 		infos, err := s.Rooms(ctx, nil, 10)
 		require.NoError(t, err)
-		var names []string
-		for _, r := range infos {
-			names = append(names, r.Room)
-			require.NotNil(t, r.Last)
-			assert.Equal(t, r.Head, r.Last.Seq, r.Room)
-		}
-		return names
+		return storetest.RoomNames(t, infos)
 	}
 	assert.Equal(t, []string{"c", "a", "b"}, rooms())
 	_, _, err = s.Append(ctx, req("b", "new", "b-new", "again"))

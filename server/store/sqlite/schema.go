@@ -6,7 +6,24 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"tether/server/store/sqlstore"
 )
+
+// messageColumns are the columns of messages in migrations 1 and 3, which
+// changes only its UNIQUE key. A released step is never edited, so neither
+// is this: TestReleasedMigrationsAreNeverEdited pins every step's text.
+const messageColumns = `
+		room        TEXT    NOT NULL REFERENCES rooms (room),
+		seq         INTEGER NOT NULL CHECK (seq > 0),
+		id          TEXT    NOT NULL UNIQUE,
+		client_id   TEXT    NOT NULL,
+		sender_id   TEXT    NOT NULL,
+		sender_name TEXT    NOT NULL,
+		sender_role TEXT    NOT NULL,
+		body        TEXT    NOT NULL,
+		sent_at     INTEGER NOT NULL,
+		PRIMARY KEY (room, seq),`
 
 // migrations are the schema steps in order: migrations[i] takes a database
 // from PRAGMA user_version i to i+1. A released step is never edited, only
@@ -22,17 +39,7 @@ var migrations = []string{
 		head INTEGER NOT NULL CHECK (head > 0)
 	) STRICT, WITHOUT ROWID;
 
-	CREATE TABLE messages (
-		room        TEXT    NOT NULL REFERENCES rooms (room),
-		seq         INTEGER NOT NULL CHECK (seq > 0),
-		id          TEXT    NOT NULL UNIQUE,
-		client_id   TEXT    NOT NULL,
-		sender_id   TEXT    NOT NULL,
-		sender_name TEXT    NOT NULL,
-		sender_role TEXT    NOT NULL,
-		body        TEXT    NOT NULL,
-		sent_at     INTEGER NOT NULL,
-		PRIMARY KEY (room, seq),
+	CREATE TABLE messages (` + messageColumns + `
 		UNIQUE (room, client_id)
 	) STRICT;`,
 
@@ -56,17 +63,7 @@ var migrations = []string{
 	// stays: they were unique per room, so they are per sender too. The
 	// copy needs room for a second copy of the table until it commits.
 	// The id UNIQUE index is kept as it was.
-	`CREATE TABLE messages_v3 (
-		room        TEXT    NOT NULL REFERENCES rooms (room),
-		seq         INTEGER NOT NULL CHECK (seq > 0),
-		id          TEXT    NOT NULL UNIQUE,
-		client_id   TEXT    NOT NULL,
-		sender_id   TEXT    NOT NULL,
-		sender_name TEXT    NOT NULL,
-		sender_role TEXT    NOT NULL,
-		body        TEXT    NOT NULL,
-		sent_at     INTEGER NOT NULL,
-		PRIMARY KEY (room, seq),
+	`CREATE TABLE messages_v3 (` + messageColumns + `
 		UNIQUE (room, sender_id, client_id)
 	) STRICT;
 	INSERT INTO messages_v3 (rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
@@ -128,16 +125,12 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) (from int, err err
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
 		return 0, fmt.Errorf("failed to read the schema version: %w", err)
 	}
-	switch {
-	case from > len(steps):
-		return from, fmt.Errorf("database schema version %d is newer than this build (version %d): refusing to open it; run a newer tether", from, len(steps))
-	case from == len(steps):
-		return from, nil
-	}
-	for v := from; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return from, fmt.Errorf("failed to run migration %d: %w", v+1, err)
-		}
+	ran, err := sqlstore.RunSteps(from, steps, func(step string) error {
+		_, err := tx.ExecContext(ctx, step)
+		return err
+	})
+	if err != nil || !ran {
+		return from, err
 	}
 	// user_version lives in the database header, which the transaction
 	// covers: a failed step leaves the old version along with the old schema.

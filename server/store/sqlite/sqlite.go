@@ -33,6 +33,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/batch"
+	"tether/server/store/sqlstore"
 )
 
 // DefaultMaxBatch is the most appends one transaction commits when
@@ -107,12 +108,14 @@ type Store struct {
 	// appends in batches with apply.
 	batcher *batch.Writer
 
-	// mu guards closed. Calls other than Append (which batcher guards)
-	// hold it shared for their whole duration, so Close, which takes it
-	// exclusively, waits for the calls in flight and no call starts once it
-	// is set.
-	mu     sync.RWMutex
-	closed bool
+	// Bookings serves the calls of store.Bookings but PutBooking and
+	// RevokeParticipant (bookings.go): reads on the readers, writes on the
+	// writer.
+	*sqlstore.Bookings
+
+	// gate holds the store open for the calls other than Append (which
+	// batcher guards): Close shuts it, waiting for the calls in flight.
+	gate sqlstore.Gate
 
 	closeOnce sync.Once
 	closeErr  error
@@ -158,6 +161,7 @@ func Open(path string, opts Options) (*Store, error) {
 		batching.Gather = DefaultGather
 	}
 	s.batcher = batch.New(s.apply, batching)
+	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enterCall, sqlstore.DB{DB: s.reader}, sqlstore.DB{DB: s.writer})
 	return s, nil
 }
 
@@ -284,11 +288,10 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, b
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
 func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
+	defer s.gate.Exit()
 	if limit <= 0 {
 		return []wire.Message{}, nil
 	}
@@ -308,11 +311,10 @@ func (s *Store) After(ctx context.Context, room string, since int64, limit int) 
 // so a client pages back from the end without knowing the head; a limit of 0
 // or less returns no message.
 func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
+	defer s.gate.Exit()
 	if limit <= 0 {
 		return []wire.Message{}, nil
 	}
@@ -335,16 +337,11 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 
 // Head returns the last seq of room, 0 for a room with no message.
 func (s *Store) Head(ctx context.Context, room string) (int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return 0, err
 	}
-	var head int64
-	err := s.headStmt.QueryRowContext(ctx, room).Scan(&head)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	defer s.gate.Exit()
+	head, err := dialect.ScanHead(s.headStmt.QueryRowContext(ctx, room))
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the head of %s: %w", room, err)
 	}
@@ -353,16 +350,11 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 
 // Ping checks that the database answers a read.
 func (s *Store) Ping(ctx context.Context) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return err
 	}
-	var one int
-	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("failed to ping the database: %w", err)
-	}
-	return nil
+	defer s.gate.Exit()
+	return sqlstore.Ping(s.reader.QueryRowContext(ctx, "SELECT 1"))
 }
 
 // Close stops taking appends, waits for those already started to be
@@ -371,9 +363,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.batcher.Close()
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
+		s.gate.Shut()
 		if s.stopCheckpoints != nil {
 			close(s.stopCheckpoints)
 			<-s.checkpointerDone
@@ -409,16 +399,9 @@ func (s *Store) closeDBs() error {
 func scanMessages(rows *sql.Rows, room string, limit int) ([]wire.Message, error) {
 	defer rows.Close()
 	// limit comes from the caller; only trust it as a size hint up to a page.
-	msgs := make([]wire.Message, 0, min(limit, wire.MaxPageLimit))
-	for rows.Next() {
+	return sqlstore.Collect(rows, min(limit, wire.MaxPageLimit), func(r sqlstore.Row) (wire.Message, error) {
 		m := wire.Message{Room: room}
-		if err := rows.Scan(&m.Seq, &m.ID, &m.ClientID, &m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt); err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return msgs, nil
+		err := r.Scan(&m.Seq, &m.ID, &m.ClientID, &m.Sender.ID, &m.Sender.Name, &m.Sender.Role, &m.Body, &m.SentAt)
+		return m, err
+	})
 }

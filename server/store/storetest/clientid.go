@@ -49,7 +49,6 @@ func (s suite) repeatedClientID(t *testing.T) {
 // not make that user's send a repeat of theirs.
 func (s suite) clientIDPerSender(t *testing.T) {
 	st := s.store(t)
-	ctx := context.Background()
 	squatter := msg("r1", "c1")
 	squatter.Sender = wire.User{ID: "u-other", Name: "Other", Role: wire.RolePlace}
 	squatter.Body = "sent first by someone else"
@@ -66,14 +65,10 @@ func (s suite) clientIDPerSender(t *testing.T) {
 		{"the other sender's retry finds theirs", squatter, false, 1},
 	}
 	for _, tt := range tests {
-		got, created, err := st.Append(ctx, tt.in)
-		require.NoError(t, err, tt.name)
-		assert.Equal(t, tt.created, created, tt.name)
-		assert.Equal(t, tt.seq, got.Seq, tt.name)
-		assert.Equal(t, tt.in.Sender, got.Sender, tt.name)
+		got := AssertAppend(t, st, tt.name, tt.in, tt.created, tt.seq)
 		assert.Equal(t, tt.in.Body, got.Body, tt.name)
 	}
-	all, err := st.After(ctx, "r1", 0, 100)
+	all, err := st.After(context.Background(), "r1", 0, 100)
 	require.NoError(t, err)
 	assert.Equal(t, span(1, 2), seqs(all))
 }
@@ -88,4 +83,79 @@ func (s suite) clientIDPerRoom(t *testing.T) {
 		assert.Equal(t, int64(1), m.Seq)
 		assert.Equal(t, room, m.Room)
 	}
+}
+
+// AssertAppend appends m to st and checks that it returns a message of m's
+// sender with seq, created or found as said, and returns that message. name
+// says which case it is, in failures. The stores' tests of their migrations
+// share it with the suite.
+func AssertAppend(t *testing.T, st store.Store, name string, m store.NewMessage, created bool, seq int64) wire.Message {
+	t.Helper()
+	got, gotCreated, err := st.Append(context.Background(), m)
+	require.NoError(t, err, name)
+	assert.Equal(t, created, gotCreated, name)
+	assert.Equal(t, seq, got.Seq, name)
+	assert.Equal(t, m.Sender, got.Sender, name)
+	return got
+}
+
+// AssertHolds checks that st holds msgs and nothing more in their rooms:
+// each room's, in seq order, is what After reads from its start. The
+// stores' tests of a migration or a reopen check with it that every
+// message is still there.
+func AssertHolds(t *testing.T, st store.Store, msgs []wire.Message) {
+	t.Helper()
+	var rooms []string
+	byRoom := map[string][]wire.Message{}
+	for _, m := range msgs {
+		if _, seen := byRoom[m.Room]; !seen {
+			rooms = append(rooms, m.Room)
+		}
+		byRoom[m.Room] = append(byRoom[m.Room], m)
+	}
+	for _, room := range rooms {
+		// One more than there are, to see one too many.
+		got, err := st.After(context.Background(), room, 0, len(msgs)+1)
+		require.NoError(t, err)
+		assert.Equal(t, byRoom[room], got, "room %s", room)
+	}
+}
+
+// KeyedByRoom are the messages that the stores' tests of migration 3 write
+// in the schema before it, which keys a client_id by room: Ada's c1 and
+// Bo's c2 in room a, and Bo's c1 in room b.
+func KeyedByRoom() []wire.Message {
+	return []wire.Message{
+		{Room: "a", Seq: 1, ID: "m1", ClientID: "c1", Sender: Ada, Body: "first", SentAt: 10},
+		{Room: "b", Seq: 1, ID: "m2", ClientID: "c1", Sender: Bo, Body: "other room", SentAt: 20},
+		{Room: "a", Seq: 2, ID: "m3", ClientID: "c2", Sender: Bo, Body: "second", SentAt: 30},
+	}
+}
+
+// AssertKeyedBySender checks, on st holding KeyedByRoom's messages after
+// migration 3, that a client_id is keyed by its sender: Bo's c1 in room a
+// is a message of its own, and repeats find theirs. The appends are sent
+// at sentAt; the head of room a is 3 after them.
+func AssertKeyedBySender(t *testing.T, st store.Store, sentAt int64) {
+	t.Helper()
+	for _, tt := range []KeyedBySenderCase{
+		{"another sender's old client_id makes a new message", Bo, "m5", true, 3},
+		{"the sender's repeat finds the old message", Ada, "m6", false, 1},
+		{"a repeat of the new message finds it", Bo, "m7", false, 3},
+	} {
+		m := store.NewMessage{Room: "a", ID: tt.ID, ClientID: "c1", Sender: tt.Sender, Body: "again", SentAt: sentAt}
+		AssertAppend(t, st, tt.Name, m, tt.Created, tt.Seq)
+	}
+}
+
+// KeyedBySenderCase is an append of client_id c1 to room a, after
+// migration 3, and what it returns: a new message or the one found, and
+// its seq. A store's test with cases of its own (the PostgreSQL store's,
+// of nodes still on the old version) writes them as these.
+type KeyedBySenderCase struct {
+	Name    string
+	Sender  wire.User
+	ID      string
+	Created bool
+	Seq     int64
 }

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,9 +15,9 @@ import (
 	"tether/server/store"
 )
 
-// roomNames lists the rooms of infos in order, and checks that each comes
-// with its last message.
-func roomNames(t *testing.T, infos []wire.RoomInfo) []string {
+// RoomNames lists the rooms of infos in order, and checks that each comes
+// with its last message. The stores' own tests of Rooms use it too.
+func RoomNames(t *testing.T, infos []wire.RoomInfo) []string {
 	t.Helper()
 	out := []string{}
 	for _, r := range infos {
@@ -27,6 +28,34 @@ func roomNames(t *testing.T, infos []wire.RoomInfo) []string {
 		}
 	}
 	return out
+}
+
+// PlanCase is a query whose plan a store's test of its indexes checks: the
+// plan must hold each of Want and none of NotWant, such as a scan of an
+// index and not a sort.
+type PlanCase struct {
+	Name    string
+	Query   string
+	Args    []any
+	Want    []string
+	NotWant []string
+}
+
+// CheckPlans runs a subtest per case, with explain returning the lines of
+// the case's query plan in the store's dialect.
+func CheckPlans(t *testing.T, tests []PlanCase, explain func(t *testing.T, query string, args ...any) []string) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			text := strings.Join(explain(t, tt.Query, tt.Args...), "\n")
+			for _, w := range tt.Want {
+				assert.Contains(t, text, w)
+			}
+			for _, w := range tt.NotWant {
+				assert.NotContains(t, text, w)
+			}
+		})
+	}
 }
 
 // mustAppend appends a new message to room and returns it.
@@ -68,7 +97,7 @@ func (s suite) rooms(t *testing.T) {
 
 	got, err := st.Rooms(ctx, nil, 10)
 	require.NoError(t, err)
-	require.Equal(t, []string{"a", "c", "b"}, roomNames(t, got))
+	require.Equal(t, []string{"a", "c", "b"}, RoomNames(t, got))
 	assert.Equal(t, []int64{3, 2, 1}, []int64{got[0].Head, got[1].Head, got[2].Head})
 	for _, r := range got {
 		assert.Equal(t, last[r.Room], *r.Last, "room %s", r.Room)
@@ -89,7 +118,7 @@ func (s suite) rooms(t *testing.T) {
 			got, err := st.Rooms(ctx, nil, tt.limit)
 			require.NoError(t, err)
 			require.NotNil(t, got)
-			assert.Equal(t, tt.want, roomNames(t, got))
+			assert.Equal(t, tt.want, RoomNames(t, got))
 		})
 	}
 
@@ -97,7 +126,7 @@ func (s suite) rooms(t *testing.T) {
 	bLast := mustAppend(t, st, "b", "again")
 	got, err = st.Rooms(ctx, nil, 10)
 	require.NoError(t, err)
-	require.Equal(t, []string{"b", "a", "c"}, roomNames(t, got))
+	require.Equal(t, []string{"b", "a", "c"}, RoomNames(t, got))
 	assert.Equal(t, bLast, *got[0].Last)
 	assert.Equal(t, int64(2), got[0].Head)
 }
@@ -127,7 +156,7 @@ func (s suite) roomsNamed(t *testing.T) {
 			got, err := st.Rooms(ctx, tt.only, tt.limit)
 			require.NoError(t, err)
 			require.NotNil(t, got)
-			assert.Equal(t, tt.want, roomNames(t, got))
+			assert.Equal(t, tt.want, RoomNames(t, got))
 			for _, r := range got {
 				assert.Equal(t, last[r.Room], *r.Last)
 			}

@@ -87,7 +87,12 @@ func (s suite) store(t *testing.T) store.Store {
 // ids makes the server-chosen message ids unique across the whole suite.
 var ids atomic.Int64
 
-var ada = wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
+// Ada and Bo are the users of the suite's messages, and of the stores' own
+// tests: Ada a customer, Bo a therapist.
+var (
+	Ada = wire.User{ID: "u-ada", Name: "Ada", Role: wire.RoleCustomer}
+	Bo  = wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+)
 
 // msg is a message of room with clientID, a fresh id and a body naming both.
 func msg(room, clientID string) store.NewMessage {
@@ -96,7 +101,7 @@ func msg(room, clientID string) store.NewMessage {
 		Room:     room,
 		ID:       fmt.Sprintf("m-%d", n),
 		ClientID: clientID,
-		Sender:   ada,
+		Sender:   Ada,
 		Body:     "body of " + room + "/" + clientID,
 		SentAt:   1_700_000_000_000 + n,
 	}
@@ -168,7 +173,7 @@ func (s suite) roomsAreIndependent(t *testing.T) {
 func (s suite) appendReturnsTheMessage(t *testing.T) {
 	st := s.store(t)
 	in := msg("r1", "c1")
-	in.Sender = wire.User{ID: "u-bo", Name: "Bo", Role: wire.RoleTherapist}
+	in.Sender = Bo
 	got, created, err := st.Append(context.Background(), in)
 	require.NoError(t, err)
 	assert.True(t, created)
@@ -217,63 +222,56 @@ func (s suite) after(t *testing.T) {
 	st := s.store(t)
 	all := appendN(t, st, "r1", 10)
 	appendN(t, st, "other", 3)
-	tests := []struct {
-		name  string
-		room  string
-		since int64
-		limit int
-		want  []int64
-	}{
-		{name: "since 0 reads from the first", room: "r1", since: 0, limit: 100, want: span(1, 10)},
-		{name: "since 4 starts at 5", room: "r1", since: 4, limit: 100, want: span(5, 10)},
-		{name: "the limit keeps the oldest", room: "r1", since: 4, limit: 3, want: span(5, 7)},
-		{name: "a limit of exactly the rest reads the rest", room: "r1", since: 7, limit: 3, want: span(8, 10)},
-		{name: "since the head is empty", room: "r1", since: 10, limit: 100, want: span(1, 0)},
-		{name: "since beyond the head is empty", room: "r1", since: 50, limit: 100, want: span(1, 0)},
-		{name: "a limit of 0 returns no message", room: "r1", since: 0, limit: 0, want: span(1, 0)},
-		{name: "a negative limit returns no message", room: "r1", since: 0, limit: -1, want: span(1, 0)},
-		{name: "a negative since reads from the first", room: "r1", since: -5, limit: 2, want: span(1, 2)},
-		{name: "an unknown room is empty", room: "nope", since: 0, limit: 100, want: span(1, 0)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.After(context.Background(), tt.room, tt.since, tt.limit)
-			require.NoError(t, err)
-			require.NotNil(t, got)
-			require.Equal(t, tt.want, seqs(got))
-			for _, m := range got {
-				assert.Equal(t, all[m.Seq-1], m)
-			}
-		})
-	}
+	checkPages(t, all, st.After, []pageCase{
+		{name: "since 0 reads from the first", room: "r1", from: 0, limit: 100, want: span(1, 10)},
+		{name: "since 4 starts at 5", room: "r1", from: 4, limit: 100, want: span(5, 10)},
+		{name: "the limit keeps the oldest", room: "r1", from: 4, limit: 3, want: span(5, 7)},
+		{name: "a limit of exactly the rest reads the rest", room: "r1", from: 7, limit: 3, want: span(8, 10)},
+		{name: "since the head is empty", room: "r1", from: 10, limit: 100, want: span(1, 0)},
+		{name: "since beyond the head is empty", room: "r1", from: 50, limit: 100, want: span(1, 0)},
+		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: span(1, 0)},
+		{name: "a negative limit returns no message", room: "r1", from: 0, limit: -1, want: span(1, 0)},
+		{name: "a negative since reads from the first", room: "r1", from: -5, limit: 2, want: span(1, 2)},
+		{name: "an unknown room is empty", room: "nope", from: 0, limit: 100, want: span(1, 0)},
+	})
 }
 
 func (s suite) before(t *testing.T) {
 	st := s.store(t)
 	all := appendN(t, st, "r1", 10)
 	appendN(t, st, "other", 3)
-	tests := []struct {
-		name   string
-		room   string
-		before int64
-		limit  int
-		want   []int64
-	}{
-		{name: "before head+1 reads the newest", room: "r1", before: 11, limit: 3, want: span(8, 10)},
-		{name: "before 8 reads the three before it", room: "r1", before: 8, limit: 3, want: span(5, 7)},
-		{name: "near the start it reads what there is", room: "r1", before: 3, limit: 5, want: span(1, 2)},
-		{name: "before 1 is empty", room: "r1", before: 1, limit: 5, want: span(1, 0)},
-		{name: "before beyond the head reads the newest", room: "r1", before: 100, limit: 2, want: span(9, 10)},
-		{name: "before 0 reads from the newest", room: "r1", before: 0, limit: 3, want: span(8, 10)},
-		{name: "a negative before reads from the newest", room: "r1", before: -1, limit: 3, want: span(8, 10)},
-		{name: "a large limit reads them all", room: "r1", before: 0, limit: 100, want: span(1, 10)},
-		{name: "a limit of 0 returns no message", room: "r1", before: 0, limit: 0, want: span(1, 0)},
-		{name: "a negative limit returns no message", room: "r1", before: 5, limit: -3, want: span(1, 0)},
-		{name: "an unknown room is empty", room: "nope", before: 0, limit: 10, want: span(1, 0)},
-	}
+	checkPages(t, all, st.Before, []pageCase{
+		{name: "before head+1 reads the newest", room: "r1", from: 11, limit: 3, want: span(8, 10)},
+		{name: "before 8 reads the three before it", room: "r1", from: 8, limit: 3, want: span(5, 7)},
+		{name: "near the start it reads what there is", room: "r1", from: 3, limit: 5, want: span(1, 2)},
+		{name: "before 1 is empty", room: "r1", from: 1, limit: 5, want: span(1, 0)},
+		{name: "before beyond the head reads the newest", room: "r1", from: 100, limit: 2, want: span(9, 10)},
+		{name: "before 0 reads from the newest", room: "r1", from: 0, limit: 3, want: span(8, 10)},
+		{name: "a negative before reads from the newest", room: "r1", from: -1, limit: 3, want: span(8, 10)},
+		{name: "a large limit reads them all", room: "r1", from: 0, limit: 100, want: span(1, 10)},
+		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: span(1, 0)},
+		{name: "a negative limit returns no message", room: "r1", from: 5, limit: -3, want: span(1, 0)},
+		{name: "an unknown room is empty", room: "nope", from: 0, limit: 10, want: span(1, 0)},
+	})
+}
+
+// pageCase is a read of a page of room: from is After's since or Before's
+// before.
+type pageCase struct {
+	name  string
+	room  string
+	from  int64
+	limit int
+	want  []int64
+}
+
+// checkPages runs read for each case: it must return the seqs wanted, as
+// a non-nil slice, each message as it was appended (all, by seq).
+func checkPages(t *testing.T, all []wire.Message, read func(ctx context.Context, room string, from int64, limit int) ([]wire.Message, error), tests []pageCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.Before(context.Background(), tt.room, tt.before, tt.limit)
+			got, err := read(context.Background(), tt.room, tt.from, tt.limit)
 			require.NoError(t, err)
 			require.NotNil(t, got)
 			require.Equal(t, tt.want, seqs(got))
@@ -329,13 +327,13 @@ func (s suite) roundTrip(t *testing.T) {
 		body string
 		user wire.User
 	}{
-		{name: "emoji with skin tones and joiners", body: "hi 👋🏽 👩‍👩‍👧 🎉", user: ada},
+		{name: "emoji with skin tones and joiners", body: "hi 👋🏽 👩‍👩‍👧 🎉", user: Ada},
 		{name: "right-to-left Hebrew and Arabic", body: "שלום עולם — مرحبا بالعالم", user: wire.User{ID: "u-rtl", Name: "דנה", Role: wire.RoleTherapist}},
 		{name: "combining marks and CJK", body: "e\u0301 n\u0303 漢字 かな 한국어", user: wire.User{ID: "u-cjk", Name: "山田", Role: wire.RolePlace}},
-		{name: "quotes, backslashes and SQL-looking text", body: `it's "quoted" \n \\ '; DROP TABLE messages; --`, user: ada},
-		{name: "new lines, tabs and a NUL", body: "line 1\nline 2\r\n\ttab \x00 after NUL", user: ada},
-		{name: "a 4000-rune body of 4-byte runes", body: strings.Repeat("😀", wire.MaxBodyChars), user: ada},
-		{name: "a 4000-rune body of mixed widths", body: strings.Repeat("aé€😀", wire.MaxBodyChars/4), user: ada},
+		{name: "quotes, backslashes and SQL-looking text", body: `it's "quoted" \n \\ '; DROP TABLE messages; --`, user: Ada},
+		{name: "new lines, tabs and a NUL", body: "line 1\nline 2\r\n\ttab \x00 after NUL", user: Ada},
+		{name: "a 4000-rune body of 4-byte runes", body: strings.Repeat("😀", wire.MaxBodyChars), user: Ada},
+		{name: "a 4000-rune body of mixed widths", body: strings.Repeat("aé€😀", wire.MaxBodyChars/4), user: Ada},
 		{name: "an empty sender", body: "x", user: wire.User{}},
 	}
 	for i, tt := range tests {

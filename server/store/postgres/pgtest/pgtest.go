@@ -83,6 +83,18 @@ func NewDatabase(t testing.TB) string {
 	return c.URL(name)
 }
 
+// Connect opens a connection of its own to the database at url, for what a
+// test does behind a store's back; it is closed when t ends.
+func Connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // Shared returns the package's cluster, starting it on first use. Without
 // PostgreSQL binaries it fails the test in CI and skips it elsewhere.
 func Shared(t testing.TB) *Cluster {

@@ -1,0 +1,14 @@
+//go:build !wasm
+
+package postgres
+
+import (
+	"testing"
+
+	"tether/server/store/storetest"
+)
+
+func TestReleasedMigrationsAreNeverEdited(t *testing.T) {
+	t.Parallel()
+	storetest.ReleasedSteps(t, migrations, "testdata/migrations.sha256")
+}
