@@ -214,8 +214,7 @@ func TestSendingTooFastIsRateLimitedPerUser(t *testing.T) {
 	t.Parallel()
 	m := startNode(t, slowSends)
 	const room = "booking-1"
-	casey := join(t, m, room, "casey", wire.RoleCustomer)
-	taylor := join(t, m, room, "taylor", wire.RoleTherapist)
+	casey, taylor := caseyAndTaylor(t, m, room)
 	ctx := testContext(t)
 
 	for _, id := range []string{"c1", "c2"} {

@@ -96,8 +96,7 @@ func TestShutdownTellsClientsToComeBackAndEndsLongPolls(t *testing.T) {
 	t.Parallel()
 	m := startNode(t)
 	const room = "booking-1"
-	casey := join(t, m, room, "casey", wire.RoleCustomer)
-	taylor := join(t, m, room, "taylor", wire.RoleTherapist)
+	casey, taylor := caseyAndTaylor(t, m, room)
 	ctx := testContext(t)
 
 	type answer struct {
