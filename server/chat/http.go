@@ -120,10 +120,10 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hasBefore {
-		if !h.takeHistoryPage(w, r, claims.Subject) {
+		if !h.takeHeld(w, r, claims.Subject, h.historyPages()) {
 			return
 		}
-		defer h.givePage(claims.Subject)
+		defer h.giveHeld(&h.counts.pages, claims.Subject)
 		start := time.Now()
 		msgs, err := h.store.Before(ctx, room, before, int(limit))
 		h.metrics.ObserveStore("before", start)
@@ -137,7 +137,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	defer h.release(room)
 	var timeout <-chan time.Time
 	if wait > 0 {
-		if !h.takeLongPoll(w, r, claims.Subject) {
+		if !h.takeHeld(w, r, claims.Subject, h.longPolls()) {
 			return
 		}
 		t := time.NewTimer(time.Duration(wait) * time.Second)
@@ -146,7 +146,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		h.metrics.LongPolls.Inc()
 		defer h.metrics.LongPolls.Dec()
 		// Before the gauge drops: who sees it drop finds the place free.
-		defer h.givePoll(claims.Subject)
+		defer h.giveHeld(&h.counts.polls, claims.Subject)
 	}
 	for {
 		wake := h.waitChan(rm)
@@ -363,38 +363,56 @@ func (h *Hub) allowRead(w http.ResponseWriter, r *http.Request, userID string, b
 	return ok
 }
 
-// takeHistoryPage counts a history page of the user in flight; past
-// MaxUserPages it answers 429, past MaxPages 503, both with Retry-After,
-// and returns false. givePage ends what it began.
-func (h *Hub) takeHistoryPage(w http.ResponseWriter, r *http.Request, userID string) bool {
-	switch h.takePage(userID) {
+// heldCap is a cap on what a user holds at once over HTTP (long-polls,
+// history pages), and what its refusals say.
+type heldCap struct {
+	counts            *held
+	maxUser, maxTotal int
+	// userWait is how long a refusal by the user's cap is held, and then
+	// the Retry-After it answers.
+	userWait                 time.Duration
+	userRefusal, fullRefusal string
+}
+
+// takeHeld counts one more of the user in c.counts; past c.maxUser it
+// answers 429, past c.maxTotal 503, both with Retry-After, and returns
+// false. giveHeld ends what it began.
+func (h *Hub) takeHeld(w http.ResponseWriter, r *http.Request, userID string, c heldCap) bool {
+	h.mu.Lock()
+	refused := c.counts.take(userID, c.maxUser, c.maxTotal)
+	h.mu.Unlock()
+	switch refused {
 	case http.StatusTooManyRequests:
-		h.holdRefusal(r, userID, time.Second)
-		retryAfterHeader(w, time.Second)
-		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "wait for your other history pages before asking for more")
+		h.holdRefusal(r, userID, c.userWait)
+		retryAfterHeader(w, c.userWait)
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, c.userRefusal)
 		return false
 	case http.StatusServiceUnavailable:
 		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is sending all the history pages it can")
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, c.fullRefusal)
 		return false
 	}
 	return true
 }
 
-// takeLongPoll counts a long-poll of the user; past MaxUserLongPolls it
-// answers 429, past MaxLongPolls 503, both with Retry-After, and returns
-// false. givePoll ends what it began.
-func (h *Hub) takeLongPoll(w http.ResponseWriter, r *http.Request, userID string) bool {
-	switch h.takePoll(userID) {
-	case http.StatusTooManyRequests:
-		h.holdRefusal(r, userID, h.cfg.RefuseRetryAfter)
-		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many long-polls of yours are waiting")
-		return false
-	case http.StatusServiceUnavailable:
-		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server holds all the long-polls it can")
-		return false
+// historyPages caps the history pages in flight: MaxUserPages of a user,
+// MaxPages in all.
+func (h *Hub) historyPages() heldCap {
+	return heldCap{
+		counts: &h.counts.pages, maxUser: h.cfg.MaxUserPages, maxTotal: h.cfg.MaxPages,
+		userWait:    time.Second,
+		userRefusal: "wait for your other history pages before asking for more",
+		fullRefusal: "the server is sending all the history pages it can",
 	}
-	return true
+}
+
+// longPolls caps the long-polls waiting: MaxUserLongPolls of a user,
+// MaxLongPolls in all.
+func (h *Hub) longPolls() heldCap {
+	return heldCap{
+		counts: &h.counts.polls, maxUser: h.cfg.MaxUserLongPolls, maxTotal: h.cfg.MaxLongPolls,
+		userWait:    h.cfg.RefuseRetryAfter,
+		userRefusal: "too many long-polls of yours are waiting",
+		fullRefusal: "the server holds all the long-polls it can",
+	}
 }
