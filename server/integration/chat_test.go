@@ -131,9 +131,8 @@ func TestAUserOfAnotherRoomIsForbiddenAndStoresNothing(t *testing.T) {
 
 func TestResubscribingReplaysExactlyTheMissedMessages(t *testing.T) {
 	t.Parallel()
-	m := startNode(t, unlimited)
 	const room = "booking-1"
-	casey, taylor := caseyAndTaylor(t, m, room)
+	m, casey, taylor := startChat(t, room, unlimited)
 	ctx := testContext(t)
 	send := func(from, to int) {
 		t.Helper()
@@ -228,9 +227,8 @@ func postMany(t *testing.T, h *native.HTTPClient, room string, n int) {
 
 func TestARepeatedClientIDGetsTheOriginalAckAndNoSecondMessage(t *testing.T) {
 	t.Parallel()
-	m := startNode(t)
 	const room = "booking-1"
-	casey, taylor := caseyAndTaylor(t, m, room)
+	_, casey, taylor := startChat(t, room)
 	ctx := testContext(t)
 
 	first, err := casey.ws.SendAndAck(ctx, room, "c1", "hello")
@@ -288,9 +286,8 @@ func TestARepeatedClientIDGetsTheOriginalAckAndNoSecondMessage(t *testing.T) {
 
 func TestHTTPUsersAndWebSocketUsersSeeEachOther(t *testing.T) {
 	t.Parallel()
-	m := startNode(t)
 	const room = "booking-1"
-	casey, taylor := caseyAndTaylor(t, m, room)
+	m, casey, taylor := startChat(t, room)
 	ctx := testContext(t)
 
 	t.Run("a WebSocket subscriber receives a posted message", func(t *testing.T) {

@@ -96,11 +96,12 @@ func join(t *testing.T, m *node.Main, room, name, role string) *user {
 	return u
 }
 
-// caseyAndTaylor joins a customer and a therapist to room, the two parties
-// of most chat tests.
-func caseyAndTaylor(t *testing.T, m *node.Main, room string) (casey, taylor *user) {
+// startChat starts a node (tuned as startNode's tune says) and joins a
+// customer and a therapist to room, the two parties of most chat tests.
+func startChat(t *testing.T, room string, tune ...func(*node.Main)) (m *node.Main, casey, taylor *user) {
 	t.Helper()
-	return join(t, m, room, "casey", wire.RoleCustomer), join(t, m, room, "taylor", wire.RoleTherapist)
+	m = startNode(t, tune...)
+	return m, join(t, m, room, "casey", wire.RoleCustomer), join(t, m, room, "taylor", wire.RoleTherapist)
 }
 
 // talk subscribes from and to to room and checks that a message from sends

@@ -94,9 +94,8 @@ func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
 
 func TestShutdownTellsClientsToComeBackAndEndsLongPolls(t *testing.T) {
 	t.Parallel()
-	m := startNode(t)
 	const room = "booking-1"
-	casey, taylor := caseyAndTaylor(t, m, room)
+	m, casey, taylor := startChat(t, room)
 	ctx := testContext(t)
 
 	type answer struct {

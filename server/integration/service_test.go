@@ -117,13 +117,20 @@ func takeTurns(t *testing.T, room string, within time.Duration, casey, taylor *p
 	t.Helper()
 	var sent []string
 	for i := range 3 {
-		sent = append(sent, fmt.Sprintf(caseyFormat, i), fmt.Sprintf(taylorFormat, i))
-		casey.send(t, room, sent[len(sent)-2])
-		taylor.send(t, room, sent[len(sent)-1])
+		sent = sayBoth(t, room, sent, casey, taylor, fmt.Sprintf(caseyFormat, i), fmt.Sprintf(taylorFormat, i))
 	}
 	casey.waitFor(t, len(sent), within)
 	taylor.waitFor(t, len(sent), within)
 	return sent
+}
+
+// sayBoth has casey send caseyBody and taylor taylorBody to room, and
+// returns sent with the two added.
+func sayBoth(t *testing.T, room string, sent []string, casey, taylor *participant, caseyBody, taylorBody string) []string {
+	t.Helper()
+	casey.send(t, room, caseyBody)
+	taylor.send(t, room, taylorBody)
+	return append(sent, caseyBody, taylorBody)
 }
 
 // requireDelivered waits until each of ps holds as many messages as were
@@ -163,9 +170,7 @@ func TestServiceSurvivesAServerCrash(t *testing.T) {
 	srv.Kill()
 	casey.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
 	taylor.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
-	sent = append(sent, "casey while down", "taylor while down")
-	casey.send(t, room, "casey while down")
-	taylor.send(t, room, "taylor while down")
+	sent = sayBoth(t, room, sent, casey, taylor, "casey while down", "taylor while down")
 
 	servertest.Start(t, servertest.Options{Addr: addr, DataDir: data, Args: []string{"-dev"}})
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
@@ -189,9 +194,7 @@ func TestServiceFallsBackToPollingAndReturns(t *testing.T) {
 	setProcessFaults(t, srv.URL, `{"refuse_websocket":false}`)
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
 	assert.Equal(t, conn.TransportWebSocket, casey.svc.Status().ConnectionType)
-	sent = append(sent, "casey back on websocket", "taylor after the switch")
-	casey.send(t, room, "casey back on websocket")
-	taylor.send(t, room, "taylor after the switch")
+	sent = sayBoth(t, room, sent, casey, taylor, "casey back on websocket", "taylor after the switch")
 	requireDelivered(t, sent, 15*time.Second, casey, taylor)
 }
 
@@ -214,8 +217,6 @@ func TestServiceDetectsAHalfOpenLink(t *testing.T) {
 	setProcessFaults(t, srv.URL, `{"mute_pongs":false}`)
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
 
-	sent := []string{"before the silence", "after the silence", "reply"}
-	casey.send(t, room, "after the silence")
-	taylor.send(t, room, "reply")
+	sent := sayBoth(t, room, []string{"before the silence"}, casey, taylor, "after the silence", "reply")
 	requireDelivered(t, sent, 15*time.Second, casey, taylor)
 }
