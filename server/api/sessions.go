@@ -100,6 +100,12 @@ func (s *sessionAPI) open(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	cookie, tok, user, err := s.sessions.Open(r.Context(), req.Invite)
+	s.answerSession(w, r, name, cookie, tok, user, err)
+}
+
+// answerSession answers a session opened or renewed: the slot's cookie
+// set to live another SessionLife, and the token; or err.
+func (s *sessionAPI) answerSession(w http.ResponseWriter, r *http.Request, name, cookie string, tok bookings.Token, user wire.User, err error) {
 	if err != nil {
 		s.fail(w, r, name, err)
 		return
@@ -125,12 +131,7 @@ func (s *sessionAPI) openDemo(w http.ResponseWriter, r *http.Request, name strin
 		room = rooms[0]
 	}
 	cookie, tok, err := s.sessions.OpenDemo(r.Context(), user, room)
-	if err != nil {
-		s.fail(w, r, name, err)
-		return
-	}
-	s.setCookie(w, r, name, cookie, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	s.answerSession(w, r, name, cookie, tok, user, err)
 }
 
 func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request, name string) {
@@ -140,13 +141,8 @@ func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request, name string) 
 		return
 	}
 	tok, user, err := s.sessions.Renew(r.Context(), c.Value)
-	if err != nil {
-		s.fail(w, r, name, err)
-		return
-	}
 	// The cookie's own life slides with the session's.
-	s.setCookie(w, r, name, c.Value, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	s.answerSession(w, r, name, c.Value, tok, user, err)
 }
 
 func (s *sessionAPI) end(w http.ResponseWriter, r *http.Request, name string) {
