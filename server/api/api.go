@@ -21,6 +21,7 @@ import (
 	"tether/server/bookings"
 	"tether/server/chat"
 	"tether/server/faults"
+	"tether/server/httpjson"
 )
 
 // Config is what the API serves.
@@ -171,10 +172,7 @@ func withMethod(r *http.Request, method string) *http.Request {
 
 // WriteError answers with status and the protocol's JSON error body.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(wire.ErrorBody{Code: code, Message: message})
+	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
 // devUser reads the demo user of a dev request's query (role, user, name)

@@ -14,6 +14,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/auth"
 	"tether/server/bookings"
+	"tether/server/httpjson"
 )
 
 // SessionCookie is the name of the session's cookie: HttpOnly, SameSite
@@ -111,7 +112,7 @@ func (s *sessionAPI) answerSession(w http.ResponseWriter, r *http.Request, name,
 		return
 	}
 	s.setCookie(w, r, name, cookie, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	httpjson.Write(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
 }
 
 // openDemo answers POST /api/dev/session?role=R&name=N&user=U&room=ROOM
@@ -179,7 +180,7 @@ func (s *sessionAPI) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
+	httpjson.Write(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
 }
 
 // setCookie sets (or with a negative life, clears) the session's cookie

@@ -13,6 +13,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/auth"
+	"tether/server/httpjson"
 	"tether/server/metrics"
 )
 
@@ -28,14 +29,7 @@ func writeError(w http.ResponseWriter, m *metrics.Metrics, status int, code, mes
 	if m != nil {
 		m.Errors.WithLabelValues(code).Inc()
 	}
-	writeJSON(w, status, wire.ErrorBody{Code: code, Message: message})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
 // verify checks the bearer token; it answers the 401 itself and returns
@@ -253,7 +247,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !all && len(only) == 0 {
-		writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
+		httpjson.Write(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
 		return
 	}
 	if all {
@@ -286,7 +280,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
+	httpjson.Write(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
 }
 
 // ServePost answers POST /api/rooms/{room}/messages: 201 with the ack, or
@@ -347,7 +341,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+	httpjson.Write(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 }
 
 // allowRead takes a read from the user's budget b (bucketRead for history
