@@ -32,6 +32,19 @@ func writeError(w http.ResponseWriter, m *metrics.Metrics, status int, code, mes
 	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
+// storeFailed answers 503 with Retry-After 1 to a request the store failed,
+// answer saying what did not happen, and logs why with logMsg and logArgs.
+// A request whose client went away is neither answered nor logged: no one
+// reads the answer, and the store failed only for being cancelled.
+func (h *Hub) storeFailed(w http.ResponseWriter, r *http.Request, answer, logMsg string, logArgs ...any) {
+	if r.Context().Err() != nil {
+		return
+	}
+	h.log.Error(logMsg, logArgs...)
+	w.Header().Set("Retry-After", "1")
+	writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, answer)
+}
+
 // verify checks the bearer token; it answers the 401 itself and returns
 // nil claims when the request may not go on.
 func (h *Hub) verify(w http.ResponseWriter, r *http.Request) *auth.Claims {
@@ -169,17 +182,13 @@ func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, userID, room st
 		head, err = h.store.Head(r.Context(), room)
 	}
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to read messages", "room", room, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to read the room's messages")
-		}
+		h.storeFailed(w, r, "failed to read the room's messages", "failed to read messages", "room", room, "err", err)
 		return
 	}
 	h.writePage(w, r, userID, msgs, head)
 }
 
-// writePage answers a page of messages as writeJSON would
+// writePage answers a page of messages as httpjson.Write would
 // (wire.MessagesPage), a chunk at a time under the user's bulk budget
 // (Limits.BulkRate), so that a page of long messages is never encoded in
 // one go ahead of everybody else's messages. A page cut by the client or
@@ -239,11 +248,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	}
 	only, all, err := h.visibleRooms(r.Context(), claims)
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to list a user's bookings", "user", claims.Subject, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
-		}
+		h.storeFailed(w, r, "failed to list the rooms", "failed to list a user's bookings", "user", claims.Subject, "err", err)
 		return
 	}
 	if !all && len(only) == 0 {
@@ -257,11 +262,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	rooms, err := h.store.Rooms(r.Context(), only, int(limit))
 	h.metrics.ObserveStore("rooms", start)
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to list rooms", "user", claims.Subject, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
-		}
+		h.storeFailed(w, r, "failed to list the rooms", "failed to list rooms", "user", claims.Subject, "err", err)
 		return
 	}
 	if rooms == nil {
@@ -329,11 +330,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is restarting")
 		return
 	case err != nil:
-		if r.Context().Err() == nil {
-			h.log.Error("failed to store a message", "room", room, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "the message was not stored; send it again")
-		}
+		h.storeFailed(w, r, "the message was not stored; send it again", "failed to store a message", "room", room, "err", err)
 		return
 	}
 	h.metrics.Acks.Inc()
