@@ -175,6 +175,17 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
+// writeInternal answers 503 with Retry-After 1 and message to a request that
+// failed for err, not for what it asked, and logs err as logMsg, unless
+// the client went away: then err is only the cancel.
+func writeInternal(w http.ResponseWriter, r *http.Request, log *slog.Logger, logMsg string, err error, message string) {
+	if r.Context().Err() == nil {
+		log.Error(logMsg, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Retry-After", "1")
+	WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, message)
+}
+
 // devUser reads the demo user of a dev request's query (role, user, name)
 // and its room, if any; msg says what is wrong with them.
 func devUser(q url.Values) (user wire.User, rooms []string, msg string) {

@@ -138,11 +138,7 @@ func (o *operatorAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		WriteError(w, http.StatusConflict, wire.CodeConflict, "a booking with that id exists with other details")
 	default:
-		if r.Context().Err() == nil {
-			o.log.Error("booking request failed", "path", r.URL.Path, "err", err)
-		}
-		w.Header().Set("Retry-After", "1")
-		WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the booking could not be read or stored; try again")
+		writeInternal(w, r, o.log, "booking request failed", err, "the booking could not be read or stored; try again")
 	}
 }
 

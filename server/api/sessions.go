@@ -209,11 +209,7 @@ func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, name string, e
 		s.clear(w, r, name)
 		WriteError(w, http.StatusUnauthorized, wire.CodeSessionExpired, "your session is over: open the link from your booking confirmation again")
 	default:
-		if r.Context().Err() == nil {
-			s.log.Error("session request failed", "path", r.URL.Path, "err", err)
-		}
-		w.Header().Set("Retry-After", "1")
-		WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the session could not be read; try again")
+		writeInternal(w, r, s.log, "session request failed", err, "the session could not be read; try again")
 	}
 }
 
