@@ -37,37 +37,56 @@ func requireWasm(t testing.TB) {
 // testSecret signs the tokens of servers run without -dev.
 var testSecret = []byte("a-test-secret-of-at-least-32-bytes-long")
 
+// newMain is a server of cfg on a free port with a fresh data folder, its
+// output discarded and its tokens signed with testSecret; it is not run.
+func newMain(tb testing.TB, cfg Config) *Main {
+	tb.Helper()
+	cfg.Addr, cfg.DataDir = "127.0.0.1:0", tb.TempDir()
+	return &Main{Config: cfg, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), Secret: testSecret}
+}
+
+// runMain runs m, which needs the embedded app.wasm, and closes it when the
+// test ends.
+func runMain(tb testing.TB, m *Main) *Main {
+	tb.Helper()
+	requireWasm(tb)
+	require.NoError(tb, m.Run(tb.Context()))
+	tb.Cleanup(func() { m.Close() })
+	return m
+}
+
 // start runs a dev server on a free port; it is closed when the test ends.
 func start(t *testing.T, dev bool) (m *Main, stdout *bytes.Buffer, stop func() error) {
 	t.Helper()
-	requireWasm(t)
 	stdout = &bytes.Buffer{}
-	m = &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: dev},
-		Stdout: stdout,
-		Logger: slog.New(slog.DiscardHandler),
-		Secret: testSecret,
-	}
-	require.NoError(t, m.Run(t.Context()))
-	t.Cleanup(func() { m.Close() })
+	m = newMain(t, Config{Dev: dev})
+	m.Stdout = stdout
+	runMain(t, m)
 	return m, stdout, m.Close
 }
 
 // get fetches url with the given request headers ("Name: value").
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	for _, kv := range header {
-		k, v, _ := strings.Cut(kv, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
+	req := newRequest(t, http.MethodGet, url, header...)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res, body
+}
+
+// newRequest is a request of the test with the given headers ("Name: value").
+func newRequest(t *testing.T, method, url string, header ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	require.NoError(t, err)
+	for _, kv := range header {
+		k, v, _ := strings.Cut(kv, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	return req
 }
 
 func toolchainWasmExec(t *testing.T) []byte {
@@ -323,15 +342,7 @@ func TestParseFlags(t *testing.T) {
 // never serves the profiles.
 func TestTheProfilesAreServedOnTheDebugAddressOnly(t *testing.T) {
 	t.Parallel()
-	requireWasm(t)
-	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DebugAddr: "127.0.0.1:0"},
-		Stdout: io.Discard,
-		Logger: slog.New(slog.DiscardHandler),
-		Secret: testSecret,
-	}
-	require.NoError(t, m.Run(t.Context()))
-	t.Cleanup(func() { m.Close() })
+	m := runMain(t, newMain(t, Config{DebugAddr: "127.0.0.1:0"}))
 	require.NotEmpty(t, m.DebugURL())
 
 	res, body := get(t, m.DebugURL()+"/debug/pprof/goroutine?debug=1")
@@ -380,16 +391,10 @@ func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	t.Parallel()
-	requireWasm(t)
 	stdout := &bytes.Buffer{}
-	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, MetricsAddr: "127.0.0.1:0"},
-		Stdout: stdout,
-		Logger: slog.New(slog.DiscardHandler),
-		Secret: testSecret,
-	}
-	require.NoError(t, m.Run(t.Context()))
-	t.Cleanup(func() { m.Close() })
+	m := newMain(t, Config{Dev: true, MetricsAddr: "127.0.0.1:0"})
+	m.Stdout = stdout
+	runMain(t, m)
 	require.NotEmpty(t, m.MetricsURL())
 	// The harness of make bench finds the metrics here, before it reads
 	// the serving line.

@@ -5,8 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,19 +27,11 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // the others' tokens. It is closed when the test ends.
 func startSharedNode(tb testing.TB, db string, tune ...func(*Main)) *Main {
 	tb.Helper()
-	requireWasm(tb)
-	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Dev: true, Store: db, MetricsAddr: "127.0.0.1:0"},
-		Stdout: io.Discard,
-		Logger: slog.New(slog.DiscardHandler),
-		Secret: testSecret,
-	}
+	m := newMain(tb, Config{Dev: true, Store: db, MetricsAddr: "127.0.0.1:0"})
 	for _, f := range tune {
 		f(m)
 	}
-	require.NoError(tb, m.Run(context.Background()))
-	tb.Cleanup(func() { m.Close() })
-	return m
+	return runMain(tb, m)
 }
 
 // gauge reads one sample of a node's metrics (on its -metrics-addr), -1 when absent.
@@ -117,12 +107,7 @@ func TestAStoreThatIsNotAPostgresURLIsRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := &Main{
-				Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Store: tt.store},
-				Stdout: io.Discard,
-				Logger: slog.New(slog.DiscardHandler),
-				Secret: testSecret,
-			}
+			m := newMain(t, Config{Store: tt.store})
 			err := m.Run(t.Context())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)

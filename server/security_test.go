@@ -4,9 +4,7 @@ package main
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,29 +14,15 @@ import (
 // startPublic runs a dev server reached at origins (-public-origin).
 func startPublic(t *testing.T, origins string) *Main {
 	t.Helper()
-	requireWasm(t)
-	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, PublicOrigin: origins},
-		Stdout: io.Discard,
-		Logger: slog.New(slog.DiscardHandler),
-		Secret: testSecret,
-	}
-	require.NoError(t, m.Run(t.Context()))
-	t.Cleanup(func() { m.Close() })
-	return m
+	return runMain(t, newMain(t, Config{Dev: true, PublicOrigin: origins}))
 }
 
 // do sends one request to the server with the given Host and headers.
 func do(t *testing.T, m *Main, method, path, host string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, m.URL()+path, nil)
-	require.NoError(t, err)
+	req := newRequest(t, method, m.URL()+path, header...)
 	if host != "" {
 		req.Host = host
-	}
-	for _, kv := range header {
-		k, v, _ := strings.Cut(kv, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
 	}
 	res, err := http.DefaultTransport.RoundTrip(req)
 	require.NoError(t, err)
@@ -117,12 +101,7 @@ func TestPublicOriginMustBeAnOrigin(t *testing.T) {
 	for _, origin := range []string{"chat.example.com", "ftp://chat.example.com", "https://chat.example.com/app", "https://user@chat.example.com", "https://"} {
 		t.Run(origin, func(t *testing.T) {
 			t.Parallel()
-			m := &Main{
-				Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, PublicOrigin: origin},
-				Stdout: io.Discard,
-				Logger: slog.New(slog.DiscardHandler),
-				Secret: testSecret,
-			}
+			m := newMain(t, Config{Dev: true, PublicOrigin: origin})
 			err := m.Run(t.Context())
 			if err == nil {
 				m.Close()

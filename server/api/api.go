@@ -21,6 +21,7 @@ import (
 	"tether/server/bookings"
 	"tether/server/chat"
 	"tether/server/faults"
+	"tether/server/httpjson"
 )
 
 // Config is what the API serves.
@@ -171,10 +172,18 @@ func withMethod(r *http.Request, method string) *http.Request {
 
 // WriteError answers with status and the protocol's JSON error body.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(wire.ErrorBody{Code: code, Message: message})
+	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
+}
+
+// writeInternal answers 503 with Retry-After 1 and message to a request that
+// failed for err, not for what it asked, and logs err as logMsg, unless
+// the client went away: then err is only the cancel.
+func writeInternal(w http.ResponseWriter, r *http.Request, log *slog.Logger, logMsg string, err error, message string) {
+	if r.Context().Err() == nil {
+		log.Error(logMsg, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Retry-After", "1")
+	WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, message)
 }
 
 // devUser reads the demo user of a dev request's query (role, user, name)

@@ -15,6 +15,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/auth"
 	"tether/server/bookings"
+	"tether/server/httpjson"
 	"tether/server/store"
 )
 
@@ -84,7 +85,7 @@ func (o *operatorAPI) create(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, bookingAnswer{Booking: view, Links: &links})
+	httpjson.Write(w, status, bookingAnswer{Booking: view, Links: &links})
 }
 
 func (o *operatorAPI) get(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +94,7 @@ func (o *operatorAPI) get(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, bookingAnswer{Booking: view, Links: &links})
+	httpjson.Write(w, http.StatusOK, bookingAnswer{Booking: view, Links: &links})
 }
 
 func (o *operatorAPI) cancel(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +106,7 @@ func (o *operatorAPI) cancel(w http.ResponseWriter, r *http.Request) {
 	if o.cancelled != nil {
 		o.cancelled(b.Room)
 	}
-	writeJSON(w, http.StatusOK, bookingAnswer{Booking: bookings.ViewOf(b)})
+	httpjson.Write(w, http.StatusOK, bookingAnswer{Booking: bookings.ViewOf(b)})
 }
 
 func (o *operatorAPI) revoke(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +125,7 @@ func (o *operatorAPI) revoke(w http.ResponseWriter, r *http.Request) {
 		o.revoked(ended)
 	}
 	n := len(ended)
-	writeJSON(w, http.StatusOK, bookingAnswer{Booking: bookings.ViewOf(b), EndedSessions: &n})
+	httpjson.Write(w, http.StatusOK, bookingAnswer{Booking: bookings.ViewOf(b), EndedSessions: &n})
 }
 
 // fail answers err of the booking service.
@@ -137,11 +138,7 @@ func (o *operatorAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		WriteError(w, http.StatusConflict, wire.CodeConflict, "a booking with that id exists with other details")
 	default:
-		if r.Context().Err() == nil {
-			o.log.Error("booking request failed", "path", r.URL.Path, "err", err)
-		}
-		w.Header().Set("Retry-After", "1")
-		WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the booking could not be read or stored; try again")
+		writeInternal(w, r, o.log, "booking request failed", err, "the booking could not be read or stored; try again")
 	}
 }
 
@@ -165,13 +162,6 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // clipID keeps an id quoted back short and printable.

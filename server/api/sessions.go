@@ -14,6 +14,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/auth"
 	"tether/server/bookings"
+	"tether/server/httpjson"
 )
 
 // SessionCookie is the name of the session's cookie: HttpOnly, SameSite
@@ -100,12 +101,18 @@ func (s *sessionAPI) open(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	cookie, tok, user, err := s.sessions.Open(r.Context(), req.Invite)
+	s.answerSession(w, r, name, cookie, tok, user, err)
+}
+
+// answerSession answers a session opened or renewed: the slot's cookie
+// set to live another SessionLife, and the token; or err.
+func (s *sessionAPI) answerSession(w http.ResponseWriter, r *http.Request, name, cookie string, tok bookings.Token, user wire.User, err error) {
 	if err != nil {
 		s.fail(w, r, name, err)
 		return
 	}
 	s.setCookie(w, r, name, cookie, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	httpjson.Write(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
 }
 
 // openDemo answers POST /api/dev/session?role=R&name=N&user=U&room=ROOM
@@ -125,12 +132,7 @@ func (s *sessionAPI) openDemo(w http.ResponseWriter, r *http.Request, name strin
 		room = rooms[0]
 	}
 	cookie, tok, err := s.sessions.OpenDemo(r.Context(), user, room)
-	if err != nil {
-		s.fail(w, r, name, err)
-		return
-	}
-	s.setCookie(w, r, name, cookie, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	s.answerSession(w, r, name, cookie, tok, user, err)
 }
 
 func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request, name string) {
@@ -140,13 +142,8 @@ func (s *sessionAPI) renew(w http.ResponseWriter, r *http.Request, name string) 
 		return
 	}
 	tok, user, err := s.sessions.Renew(r.Context(), c.Value)
-	if err != nil {
-		s.fail(w, r, name, err)
-		return
-	}
 	// The cookie's own life slides with the session's.
-	s.setCookie(w, r, name, c.Value, bookings.SessionLife)
-	writeJSON(w, http.StatusOK, sessionAnswer{Token: tok, User: &user})
+	s.answerSession(w, r, name, c.Value, tok, user, err)
 }
 
 func (s *sessionAPI) end(w http.ResponseWriter, r *http.Request, name string) {
@@ -183,7 +180,7 @@ func (s *sessionAPI) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
+	httpjson.Write(w, http.StatusOK, wire.Me{User: claims.User(), Bookings: list})
 }
 
 // setCookie sets (or with a negative life, clears) the session's cookie
@@ -212,11 +209,7 @@ func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, name string, e
 		s.clear(w, r, name)
 		WriteError(w, http.StatusUnauthorized, wire.CodeSessionExpired, "your session is over: open the link from your booking confirmation again")
 	default:
-		if r.Context().Err() == nil {
-			s.log.Error("session request failed", "path", r.URL.Path, "err", err)
-		}
-		w.Header().Set("Retry-After", "1")
-		WriteError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the session could not be read; try again")
+		writeInternal(w, r, s.log, "session request failed", err, "the session could not be read; try again")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"tether/conn/wire"
 	"tether/server/auth"
+	"tether/server/httpjson"
 	"tether/server/metrics"
 )
 
@@ -28,14 +29,20 @@ func writeError(w http.ResponseWriter, m *metrics.Metrics, status int, code, mes
 	if m != nil {
 		m.Errors.WithLabelValues(code).Inc()
 	}
-	writeJSON(w, status, wire.ErrorBody{Code: code, Message: message})
+	httpjson.Write(w, status, wire.ErrorBody{Code: code, Message: message})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+// storeFailed answers 503 with Retry-After 1 to a request the store failed,
+// answer saying what did not happen, and logs why with logMsg and logArgs.
+// A request whose client went away is neither answered nor logged: no one
+// reads the answer, and the store failed only for being cancelled.
+func (h *Hub) storeFailed(w http.ResponseWriter, r *http.Request, answer, logMsg string, logArgs ...any) {
+	if r.Context().Err() != nil {
+		return
+	}
+	h.log.Error(logMsg, logArgs...)
+	w.Header().Set("Retry-After", "1")
+	writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, answer)
 }
 
 // verify checks the bearer token; it answers the 401 itself and returns
@@ -120,10 +127,10 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hasBefore {
-		if !h.takeHistoryPage(w, r, claims.Subject) {
+		if !h.takeHeld(w, r, claims.Subject, h.historyPages()) {
 			return
 		}
-		defer h.givePage(claims.Subject)
+		defer h.giveHeld(&h.counts.pages, claims.Subject)
 		start := time.Now()
 		msgs, err := h.store.Before(ctx, room, before, int(limit))
 		h.metrics.ObserveStore("before", start)
@@ -137,7 +144,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 	defer h.release(room)
 	var timeout <-chan time.Time
 	if wait > 0 {
-		if !h.takeLongPoll(w, r, claims.Subject) {
+		if !h.takeHeld(w, r, claims.Subject, h.longPolls()) {
 			return
 		}
 		t := time.NewTimer(time.Duration(wait) * time.Second)
@@ -146,7 +153,7 @@ func (h *Hub) ServeMessages(w http.ResponseWriter, r *http.Request) {
 		h.metrics.LongPolls.Inc()
 		defer h.metrics.LongPolls.Dec()
 		// Before the gauge drops: who sees it drop finds the place free.
-		defer h.givePoll(claims.Subject)
+		defer h.giveHeld(&h.counts.polls, claims.Subject)
 	}
 	for {
 		wake := h.waitChan(rm)
@@ -175,17 +182,13 @@ func (h *Hub) answerPage(w http.ResponseWriter, r *http.Request, userID, room st
 		head, err = h.store.Head(r.Context(), room)
 	}
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to read messages", "room", room, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to read the room's messages")
-		}
+		h.storeFailed(w, r, "failed to read the room's messages", "failed to read messages", "room", room, "err", err)
 		return
 	}
 	h.writePage(w, r, userID, msgs, head)
 }
 
-// writePage answers a page of messages as writeJSON would
+// writePage answers a page of messages as httpjson.Write would
 // (wire.MessagesPage), a chunk at a time under the user's bulk budget
 // (Limits.BulkRate), so that a page of long messages is never encoded in
 // one go ahead of everybody else's messages. A page cut by the client or
@@ -245,15 +248,11 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	}
 	only, all, err := h.visibleRooms(r.Context(), claims)
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to list a user's bookings", "user", claims.Subject, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
-		}
+		h.storeFailed(w, r, "failed to list the rooms", "failed to list a user's bookings", "user", claims.Subject, "err", err)
 		return
 	}
 	if !all && len(only) == 0 {
-		writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
+		httpjson.Write(w, http.StatusOK, wire.RoomsPage{Rooms: []wire.RoomInfo{}})
 		return
 	}
 	if all {
@@ -263,11 +262,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 	rooms, err := h.store.Rooms(r.Context(), only, int(limit))
 	h.metrics.ObserveStore("rooms", start)
 	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("failed to list rooms", "user", claims.Subject, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "failed to list the rooms")
-		}
+		h.storeFailed(w, r, "failed to list the rooms", "failed to list rooms", "user", claims.Subject, "err", err)
 		return
 	}
 	if rooms == nil {
@@ -286,7 +281,7 @@ func (h *Hub) ServeRooms(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
+	httpjson.Write(w, http.StatusOK, wire.RoomsPage{Rooms: rooms})
 }
 
 // ServePost answers POST /api/rooms/{room}/messages: 201 with the ack, or
@@ -335,11 +330,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is restarting")
 		return
 	case err != nil:
-		if r.Context().Err() == nil {
-			h.log.Error("failed to store a message", "room", room, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeInternal, "the message was not stored; send it again")
-		}
+		h.storeFailed(w, r, "the message was not stored; send it again", "failed to store a message", "room", room, "err", err)
 		return
 	}
 	h.metrics.Acks.Inc()
@@ -347,7 +338,7 @@ func (h *Hub) ServePost(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+	httpjson.Write(w, status, wire.Posted{ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 }
 
 // allowRead takes a read from the user's budget b (bucketRead for history
@@ -363,38 +354,56 @@ func (h *Hub) allowRead(w http.ResponseWriter, r *http.Request, userID string, b
 	return ok
 }
 
-// takeHistoryPage counts a history page of the user in flight; past
-// MaxUserPages it answers 429, past MaxPages 503, both with Retry-After,
-// and returns false. givePage ends what it began.
-func (h *Hub) takeHistoryPage(w http.ResponseWriter, r *http.Request, userID string) bool {
-	switch h.takePage(userID) {
+// heldCap is a cap on what a user holds at once over HTTP (long-polls,
+// history pages), and what its refusals say.
+type heldCap struct {
+	counts            *held
+	maxUser, maxTotal int
+	// userWait is how long a refusal by the user's cap is held, and then
+	// the Retry-After it answers.
+	userWait                 time.Duration
+	userRefusal, fullRefusal string
+}
+
+// takeHeld counts one more of the user in c.counts; past c.maxUser it
+// answers 429, past c.maxTotal 503, both with Retry-After, and returns
+// false. giveHeld ends what it began.
+func (h *Hub) takeHeld(w http.ResponseWriter, r *http.Request, userID string, c heldCap) bool {
+	h.mu.Lock()
+	refused := c.counts.take(userID, c.maxUser, c.maxTotal)
+	h.mu.Unlock()
+	switch refused {
 	case http.StatusTooManyRequests:
-		h.holdRefusal(r, userID, time.Second)
-		retryAfterHeader(w, time.Second)
-		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "wait for your other history pages before asking for more")
+		h.holdRefusal(r, userID, c.userWait)
+		retryAfterHeader(w, c.userWait)
+		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, c.userRefusal)
 		return false
 	case http.StatusServiceUnavailable:
 		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is sending all the history pages it can")
+		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, c.fullRefusal)
 		return false
 	}
 	return true
 }
 
-// takeLongPoll counts a long-poll of the user; past MaxUserLongPolls it
-// answers 429, past MaxLongPolls 503, both with Retry-After, and returns
-// false. givePoll ends what it began.
-func (h *Hub) takeLongPoll(w http.ResponseWriter, r *http.Request, userID string) bool {
-	switch h.takePoll(userID) {
-	case http.StatusTooManyRequests:
-		h.holdRefusal(r, userID, h.cfg.RefuseRetryAfter)
-		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusTooManyRequests, wire.CodeRateLimited, "too many long-polls of yours are waiting")
-		return false
-	case http.StatusServiceUnavailable:
-		retryAfterHeader(w, h.cfg.RefuseRetryAfter)
-		writeError(w, h.metrics, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server holds all the long-polls it can")
-		return false
+// historyPages caps the history pages in flight: MaxUserPages of a user,
+// MaxPages in all.
+func (h *Hub) historyPages() heldCap {
+	return heldCap{
+		counts: &h.counts.pages, maxUser: h.cfg.MaxUserPages, maxTotal: h.cfg.MaxPages,
+		userWait:    time.Second,
+		userRefusal: "wait for your other history pages before asking for more",
+		fullRefusal: "the server is sending all the history pages it can",
 	}
-	return true
+}
+
+// longPolls caps the long-polls waiting: MaxUserLongPolls of a user,
+// MaxLongPolls in all.
+func (h *Hub) longPolls() heldCap {
+	return heldCap{
+		counts: &h.counts.polls, maxUser: h.cfg.MaxUserLongPolls, maxTotal: h.cfg.MaxLongPolls,
+		userWait:    h.cfg.RefuseRetryAfter,
+		userRefusal: "too many long-polls of yours are waiting",
+		fullRefusal: "the server holds all the long-polls it can",
+	}
 }

@@ -254,14 +254,8 @@ func (h *Hub) Drain(ctx context.Context) {
 	}
 	close(h.drained)
 	reason := wire.RetryAfter{RetryAfterMS: h.cfg.DrainWindow.Milliseconds()}.Reason()
-	h.mu.Lock()
-	conns := make([]*wsConn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
-	h.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, c := range conns {
+	for _, c := range h.openSockets() {
 		wg.Go(func() { c.close(wire.CloseDraining, reason) })
 	}
 	done := make(chan struct{})
@@ -274,28 +268,28 @@ func (h *Hub) Drain(ctx context.Context) {
 
 // DropAll cuts every socket without a close frame (the "drop" fault).
 func (h *Hub) DropAll() {
-	h.mu.Lock()
-	conns := make([]*wsConn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
-	h.mu.Unlock()
-	for _, c := range conns {
+	for _, c := range h.openSockets() {
 		c.drop()
 	}
 }
 
 // CloseAll closes every socket with code and reason (the "close" fault).
 func (h *Hub) CloseAll(code wire.CloseCode, reason string) {
+	for _, c := range h.openSockets() {
+		go c.close(code, reason)
+	}
+}
+
+// openSockets is a copy of the sockets open now, to act on outside the
+// hub's mu: ending a socket takes the mu to unregister it.
+func (h *Hub) openSockets() []*wsConn {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	conns := make([]*wsConn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
 	}
-	h.mu.Unlock()
-	for _, c := range conns {
-		go c.close(code, reason)
-	}
+	return conns
 }
 
 // CloseSessions closes, with 4403 and "revoked", the sockets of the
@@ -307,16 +301,10 @@ func (h *Hub) CloseSessions(sids []string) {
 			want[s] = true
 		}
 	}
-	h.mu.Lock()
-	var conns []*wsConn
-	for c := range h.conns {
+	for _, c := range h.openSockets() {
 		if sid := c.sid.Load(); sid != nil && want[*sid] {
-			conns = append(conns, c)
+			go c.close(wire.CloseForbidden, "revoked")
 		}
-	}
-	h.mu.Unlock()
-	for _, c := range conns {
-		go c.close(wire.CloseForbidden, "revoked")
 	}
 }
 

@@ -437,32 +437,12 @@ func (c *held) give(userID string) {
 	}
 }
 
-// takePoll counts a long-poll of userID, or says which cap refuses it.
-// givePoll uncounts it.
-func (h *Hub) takePoll(userID string) refusal {
+// giveHeld uncounts one of userID in c, under the hub's mu, once the answer
+// that takeHeld counted is written or given up.
+func (h *Hub) giveHeld(c *held, userID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.counts.polls.take(userID, h.cfg.MaxUserLongPolls, h.cfg.MaxLongPolls)
-}
-
-func (h *Hub) givePoll(userID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.counts.polls.give(userID)
-}
-
-// takePage counts a history page of userID in flight, or says which cap
-// refuses it. givePage uncounts it once the answer is written or given up.
-func (h *Hub) takePage(userID string) refusal {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.counts.pages.take(userID, h.cfg.MaxUserPages, h.cfg.MaxPages)
-}
-
-func (h *Hub) givePage(userID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.counts.pages.give(userID)
+	c.give(userID)
 }
 
 // retryAfterHeader sets Retry-After to d in whole seconds, at least 1.

@@ -5,7 +5,6 @@ package chat_test
 import (
 	"bufio"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -25,11 +24,8 @@ import (
 // stops reading it makes the server's writes block after a few KiB.
 func rawConn(t *testing.T, s *limitServer) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	conn, err := net.Dial("tcp", s.srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTCP(t, s.srv, limitTimeout)
 	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
-	conn.SetDeadline(time.Now().Add(limitTimeout))
 	return conn, bufio.NewReaderSize(conn, 512)
 }
 
@@ -38,12 +34,9 @@ func rawConn(t *testing.T, s *limitServer) (net.Conn, *bufio.Reader) {
 func rawSession(t *testing.T, s *limitServer, tok, resume string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	conn, r := rawConn(t, s)
-	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		s.srv.Listener.Addr(), wire.Subprotocol)
-	res, err := http.ReadResponse(r, nil)
+	_, err := io.WriteString(conn, upgradeRequest(s.srv))
 	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	requireSwitched(t, r)
 	hello := fmt.Sprintf(`{"type":"hello","token":%q}`, tok)
 	if resume != "" {
 		hello = fmt.Sprintf(`{"type":"hello","token":%q,"resume":%s}`, tok, resume)
@@ -56,27 +49,8 @@ func rawSession(t *testing.T, s *limitServer, tok, resume string) (net.Conn, *bu
 
 // readAnyFrame reads one unmasked frame of the server's, of any opcode.
 func readAnyFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		_, err = io.ReadFull(r, l[:])
-		n = uint64(binary.BigEndian.Uint16(l[:]))
-	case 127:
-		var l [8]byte
-		_, err = io.ReadFull(r, l[:])
-		n = binary.BigEndian.Uint64(l[:])
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	payload = make([]byte, n)
-	_, err = io.ReadFull(r, payload)
-	return h[0] & 0x0f, payload, err
+	first, payload, err := readFrame(r)
+	return first & 0x0f, payload, err
 }
 
 // maskedPong is a client's pong control frame answering a ping's payload.

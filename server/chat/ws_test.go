@@ -52,46 +52,76 @@ func maskedFrame(t *testing.T, payload []byte) []byte {
 	return b
 }
 
-// readServerFrame reads one unmasked text frame of the server's.
-func readServerFrame(t *testing.T, r *bufio.Reader) string {
-	t.Helper()
+// readFrame reads one unmasked frame of the server's: its first byte (FIN
+// and opcode) and its payload.
+func readFrame(r *bufio.Reader) (first byte, payload []byte, err error) {
 	var h [2]byte
-	_, err := io.ReadFull(r, h[:])
-	require.NoError(t, err)
-	require.Equal(t, byte(0x81), h[0], "a final text frame")
-	n := int(h[1] & 0x7f)
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
 		var l [2]byte
 		_, err = io.ReadFull(r, l[:])
-		n = int(binary.BigEndian.Uint16(l[:]))
+		n = uint64(binary.BigEndian.Uint16(l[:]))
 	case 127:
 		var l [8]byte
 		_, err = io.ReadFull(r, l[:])
-		n = int(binary.BigEndian.Uint64(l[:]))
+		n = binary.BigEndian.Uint64(l[:])
 	}
+	if err != nil {
+		return 0, nil, err
+	}
+	payload = make([]byte, n)
+	_, err = io.ReadFull(r, payload)
+	return h[0], payload, err
+}
+
+// readServerFrame reads one unmasked text frame of the server's.
+func readServerFrame(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	first, p, err := readFrame(r)
 	require.NoError(t, err)
-	p := make([]byte, n)
-	_, err = io.ReadFull(r, p)
-	require.NoError(t, err)
+	require.Equal(t, byte(0x81), first, "a final text frame")
 	return string(p)
+}
+
+// dialTCP opens a bare TCP connection to srv that gives up after d and is
+// closed when the test ends.
+func dialTCP(t *testing.T, srv *httptest.Server, d time.Duration) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(d))
+	return conn
+}
+
+// upgradeRequest is a browser's request to open a WebSocket to srv.
+func upgradeRequest(srv *httptest.Server) string {
+	return fmt.Sprintf("GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		srv.Listener.Addr(), wire.Subprotocol)
+}
+
+// requireSwitched reads the server's answer to an upgradeRequest: 101.
+func requireSwitched(t *testing.T, r *bufio.Reader) {
+	t.Helper()
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
 }
 
 // upgradeRaw opens a WebSocket to srv over a bare TCP connection, frames
 // written and read by hand; the connection and its reader, past the 101.
 func upgradeRaw(t *testing.T, srv *httptest.Server) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	conn := dialTCP(t, srv, 10*time.Second)
+	_, err := io.WriteString(conn, upgradeRequest(srv))
 	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		srv.Listener.Addr(), wire.Subprotocol)
 	r := bufio.NewReader(conn)
-	res, err := http.ReadResponse(r, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	requireSwitched(t, r)
 	return conn, r
 }
 
@@ -112,27 +142,18 @@ func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
 			s := newRoomsServer(t, false)
 			srv := httptest.NewServer(s.api)
 			t.Cleanup(srv.Close)
-			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-			require.NoError(t, err)
-			t.Cleanup(func() { conn.Close() })
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn := dialTCP(t, srv, 10*time.Second)
 
 			hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0},"pad":%q}`,
 				s.token(t, "booking-1"), strings.Repeat("x", tt.pad))
 			ping := `{"type":"ping","id":7}`
-			var req strings.Builder
-			fmt.Fprintf(&req, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-				srv.Listener.Addr(), wire.Subprotocol)
-			packet := append([]byte(req.String()), maskedFrame(t, []byte(hello))...)
+			packet := append([]byte(upgradeRequest(srv)), maskedFrame(t, []byte(hello))...)
 			packet = append(packet, maskedFrame(t, []byte(ping))...)
-			_, err = conn.Write(packet)
+			_, err := conn.Write(packet)
 			require.NoError(t, err)
 
 			r := bufio.NewReader(conn)
-			res, err := http.ReadResponse(r, nil)
-			require.NoError(t, err)
-			require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+			requireSwitched(t, r)
 			assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
 			assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
 			assert.Contains(t, readServerFrame(t, r), `{"type":"pong","id":7`)

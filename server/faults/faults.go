@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"tether/server/httpjson"
 )
 
 // Settings are the faults in force, as the API shows them.
@@ -123,19 +125,19 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var u update
 		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 		if err := dec.Decode(&u); err != nil && !errors.Is(err, io.EOF) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": "faults body: " + err.Error()})
+			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": "faults body: " + err.Error()})
 			return
 		}
 		if err := f.apply(u); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": err.Error()})
+			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "bad_request", "message": err.Error()})
 			return
 		}
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed", "message": r.Method + " is not allowed"})
+		httpjson.Write(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed", "message": r.Method + " is not allowed"})
 		return
 	}
-	writeJSON(w, http.StatusOK, f.Settings())
+	httpjson.Write(w, http.StatusOK, f.Settings())
 }
 
 func (f *Faults) apply(u update) error {
@@ -181,11 +183,4 @@ func (f *Faults) apply(u update) error {
 		f.hooks.Close(u.Close.Code, u.Close.Reason)
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -212,10 +212,8 @@ func slowSends(m *node.Main) {
 
 func TestSendingTooFastIsRateLimitedPerUser(t *testing.T) {
 	t.Parallel()
-	m := startNode(t, slowSends)
 	const room = "booking-1"
-	casey := join(t, m, room, "casey", wire.RoleCustomer)
-	taylor := join(t, m, room, "taylor", wire.RoleTherapist)
+	_, casey, taylor := startChat(t, room, slowSends)
 	ctx := testContext(t)
 
 	for _, id := range []string{"c1", "c2"} {

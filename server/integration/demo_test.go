@@ -87,16 +87,7 @@ func TestDevModesAsMakesADemoBookingAndASession(t *testing.T) {
 
 	// Messages both ways on the renewed tokens.
 	caseyWS := dial(t, m, casey.token)
-	taylorWS := dial(t, m, taylor.token)
-	_, err := caseyWS.SubscribeAndWait(ctx, "r1", 0)
-	require.NoError(t, err)
-	_, err = taylorWS.SubscribeAndWait(ctx, "r1", 0)
-	require.NoError(t, err)
-	_, err = caseyWS.SendAndAck(ctx, "r1", "c1", "hello Taylor")
-	require.NoError(t, err)
-	msgs, err := taylorWS.NextMessages(ctx, "r1", 1)
-	require.NoError(t, err)
-	assert.Equal(t, "hello Taylor", msgs[0].Body)
+	talk(t, caseyWS, dial(t, m, taylor.token), "r1", "c1", "hello Taylor")
 
 	// A second demo customer in the same room (not its booking's) is let
 	// in, as dev tokens let them; into another room they are not.
@@ -105,11 +96,11 @@ func TestDevModesAsMakesADemoBookingAndASession(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Empty(t, guest.me(t, m).Bookings, "the room's booking is Casey's")
 	guestWS := dial(t, m, guest.token)
-	_, err = guestWS.SubscribeAndWait(ctx, "r1", 0)
+	_, err := guestWS.SubscribeAndWait(ctx, "r1", 0)
 	require.NoError(t, err)
 	_, err = guestWS.SendAndAck(ctx, "r1", "g1", "a guest too")
 	require.NoError(t, err)
-	msgs, err = caseyWS.NextMessages(ctx, "r1", 2)
+	msgs, err := caseyWS.NextMessages(ctx, "r1", 2)
 	require.NoError(t, err)
 	assert.Equal(t, "a guest too", msgs[len(msgs)-1].Body)
 	_, err = guestWS.SubscribeAndWait(ctx, bookings.DemoRoom, 0)

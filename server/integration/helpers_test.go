@@ -96,6 +96,48 @@ func join(t *testing.T, m *node.Main, room, name, role string) *user {
 	return u
 }
 
+// startChat starts a node (tuned as startNode's tune says) and joins a
+// customer and a therapist to room, the two parties of most chat tests.
+func startChat(t *testing.T, room string, tune ...func(*node.Main)) (m *node.Main, casey, taylor *user) {
+	t.Helper()
+	m = startNode(t, tune...)
+	return m, join(t, m, room, "casey", wire.RoleCustomer), join(t, m, room, "taylor", wire.RoleTherapist)
+}
+
+// talk subscribes from and to to room and checks that a message from sends
+// reaches to.
+func talk(t *testing.T, from, to *native.Conn, room, clientID, body string) {
+	t.Helper()
+	ctx := testContext(t)
+	_, err := from.SubscribeAndWait(ctx, room, 0)
+	require.NoError(t, err)
+	_, err = to.SubscribeAndWait(ctx, room, 0)
+	require.NoError(t, err)
+	_, err = from.SendAndAck(ctx, room, clientID, body)
+	require.NoError(t, err)
+	msgs, err := to.NextMessages(ctx, room, 1)
+	require.NoError(t, err)
+	assert.Equal(t, body, msgs[0].Body)
+}
+
+// requirePagesOfSeven reads a room of seven messages backwards in pages of
+// three through read, from the newest to the empty page before seq 1.
+func requirePagesOfSeven(t *testing.T, read func(before int64) []wire.Message) {
+	t.Helper()
+	pages := []struct {
+		before int64
+		want   []int64
+	}{
+		{0, span(5, 7)},
+		{5, span(2, 4)},
+		{2, span(1, 1)},
+		{1, span(1, 0)},
+	}
+	for _, p := range pages {
+		assert.Equal(t, p.want, seqs(read(p.before)), "before %d", p.before)
+	}
+}
+
 func httpClient(m *node.Main, tok string) *native.HTTPClient {
 	return &native.HTTPClient{BaseURL: m.URL(), Token: tok}
 }

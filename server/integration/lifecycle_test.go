@@ -94,10 +94,8 @@ func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
 
 func TestShutdownTellsClientsToComeBackAndEndsLongPolls(t *testing.T) {
 	t.Parallel()
-	m := startNode(t)
 	const room = "booking-1"
-	casey := join(t, m, room, "casey", wire.RoleCustomer)
-	taylor := join(t, m, room, "taylor", wire.RoleTherapist)
+	m, casey, taylor := startChat(t, room)
 	ctx := testContext(t)
 
 	type answer struct {

@@ -101,21 +101,50 @@ func (p *participant) waitState(t *testing.T, within time.Duration, states ...co
 
 // requireExactlyOnce checks that got is the room's whole history: seqs 1..n
 // in order, each once, with the bodies that were sent.
-func requireExactlyOnce(t *testing.T, who string, got []wire.Message, bodies []string) {
+func requireExactlyOnce(t *testing.T, who string, got []wire.Message, sent []string) {
 	t.Helper()
-	require.Len(t, got, len(bodies), "%s: %v", who, bodiesOf(got))
+	require.Len(t, got, len(sent), "%s: %v", who, bodies(got))
 	for i, m := range got {
 		assert.Equal(t, int64(i+1), m.Seq, "%s: seq order", who)
 	}
-	assert.ElementsMatch(t, bodies, bodiesOf(got), who)
+	assert.ElementsMatch(t, sent, bodies(got), who)
 }
 
-func bodiesOf(msgs []wire.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Body
+// takeTurns has casey and taylor each send three messages to room in turn,
+// their bodies made of caseyFormat and taylorFormat with the turn's number,
+// waits until both hold the six, and returns the bodies sent.
+func takeTurns(t *testing.T, room string, within time.Duration, casey, taylor *participant, caseyFormat, taylorFormat string) []string {
+	t.Helper()
+	var sent []string
+	for i := range 3 {
+		sent = sayBoth(t, room, sent, casey, taylor, fmt.Sprintf(caseyFormat, i), fmt.Sprintf(taylorFormat, i))
 	}
-	return out
+	casey.waitFor(t, len(sent), within)
+	taylor.waitFor(t, len(sent), within)
+	return sent
+}
+
+// sayBoth has casey send caseyBody and taylor taylorBody to room, and
+// returns sent with the two added.
+func sayBoth(t *testing.T, room string, sent []string, casey, taylor *participant, caseyBody, taylorBody string) []string {
+	t.Helper()
+	casey.send(t, room, caseyBody)
+	taylor.send(t, room, taylorBody)
+	return append(sent, caseyBody, taylorBody)
+}
+
+// requireDelivered waits until each of ps holds as many messages as were
+// sent, then a while longer, for a repeat would arrive then, and checks
+// that each got every one exactly once.
+func requireDelivered(t *testing.T, sent []string, within time.Duration, ps ...*participant) {
+	t.Helper()
+	for _, p := range ps {
+		p.waitFor(t, len(sent), within)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, p := range ps {
+		requireExactlyOnce(t, p.name, p.messages(), sent)
+	}
 }
 
 func setProcessFaults(t *testing.T, baseURL, body string) {
@@ -136,29 +165,16 @@ func TestServiceSurvivesAServerCrash(t *testing.T) {
 	casey.waitState(t, 10*time.Second, conn.StateConnected)
 	taylor.waitState(t, 10*time.Second, conn.StateConnected)
 
-	var sent []string
-	for i := range 3 {
-		sent = append(sent, fmt.Sprintf("casey before %d", i), fmt.Sprintf("taylor before %d", i))
-		casey.send(t, room, sent[len(sent)-2])
-		taylor.send(t, room, sent[len(sent)-1])
-	}
-	casey.waitFor(t, 6, 10*time.Second)
-	taylor.waitFor(t, 6, 10*time.Second)
+	sent := takeTurns(t, room, 10*time.Second, casey, taylor, "casey before %d", "taylor before %d")
 
 	srv.Kill()
 	casey.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
 	taylor.waitState(t, 10*time.Second, conn.StateReconnecting, conn.StatePolling, conn.StateSuspended, conn.StateOffline)
-	sent = append(sent, "casey while down", "taylor while down")
-	casey.send(t, room, "casey while down")
-	taylor.send(t, room, "taylor while down")
+	sent = sayBoth(t, room, sent, casey, taylor, "casey while down", "taylor while down")
 
 	servertest.Start(t, servertest.Options{Addr: addr, DataDir: data, Args: []string{"-dev"}})
-	casey.waitFor(t, 8, 20*time.Second)
-	taylor.waitFor(t, 8, 20*time.Second)
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
-	time.Sleep(500 * time.Millisecond) // a repeat would arrive now
-	requireExactlyOnce(t, "casey", casey.messages(), sent)
-	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+	requireDelivered(t, sent, 20*time.Second, casey, taylor)
 }
 
 func TestServiceFallsBackToPollingAndReturns(t *testing.T) {
@@ -173,26 +189,13 @@ func TestServiceFallsBackToPollingAndReturns(t *testing.T) {
 	casey.waitState(t, 20*time.Second, conn.StatePolling)
 	assert.Equal(t, conn.TransportPolling, casey.svc.Status().ConnectionType)
 
-	var sent []string
-	for i := range 3 {
-		sent = append(sent, fmt.Sprintf("casey polling %d", i), fmt.Sprintf("taylor to poller %d", i))
-		casey.send(t, room, sent[len(sent)-2])
-		taylor.send(t, room, sent[len(sent)-1])
-	}
-	casey.waitFor(t, 6, 15*time.Second)
-	taylor.waitFor(t, 6, 15*time.Second)
+	sent := takeTurns(t, room, 15*time.Second, casey, taylor, "casey polling %d", "taylor to poller %d")
 
 	setProcessFaults(t, srv.URL, `{"refuse_websocket":false}`)
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
 	assert.Equal(t, conn.TransportWebSocket, casey.svc.Status().ConnectionType)
-	sent = append(sent, "casey back on websocket", "taylor after the switch")
-	casey.send(t, room, "casey back on websocket")
-	taylor.send(t, room, "taylor after the switch")
-	casey.waitFor(t, 8, 15*time.Second)
-	taylor.waitFor(t, 8, 15*time.Second)
-	time.Sleep(500 * time.Millisecond)
-	requireExactlyOnce(t, "casey", casey.messages(), sent)
-	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+	sent = sayBoth(t, room, sent, casey, taylor, "casey back on websocket", "taylor after the switch")
+	requireDelivered(t, sent, 15*time.Second, casey, taylor)
 }
 
 func TestServiceDetectsAHalfOpenLink(t *testing.T) {
@@ -214,12 +217,6 @@ func TestServiceDetectsAHalfOpenLink(t *testing.T) {
 	setProcessFaults(t, srv.URL, `{"mute_pongs":false}`)
 	casey.waitState(t, 20*time.Second, conn.StateConnected)
 
-	sent := []string{"before the silence", "after the silence", "reply"}
-	casey.send(t, room, "after the silence")
-	taylor.send(t, room, "reply")
-	casey.waitFor(t, 3, 15*time.Second)
-	taylor.waitFor(t, 3, 15*time.Second)
-	time.Sleep(500 * time.Millisecond)
-	requireExactlyOnce(t, "casey", casey.messages(), sent)
-	requireExactlyOnce(t, "taylor", taylor.messages(), sent)
+	sent := sayBoth(t, room, []string{"before the silence"}, casey, taylor, "after the silence", "reply")
+	requireDelivered(t, sent, 15*time.Second, casey, taylor)
 }

@@ -145,18 +145,10 @@ func TestSessionsOfInvitesWithoutDevMode(t *testing.T) {
 	// Both into the booking's room: messages both ways.
 	annWS := dial(t, m, ann.token)
 	tessWS := dial(t, m, tess.token)
-	_, err := annWS.SubscribeAndWait(ctx, "b-1", 0)
-	require.NoError(t, err)
-	_, err = tessWS.SubscribeAndWait(ctx, "b-1", 0)
-	require.NoError(t, err)
-	_, err = annWS.SendAndAck(ctx, "b-1", "a1", "hello Tess")
-	require.NoError(t, err)
-	msgs, err := tessWS.NextMessages(ctx, "b-1", 1)
-	require.NoError(t, err)
-	assert.Equal(t, "hello Tess", msgs[0].Body)
+	talk(t, annWS, tessWS, "b-1", "a1", "hello Tess")
 
 	// A stranger's room is closed to a session's token.
-	_, err = annWS.SubscribeAndWait(ctx, "b-other", 0)
+	_, err := annWS.SubscribeAndWait(ctx, "b-other", 0)
 	requireFrameError(t, err, wire.CodeForbidden, "b-other")
 
 	// /api/me: the booking with the other party.

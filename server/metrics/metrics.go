@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -33,38 +34,36 @@ type Metrics struct {
 // New registers the metrics, with the Go and process collectors.
 func New() *Metrics {
 	r := prometheus.NewRegistry()
-	m := &Metrics{
-		registry: r,
-		OpenSockets: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tether_ws_connections", Help: "WebSocket connections open now."}),
-		LongPolls: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tether_longpolls_waiting", Help: "HTTP long-polls waiting now."}),
-		RefusalsHeld: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tether_refusals_held", Help: "Refused requests (429) held before their answer goes, now."}),
-		BulkWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tether_bulk_waiting", Help: "Replays and message pages waiting for their user's bulk budget, now."}),
-		MessagesStored: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tether_messages_stored_total", Help: "Messages stored (repeats of a client_id not counted)."}),
-		Acks: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tether_acks_total", Help: "Acks sent over WebSocket and HTTP, repeats included."}),
-		Replayed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tether_replayed_messages_total", Help: "Messages replayed to subscribers that came back."}),
-		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tether_errors_total", Help: "Error frames and HTTP errors sent, by code."}, []string{"code"}),
-		Closes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tether_ws_closes_total", Help: "WebSocket connections the server closed, by close code."}, []string{"code"}),
-		StoreLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Each metric is registered as it is made: one name and help a line.
+	f := promauto.With(r)
+	gauge := func(name, help string) prometheus.Gauge {
+		return f.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return f.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	byCode := func(name, help string) *prometheus.CounterVec {
+		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"code"})
+	}
+	return &Metrics{
+		registry:       r,
+		OpenSockets:    gauge("tether_ws_connections", "WebSocket connections open now."),
+		LongPolls:      gauge("tether_longpolls_waiting", "HTTP long-polls waiting now."),
+		RefusalsHeld:   gauge("tether_refusals_held", "Refused requests (429) held before their answer goes, now."),
+		BulkWaiting:    gauge("tether_bulk_waiting", "Replays and message pages waiting for their user's bulk budget, now."),
+		MessagesStored: counter("tether_messages_stored_total", "Messages stored (repeats of a client_id not counted)."),
+		Acks:           counter("tether_acks_total", "Acks sent over WebSocket and HTTP, repeats included."),
+		Replayed:       counter("tether_replayed_messages_total", "Messages replayed to subscribers that came back."),
+		Errors:         byCode("tether_errors_total", "Error frames and HTTP errors sent, by code."),
+		Closes:         byCode("tether_ws_closes_total", "WebSocket connections the server closed, by close code."),
+		StoreLatency: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tether_store_seconds",
 			Help:    "Latency of store calls, by operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"op"}),
-		SlowDisconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tether_slow_consumer_disconnects_total", Help: "Connections closed because they did not read fast enough."}),
+		SlowDisconnects: counter("tether_slow_consumer_disconnects_total", "Connections closed because they did not read fast enough."),
 	}
-	r.MustRegister(m.OpenSockets, m.LongPolls, m.RefusalsHeld, m.BulkWaiting, m.MessagesStored, m.Acks, m.Replayed, m.Errors, m.Closes,
-		m.StoreLatency, m.SlowDisconnects,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 // ObserveStore records how long a store call took.
