@@ -184,6 +184,48 @@ test.describe('bookings in production mode', () => {
     await expect(page.getByTestId('chat-error')).toHaveCount(0);
     await context.close();
   });
+
+  test('the inbox in two tabs holds one connection on its session; the other tab, its token long expired, takes over when the first closes', async ({ browser }, testInfo) => {
+    test.setTimeout(120_000);
+    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
+    await connected(ann.page);
+    // Tess opens her link, then the app once more in a second tab: the
+    // session's cookie lets it in, and the first tab's connection serves it.
+    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'block' });
+    const tabs: { page: import('@playwright/test').Page; sockets: import('@playwright/test').WebSocket[] }[] = [];
+    for (const path of [links.provider, '/therapist']) {
+      const page = await context.newPage();
+      const tab = { page, sockets: [] as import('@playwright/test').WebSocket[] };
+      page.on('websocket', (ws) => tab.sockets.push(ws));
+      await page.goto(path);
+      await expect(page.getByTestId('therapist-page')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 });
+      await page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
+      await connected(page);
+      tabs.push(tab);
+    }
+    const open = (t: { sockets: import('@playwright/test').WebSocket[] }) => t.sockets.filter((ws) => !ws.isClosed()).length;
+    expect(open(tabs[0]) + open(tabs[1]), 'one WebSocket for both tabs').toBe(1);
+    const [leader, follower] = open(tabs[0]) === 1 ? tabs : [tabs[1], tabs[0]];
+    await send(ann.page, 'hello to both tabs');
+    for (const t of tabs) await expect(messageWithBody(t.page, 'hello to both tabs')).toHaveCount(1);
+
+    // Past the 20-s lifetime of the token the other tab got when it opened
+    // (its socket-less page never renewed it), the first tab closes.
+    await new Promise((r) => setTimeout(r, 21_000));
+    const closed = Date.now();
+    await leader.page.close();
+    await expect.poll(() => open(follower), { message: 'the other tab connects on its own socket' }).toBe(1);
+    await connected(follower.page);
+    testInfo.annotations.push({ type: 'measured', description: `leader closed → the other tab connected: ${Date.now() - closed} ms` });
+    await send(follower.page, 'from the tab that took over');
+    await expect(messageWithBody(ann.page, 'from the tab that took over')).toHaveCount(1);
+    await send(ann.page, 'and back');
+    await expect(messageWithBody(follower.page, 'and back')).toHaveCount(1);
+    await expect(follower.page.getByTestId('connection-banner')).toHaveCount(0);
+    await context.close();
+    await ann.context.close();
+  });
 });
 
 test.describe("a platform's -auth-url", () => {
