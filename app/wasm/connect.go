@@ -140,7 +140,7 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	// send when they belong to its scope: its booking's room, or any room
 	// for the inbox.
 	mine := func(room string) bool { return scope.Room == "" || room == scope.Room }
-	start := func() (*conn.Service, error) {
+	start := func(env conn.Environment) (*conn.Service, error) {
 		var (
 			adoptMu  sync.Mutex
 			adopter  *conn.Service
@@ -157,7 +157,7 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 				s.Adopt(entries)
 			}
 		}
-		ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Mine: mine, Adopt: adopt, Logger: c.log})
+		ports, _, err := browser.NewPorts(browser.Options{BaseURL: origin, Tokens: tokens, User: user.ID, Mine: mine, Adopt: adopt, Logger: c.log, Env: env})
 		if err != nil {
 			return nil, err
 		}
@@ -200,14 +200,14 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 // can, the tabs of one user and scope share one connection (tabs.Hub): the
 // tab holding the Web Lock runs the service, the others follow it over a
 // BroadcastChannel. Elsewhere each tab runs its own service.
-func (c *connector) backend(key, user string, start func() (*conn.Service, error), history func(context.Context, string, int64, int) ([]wire.Message, error)) (sessionBackend, error) {
+func (c *connector) backend(key, user string, start func(conn.Environment) (*conn.Service, error), history func(context.Context, string, int64, int) ([]wire.Message, error)) (sessionBackend, error) {
 	if !browser.CanShareTabs() {
-		return start()
+		return start(nil)
 	}
 	name := user + "." + sessionSlot(key)
 	bus, err := browser.NewTabBus(browser.TabChannelPrefix + name)
 	if err != nil {
-		return start()
+		return start(nil)
 	}
 	return tabs.New(tabs.Config{
 		Bus:     bus,

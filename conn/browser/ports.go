@@ -26,6 +26,9 @@ type Options struct {
 	Adopt func([]conn.OutboxEntry)
 	// Logger receives the service's log; nil logs to the console.
 	Logger *slog.Logger
+	// Env is the page as the service sees it; nil is the page's own (Env).
+	// A tab that leads others passes one with the tabs' visibility as one.
+	Env conn.Environment
 }
 
 // NewPorts returns the service's ports in the browser.
@@ -40,12 +43,16 @@ func NewPorts(o Options) (conn.Ports, *HTTP, error) {
 	}
 	base = strings.TrimSuffix(base, "/")
 	h := &HTTP{BaseURL: base}
+	var env conn.Environment = Env{}
+	if o.Env != nil {
+		env = o.Env
+	}
 	return conn.Ports{
 		Clock:   conn.SystemClock{},
 		Dialer:  &Dialer{URL: WebSocketURL(base)},
 		HTTP:    h,
 		Tokens:  o.Tokens,
-		Env:     Env{},
+		Env:     env,
 		Storage: NewTabStorage(o.User, o.Mine, o.Adopt),
 		Logger:  o.Logger,
 		Rand:    rand.Float64,

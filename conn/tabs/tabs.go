@@ -51,9 +51,10 @@ type Elector interface {
 type Config struct {
 	Bus     Bus
 	Elector Elector
-	// Start makes and starts this tab's service when it is elected. A tab
-	// whose service cannot start gives the lead up to another.
-	Start func() (*conn.Service, error)
+	// Start makes and starts this tab's service when it is elected, on env:
+	// the page's own events, with the visibility of all the tabs (see
+	// sharedEnv). A tab whose service cannot start gives the lead up.
+	Start func(env conn.Environment) (*conn.Service, error)
 	// History reads a page of a room's past over HTTP (conn.ReadHistory
 	// with the tab's own token): a follower's older pages, and the gaps.
 	History func(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error)
@@ -65,16 +66,18 @@ type Config struct {
 	// Clock stamps messages and times the retries of gaps;
 	// conn.SystemClock when nil.
 	Clock conn.Clock
-	// Env, when set, tells the hub that its page is about to be frozen (or
-	// put in the back-forward cache) and that it runs again: a leader
-	// hands the connection over before it stops, and campaigns again when
-	// it runs.
+	// Env is the page's: a leader's service runs on it (with the tabs'
+	// visibility as one); a page about to be frozen (or put in the
+	// back-forward cache) hands the lead over, and campaigns again when it
+	// runs. nil: a page that is always visible and never frozen.
 	Env conn.Environment
 }
 
 // frame is what goes over the bus.
 type frame struct {
 	T       string             `json:"t"`
+	Tab     string             `json:"tab,omitempty"` // who says it
+	Visible bool               `json:"visible,omitempty"`
 	Room    string             `json:"room,omitempty"`
 	After   int64              `json:"after,omitempty"`
 	Seq     int64              `json:"seq,omitempty"`
@@ -103,6 +106,7 @@ const (
 	frameSeq       = "seq"       // the last seq of Room the leader passed on
 	frameRoomErr   = "roomerr"   // Room failed for good
 	frameHandover  = "handover"  // a leader about to stop: its outbox (Entries)
+	frameVisible   = "visible"   // a follower's visibility (Visible)
 )
 
 // ErrClosed is returned by Send after Close.
@@ -134,6 +138,9 @@ type Hub struct {
 	svc            *conn.Service
 	svcStops       []func()
 	resign         func() // nil while the tab does not campaign
+	id             string // this tab, in its frames
+	env            *sharedEnv
+	tick           conn.Timer
 	stopBus        func()
 	stopEnv        func()
 	leaderOutbox   []conn.OutboxEntry
@@ -191,7 +198,9 @@ func New(cfg Config) *Hub {
 		subs:     map[int]*sub{},
 		relays:   map[string]*relay{},
 		idPrefix: "t" + strconv.FormatInt(cfg.Clock.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(rand.Uint64()>>32, 36),
+		env:      newSharedEnv(cfg.Env),
 	}
+	h.id = h.idPrefix
 	go h.loop()
 	h.do(func() {
 		h.stopBus = cfg.Bus.Listen(func(data []byte) {
@@ -203,12 +212,40 @@ func New(cfg Config) *Hub {
 			h.do(func() { h.onFrame(f) })
 		})
 		h.post(frame{T: frameHello})
+		h.sayVisible()
 		h.campaign()
 		if cfg.Env != nil {
 			h.stopEnv = cfg.Env.Watch(func(ev conn.EnvEvent) { h.do(func() { h.onEnv(ev) }) })
 		}
+		h.armTick()
 	})
 	return h
+}
+
+// armTick runs onTick every visibleEvery.
+func (h *Hub) armTick() {
+	h.tick = h.cfg.Clock.AfterFunc(visibleEvery, func() { h.do(h.onTick) })
+}
+
+// onTick keeps the tabs' visibility current: a visible follower says so
+// again, and a leader forgets the followers it no longer hears.
+func (h *Hub) onTick() {
+	if h.isClosed() {
+		return
+	}
+	if h.svc != nil {
+		h.env.update(h.cfg.Clock.Now())
+	} else {
+		h.sayVisible()
+	}
+	h.armTick()
+}
+
+// sayVisible tells the leader whether this follower's page is visible.
+func (h *Hub) sayVisible() {
+	if h.svc == nil {
+		h.post(frame{T: frameVisible, Visible: h.env.mineVisible()})
+	}
 }
 
 // campaign asks to lead, unless this tab already does or asked.
@@ -224,12 +261,16 @@ func (h *Hub) onEnv(ev conn.EnvEvent) {
 	if h.isClosed() {
 		return
 	}
+	h.env.page(ev, h.cfg.Clock.Now())
 	switch ev {
+	case conn.EnvVisible, conn.EnvHidden:
+		h.sayVisible()
 	case conn.EnvFreeze:
 		h.stepDown()
 	case conn.EnvResume, conn.EnvPageShow:
 		if h.svc == nil {
 			h.post(frame{T: frameHello})
+			h.sayVisible()
 			h.campaign()
 		}
 	}
@@ -246,6 +287,7 @@ func (h *Hub) stepDown() {
 	h.post(frame{T: frameHandover, Entries: entries})
 	h.keepPending(entries)
 	h.stopService()
+	h.env.forget(h.cfg.Clock.Now())
 	h.mu.Lock()
 	h.leading = false
 	h.mu.Unlock()
@@ -319,7 +361,8 @@ func (h *Hub) lead() {
 	if h.isClosed() || h.svc != nil {
 		return
 	}
-	svc, err := h.cfg.Start()
+	h.env.forget(h.cfg.Clock.Now())
+	svc, err := h.cfg.Start(h.env)
 	if err != nil {
 		h.log.Error(conn.LogPrefix+"Failed to start the connection: another tab may", "err", err)
 		h.resign()
@@ -397,6 +440,7 @@ func (h *Hub) onFrame(f frame) {
 		for i := range h.pending {
 			h.post(frame{T: frameSend, Entry: &h.pending[i]})
 		}
+		h.sayVisible()
 	case frameStatus:
 		if f.Status != nil {
 			h.setStatus(*f.Status, false)
@@ -447,6 +491,10 @@ func (h *Hub) onRequest(f frame) {
 	case frameHandover:
 		// Elected before the stopping leader's last word came.
 		h.svc.Adopt(f.Entries)
+	case frameVisible:
+		if f.Tab != "" {
+			h.env.follower(f.Tab, f.Visible, h.cfg.Clock.Now())
+		}
 	case frameRetry:
 		h.svc.Retry(f.ID)
 	case frameDiscard:
@@ -457,6 +505,7 @@ func (h *Hub) onRequest(f frame) {
 }
 
 func (h *Hub) post(f frame) {
+	f.Tab = h.id
 	data, err := json.Marshal(f)
 	if err != nil {
 		return
@@ -802,6 +851,13 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	h.cancel()
 	h.do(func() {
+		if h.svc == nil {
+			// A follower that goes is no longer looked at.
+			h.post(frame{T: frameVisible})
+		}
+		if h.tick != nil {
+			h.tick.Stop()
+		}
 		h.stopService()
 		if h.stopEnv != nil {
 			h.stopEnv()

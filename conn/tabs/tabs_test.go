@@ -113,6 +113,7 @@ type browser struct {
 	ch      *channel
 	lock    *lock
 	started int
+	onStart func(conn.Environment)
 	mu      sync.Mutex
 }
 
@@ -142,13 +143,17 @@ func (b *browser) open() *tab {
 		Env:     env,
 		Bus:     b.ch.bus(),
 		Elector: b.lock,
-		Start: func() (*conn.Service, error) {
+		Start: func(env conn.Environment) (*conn.Service, error) {
 			b.mu.Lock()
 			b.started++
+			onStart := b.onStart
 			b.mu.Unlock()
+			if onStart != nil {
+				onStart(env)
+			}
 			return conn.New(conn.Config{}, conn.Ports{
 				Clock: b.clock, Dialer: b.srv.Dialer(), HTTP: b.srv.HTTP(), Tokens: tokens,
-				Env: conntest.NewEnv(), Storage: b.storage, Rand: func() float64 { return 0.5 },
+				Env: env, Storage: b.storage, Rand: func() float64 { return 0.5 },
 			}), nil
 		},
 		History: func(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
@@ -343,4 +348,28 @@ func TestALeaderAboutToFreezeHandsOver(t *testing.T) {
 	assert.False(t, a.hub.Leading(), "the lead stays with the tab that took it")
 	conntest.Eventually(t, func() bool { return a.hub.Status().State == conn.StateConnected }, "the leader's status")
 	assert.Len(t, b.srv.Messages("room-1"), 2, "nothing sent twice")
+}
+
+func TestAVisibleFollowerKeepsTheLeadersServiceAtTheVisiblePace(t *testing.T) {
+	b := newBrowser(t)
+	var mu sync.Mutex
+	var envs []conn.Environment
+	b.onStart = func(env conn.Environment) { mu.Lock(); envs = append(envs, env); mu.Unlock() }
+	a := b.open()
+	conntest.Eventually(t, a.hub.Leading, "the first tab leads")
+	c := b.open()
+	conntest.Eventually(t, connected(c.hub), "connected")
+	mu.Lock()
+	env := envs[0]
+	mu.Unlock()
+
+	// The leader's tab goes to the background; the follower is in front.
+	a.env.Fire(conn.EnvHidden)
+	conntest.Eventually(t, func() bool { return env.Visible() }, "the follower in front keeps the service visible")
+	c.env.Fire(conn.EnvHidden)
+	conntest.Eventually(t, func() bool { return !env.Visible() }, "every tab hidden: the service is hidden")
+	c.env.Fire(conn.EnvVisible)
+	conntest.Eventually(t, func() bool { return env.Visible() }, "the follower shown again")
+	c.hub.Close()
+	conntest.Eventually(t, func() bool { return !env.Visible() }, "the follower closed")
 }
