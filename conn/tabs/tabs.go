@@ -138,7 +138,6 @@ type Hub struct {
 	svc            *conn.Service
 	svcStops       []func()
 	resign         func() // nil while the tab does not campaign
-	id             string // this tab, in its frames
 	env            *sharedEnv
 	tick           conn.Timer
 	stopBus        func()
@@ -200,7 +199,6 @@ func New(cfg Config) *Hub {
 		idPrefix: "t" + strconv.FormatInt(cfg.Clock.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(rand.Uint64()>>32, 36),
 		env:      newSharedEnv(cfg.Env),
 	}
-	h.id = h.idPrefix
 	go h.loop()
 	h.do(func() {
 		h.stopBus = cfg.Bus.Listen(func(data []byte) {
@@ -505,7 +503,7 @@ func (h *Hub) onRequest(f frame) {
 }
 
 func (h *Hub) post(f frame) {
-	f.Tab = h.id
+	f.Tab = h.idPrefix // this tab's name: unique, as its client ids are
 	data, err := json.Marshal(f)
 	if err != nil {
 		return
