@@ -140,7 +140,23 @@ test.describe('the all-day app', () => {
     // controls the page, it shows them (and opens the chat on a click).
     const room = freshRoom('alerts-sw');
     const context = await browser.newContext({ baseURL, serviceWorkers: 'allow', permissions: ['notifications'] });
+    // Notifications the page shows itself (the fallback) are kept, for a
+    // failure to tell "shown by the page instead" from "not shown at all".
+    await context.addInitScript(() => {
+      const w = window as any;
+      const Page = w.Notification;
+      if (!Page) return;
+      w.__pageNotifications = [];
+      w.Notification = new Proxy(Page, {
+        construct(target, args) {
+          w.__pageNotifications.push(`${args[1]?.tag} | ${args[0]} | ${args[1]?.body}`);
+          return Reflect.construct(target, args);
+        },
+      });
+    });
     const page = await context.newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(m.text()));
     await page.goto(therapistPath(room));
     await waitForApp(page, 'therapist-page');
     await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
@@ -156,7 +172,17 @@ test.describe('the all-day app', () => {
       const reg = await navigator.serviceWorker.ready;
       return (await reg.getNotifications()).map((n) => `${n.tag} | ${n.title} | ${n.body} | ${(n.data as any)?.url}`);
     });
-    await expect.poll(shown).toContain(`${room} | Casey | through the worker | /therapist?room=${room}`);
+    try {
+      await expect.poll(shown).toContain(`${room} | Casey | through the worker | /therapist?room=${room}`);
+    } catch (err) {
+      const state = await page.evaluate(() => ({
+        pageNotifications: (window as any).__pageNotifications,
+        controlled: !!navigator.serviceWorker.controller,
+        visibility: document.visibilityState,
+        title: document.title,
+      }));
+      throw new Error(`${err}\npage: ${JSON.stringify(state)}\nconsole: ${consoleLines.slice(-15).join('\n')}`);
+    }
     await context.close();
   });
 

@@ -146,9 +146,11 @@ export async function postMessages(baseURL: string, room: string, user: string, 
 
 /** The banner's data-state, or 'hidden' when there is no banner. */
 export async function bannerState(page: Page): Promise<string> {
-  const banner = page.getByTestId('connection-banner');
-  if (await banner.count() === 0) return 'hidden';
-  return (await banner.getAttribute('data-state')) ?? 'hidden';
+  // One look in the page: a count and then a getAttribute could see the
+  // banner go between the two, and the getAttribute would wait for one to
+  // come back until the caller's timeout.
+  return page.evaluate(() =>
+    document.querySelector('[data-testid=connection-banner]')?.getAttribute('data-state') ?? 'hidden');
 }
 
 /** Starts keeping each banner the page shows, as "state: title" ("hidden"
