@@ -255,6 +255,16 @@ func run(c config) error {
 		data := filepath.Join(tmp, fmt.Sprintf("tether-%d", runs))
 		return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data, "-metrics-addr", "127.0.0.1:0")
 	}}
+	if shm, err := os.MkdirTemp("/dev/shm", "tether-bench-"); err == nil {
+		defer os.RemoveAll(shm)
+		tetherTarget.startTmpfs = func() (*serverProcess, error) {
+			runs++
+			data := filepath.Join(shm, fmt.Sprintf("tether-%d", runs))
+			return startServer("tether", c.serverCPU, env, c.tether, "-addr", "127.0.0.1:0", "-data", data, "-metrics-addr", "127.0.0.1:0")
+		}
+	} else {
+		res.Notes = append(res.Notes, "no tmpfs at /dev/shm: the half load was not measured with the data in memory")
+	}
 	peerTarget := target{proto: centrifugeProtocol{}, token: token, start: func() (*serverProcess, error) {
 		return startServer("peer", c.serverCPU, env, c.peer, "-addr", "127.0.0.1:0")
 	}}

@@ -28,6 +28,10 @@ type target struct {
 	// tokenRooms signs a token for several rooms (tether only: the abuse
 	// phase's abuser).
 	tokenRooms func(user string, rooms []string) (string, error)
+	// startTmpfs starts the server with its data in memory (tether only):
+	// the load phase measures the half load there too, the software's own
+	// latency without the disk's stalls.
+	startTmpfs func() (*serverProcess, error)
 }
 
 // holdResult is the idle-connection phase: how many sockets the server held
@@ -276,6 +280,10 @@ type throughputResult struct {
 	Best step `json:"best"`
 	// Half is the latency run at half of Best's offered load.
 	Half step `json:"half_load"`
+	// HalfTmpfs is the same run on a server whose data folder is on tmpfs
+	// (tether only): every commit still goes through SQLite and its
+	// fsync, which tmpfs answers at once.
+	HalfTmpfs *step `json:"half_load_tmpfs,omitempty"`
 }
 
 // startWithPool starts a server of t and opens conns connections to it,
@@ -327,18 +335,36 @@ func runThroughput(t target, conns int, rates []float64, warm, window, halfWindo
 	if srv, p, err = startWithPool(t, conns, 32, pairs("t")); err != nil {
 		return res, err
 	}
+	res.Half = runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
+	logHalf(t, "half load", res.Half, p)
+	p.close()
+	srv.stop(30 * time.Second)
+	if t.startTmpfs == nil {
+		return res, nil
+	}
+	tmpfs := t
+	tmpfs.start = t.startTmpfs
+	if srv, p, err = startWithPool(tmpfs, conns, 32, pairs("t")); err != nil {
+		return res, fmt.Errorf("failed to start on tmpfs: %w", err)
+	}
 	defer srv.stop(30 * time.Second)
 	defer p.close()
-	res.Half = runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
-	log.Printf("%s: half load %.0f/s: delivered %.0f/s, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, server %.2f cores",
-		t.proto.Name(), res.Half.OfferedPerS, res.Half.DeliveredPerS, res.Half.P50MS, res.Half.P95MS, res.Half.P99MS, res.Half.ServerCores)
-	if s := res.Half.StoreOver10ms; s != nil {
-		log.Printf("%s: at half load %.1f %% of the appends took the store over 10 ms", t.proto.Name(), *s*100)
+	half := runStep(p, srv, res.Best.OfferedPerS/2, warm, halfWindow)
+	logHalf(t, "half load, data on tmpfs", half, p)
+	res.HalfTmpfs = &half
+	return res, nil
+}
+
+// logHalf logs a half-load run.
+func logHalf(t target, what string, s step, p *pool) {
+	log.Printf("%s: %s %.0f/s: delivered %.0f/s, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, server %.2f cores",
+		t.proto.Name(), what, s.OfferedPerS, s.DeliveredPerS, s.P50MS, s.P95MS, s.P99MS, s.ServerCores)
+	if o := s.StoreOver10ms; o != nil {
+		log.Printf("%s: %s: %.1f %% of the appends took the store over 10 ms", t.proto.Name(), what, *o*100)
 	}
 	if last := p.sink.lastError.Load(); last != nil {
 		log.Printf("%s: last error: %s", t.proto.Name(), *last)
 	}
-	return res, nil
 }
 
 // bestStep picks the step that delivered most among those that kept up,

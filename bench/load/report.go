@@ -48,6 +48,20 @@ type results struct {
 	IdleHiddenBytesPerHour  *float64 `json:"idle_hidden_bytes_per_hour"`
 	IdleHiddenPingRatio     *float64 `json:"idle_hidden_ping_ratio"`
 	IdleHiddenPingRatioGoal *float64 `json:"idle_hidden_ping_ratio_goal"`
+	// p99 publish → receive at half load with the data folder on tmpfs
+	// (the software's floor, no disk stalls), and tether's p99 at half load
+	// on the real disk over the Redis peer's at its own half load.
+	P99TmpfsMS             *float64 `json:"p99_publish_to_receive_ms_tmpfs"`
+	P99TmpfsGoalMS         *float64 `json:"p99_publish_to_receive_ms_tmpfs_goal"`
+	P99RatioVsRedisPeer    *float64 `json:"p99_ratio_vs_redis_peer"`
+	P99RatioVsRedisGoal    *float64 `json:"p99_ratio_vs_redis_peer_goal"`
+	RedisPeerP99MS         *float64 `json:"peer_redis_p99_publish_to_receive_ms"`
+	PeerDeliveredGoal      *float64 `json:"peer_delivered_ratio_goal"`
+	PeerRedisDeliveredGoal *float64 `json:"peer_redis_delivered_ratio_goal"`
+	// Navigation → connected over the hello world's navigation → mounted,
+	// medians of the same run, beside its goal.
+	ConnectRatioVsHello     *float64 `json:"connect_ratio_vs_hello"`
+	ConnectRatioVsHelloGoal *float64 `json:"connect_ratio_vs_hello_goal"`
 
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
@@ -107,8 +121,17 @@ func (r *results) summarize() {
 		if p.Throughput != nil && p.Throughput.Best.PerCore > 0 {
 			r.PeerDeliveredRatio = ptr(round2(t.Throughput.Best.PerCore / p.Throughput.Best.PerCore))
 		}
+		r.PeerDeliveredGoal = ptr(peerDeliveredGoal)
 		if d := r.Detail.DurablePeer.Throughput; d != nil && d.Best.PerCore > 0 {
 			r.DurablePeerDeliveredRatio = ptr(round2(t.Throughput.Best.PerCore / d.Best.PerCore))
+			r.PeerRedisDeliveredGoal = ptr(peerRedisDeliveredGoal)
+			r.RedisPeerP99MS = ptr(d.Half.P99MS)
+			if d.Half.P99MS > 0 {
+				r.P99RatioVsRedisPeer, r.P99RatioVsRedisGoal = ptr(round2(t.Throughput.Half.P99MS/d.Half.P99MS)), ptr(p99VsRedisGoal)
+			}
+		}
+		if h := t.Throughput.HalfTmpfs; h != nil {
+			r.P99TmpfsMS, r.P99TmpfsGoalMS = ptr(h.P99MS), ptr(p99TmpfsGoalMS)
 		}
 	}
 	if t.LongPoll != nil {
@@ -128,10 +151,23 @@ func (r *results) summarize() {
 		if c.Wasm.Tether.Brotli > 0 && c.Wasm.Hello.Brotli > 0 {
 			r.WasmBrotliRatio = ptr(math.Round(float64(c.Wasm.Tether.Brotli)/float64(c.Wasm.Hello.Brotli)*1000) / 1000)
 		}
+		if c.NavigationToConnectedMedian != nil && c.NavigationToMountedMedian != nil && *c.NavigationToMountedMedian > 0 {
+			r.ConnectRatioVsHello = ptr(round2(*c.NavigationToConnectedMedian / *c.NavigationToMountedMedian))
+			r.ConnectRatioVsHelloGoal = ptr(connectVsHelloGoal)
+		}
 		r.ReconnectAfterOnlineMS = c.ReconnectAfterOnlineMS
 		r.HalfOpenDetectionS = c.HalfOpenDetectionS
 	}
 }
+
+// The goals of the figures compared with another in the same run.
+const (
+	peerDeliveredGoal      = 0.6 // delivered per core ÷ the in-memory peer's
+	peerRedisDeliveredGoal = 1.0 // ÷ the peer with its history in Redis
+	p99TmpfsGoalMS         = 10  // p99 at half load, data on tmpfs
+	p99VsRedisGoal         = 1.0 // p99 at half load ÷ the Redis peer's
+	connectVsHelloGoal     = 1.3 // navigation → connected ÷ hello world → mounted
+)
 
 // goal is one row of the table: a figure of tether's, the peer's when it
 // has one, and the bound it must meet.
@@ -190,12 +226,18 @@ func (r *results) goals() []goal {
 		{"delivered msg/s per server core (tether: every message in SQLite first)", r.DeliveredPerSPerCore, peerPerCore, 12500, false, "%.0f", "≥ 12,500", false, false},
 		{"p99 publish → receive at half that load, ms", r.P99PublishToReceiveMS, peerP99, 10, true, "%.2f", "≤ 10", false, false},
 		{"long-poll delivery p99, ms", r.LongPollP99MS, nil, 50, true, "%.2f", "≤ 50", false, false},
-		{"delivered per core, tether / peer", r.PeerDeliveredRatio, nil, 1, false, "%.2f×", "≥ 1.0×", false, false},
-		{"delivered per core, tether / peer with its history in Redis (AOF, fsync always; Redis's CPU counted)", r.DurablePeerDeliveredRatio, nil, 1, false, "%.2f×", "—", true, false},
+		{metric: "p99 publish → receive at half load, data folder on tmpfs, ms", tether: r.P99TmpfsMS,
+			bound: p99TmpfsGoalMS, atMost: true, format: "%.2f", goal: "≤ 10"},
+		{metric: "p99 at half load, tether on its disk ÷ the peer with Redis at its half load", tether: r.P99RatioVsRedisPeer,
+			bound: p99VsRedisGoal, atMost: true, format: "%.2f×", goal: "≤ 1.0×"},
+		{"delivered per core, tether / peer", r.PeerDeliveredRatio, nil, peerDeliveredGoal, false, "%.2f×", "≥ 0.6×", false, false},
+		{"delivered per core, tether / peer with its history in Redis (AOF, fsync always; Redis's CPU counted)", r.DurablePeerDeliveredRatio, nil, peerRedisDeliveredGoal, false, "%.2f×", "≥ 1.0×", false, false},
 		{"memory per connection, tether / peer", r.PeerMemoryRatio, nil, 1, true, "%.2f×", "≤ 1.0×", false, false},
 		{"app.wasm brotli, tether / go-app hello world", r.WasmBrotliRatio, nil, 1.05, true, "%.3f×", "≤ 1.05×", false, false},
 		{"reconnect after `online`, ms (median)", r.ReconnectAfterOnlineMS, nil, 300, true, "%.0f", "≤ 300", false, false},
 		{"half-open link detected, s (median)", r.HalfOpenDetectionS, nil, 20, true, "%.1f", "≤ 20", false, false},
+		{metric: "navigation → connected ÷ hello world's navigation → mounted (medians)", tether: r.ConnectRatioVsHello,
+			bound: connectVsHelloGoal, atMost: true, format: "%.2f×", goal: "≤ 1.3×"},
 		{metric: "server RSS growth, one abusive user beside 1,000 others, MiB (peak − before)", tether: r.AbuseRSSGrowthMiB,
 			bound: abuseRSSGoalMiB, atMost: true, strict: true, format: "%.1f", goal: "< 64"},
 		{metric: "p99 publish → receive of those 1,000, with the abuser ÷ without", tether: r.AbuseP99Ratio,

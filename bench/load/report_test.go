@@ -21,6 +21,7 @@ var issueKeys = []string{
 	"abuse_rss_growth_mib", "abuse_rss_growth_goal_mib", "abuse_p99_ratio", "abuse_p99_ratio_goal", "abuse_p99_ms", "abuse_baseline_p99_ms",
 	"idle_visible_pings_per_hour", "idle_hidden_pings_per_hour", "idle_visible_bytes_per_hour", "idle_hidden_bytes_per_hour",
 	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
+	"peer_redis_delivered_ratio", "p99_publish_to_receive_ms_tmpfs", "p99_ratio_vs_redis_peer", "connect_ratio_vs_hello",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
@@ -59,10 +60,21 @@ func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
 	assert.Contains(t, md, "| long-poll delivery p99, ms | — | — | ≤ 50 | not measured |")
 	assert.Nil(t, r.DurablePeerDeliveredRatio, "no run of the peer with Redis")
 
-	r.Detail.DurablePeer.Throughput = &throughputResult{Best: step{PerCore: 7500}}
+	r.Detail.DurablePeer.Throughput = &throughputResult{Best: step{PerCore: 7500}, Half: step{P99MS: 8}}
+	r.Detail.Tether.Throughput.HalfTmpfs = &step{P99MS: 12}
 	r.summarize()
 	assert.Equal(t, 2.0, *r.DurablePeerDeliveredRatio)
-	assert.Contains(t, r.markdown(), "(AOF, fsync always; Redis's CPU counted) | 2.00× | — | — | — |", "a figure for context, with no goal")
+	assert.Equal(t, 0.5, *r.P99RatioVsRedisPeer, "4 ms over the Redis peer's 8")
+	assert.Equal(t, 12.0, *r.P99TmpfsMS)
+	md = r.markdown()
+	assert.Contains(t, md, "(AOF, fsync always; Redis's CPU counted) | 2.00× | — | ≥ 1.0× | yes |")
+	assert.Contains(t, md, "| p99 at half load, tether on its disk ÷ the peer with Redis at its half load | 0.50× | — | ≤ 1.0× | yes |")
+	assert.Contains(t, md, "| p99 publish → receive at half load, data folder on tmpfs, ms | 12.00 | — | ≤ 10 | **no** |")
+
+	r.Detail.Client = &clientFigures{NavigationToConnectedMedian: ptr(1300), NavigationToMountedMedian: ptr(1000)}
+	r.summarize()
+	assert.Equal(t, 1.3, *r.ConnectRatioVsHello)
+	assert.Contains(t, r.markdown(), "| navigation → connected ÷ hello world's navigation → mounted (medians) | 1.30× | — | ≤ 1.3× | yes |")
 }
 
 func TestBestStepPrefersTheMostDeliveredThatKeptUp(t *testing.T) {
