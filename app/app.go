@@ -4,6 +4,7 @@
 package app
 
 import (
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,20 @@ func IsPage(path string) bool {
 	}
 	room, ok := strings.CutPrefix(path, "/chat/")
 	return ok && wire.ValidRoom(room)
+}
+
+// PageScope is the scope of the session the page at path opens (with its
+// address's query), and false for a page that opens none: the browser entry
+// starts opening it before go-app renders the page.
+func PageScope(path string, q url.Values) (Scope, bool) {
+	if path == routeTherapist {
+		return scopeOf("", q), true
+	}
+	room, ok := strings.CutPrefix(path, "/chat/")
+	if !ok || !wire.ValidRoom(room) {
+		return Scope{}, false
+	}
+	return scopeOf(room, q), true
 }
 
 var (

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -111,5 +112,30 @@ func TestTherapistPagePreRendersTheInboxAndTheChat(t *testing.T) {
 	html := render(t, &app.TherapistPage{Source: components.FixedStatus(conn.InitialStatus())})
 	for _, id := range []string{"therapist-page", "inbox-empty", "chat-header", "message-list", "composer-input"} {
 		assert.Contains(t, html, `data-testid="`+id+`"`)
+	}
+}
+
+// The browser entry opens a page's session before go-app renders it: the
+// scope it opens must be the one the page then asks for.
+func TestPageScopeIsTheScopeThePageOpens(t *testing.T) {
+	t.Parallel()
+	q := func(s string) url.Values { v, _ := url.ParseQuery(s); return v }
+	tests := []struct {
+		path, query string
+		want        app.Scope
+		ok          bool
+	}{
+		{"/chat/b-1", "", app.Scope{Room: "b-1"}, true},
+		{"/chat/b-1", "as=customer&name=Casey&ttl=5s", app.Scope{Room: "b-1", As: "customer", Name: "Casey", TTL: "5s"}, true},
+		{"/therapist", "room=b-1&as=therapist", app.Scope{As: "therapist"}, true},
+		{"/", "", app.Scope{}, false},
+		{"/chat/", "", app.Scope{}, false},
+		{"/chat/a/b", "", app.Scope{}, false},
+		{"/web/app.wasm", "", app.Scope{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := app.PageScope(tt.path, q(tt.query))
+		assert.Equal(t, tt.ok, ok, "%s?%s", tt.path, tt.query)
+		assert.Equal(t, tt.want, got, "%s?%s", tt.path, tt.query)
 	}
 }

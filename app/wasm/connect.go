@@ -34,7 +34,11 @@ type connector struct {
 	mu       sync.Mutex
 	sessions map[string]*app.Session
 	opening  map[string][]func(*app.Session, error)
-	expose   func()
+	// prefetching marks the opens Prefetch started; early keeps the error
+	// of one that failed before the page asked.
+	prefetching map[string]bool
+	early       map[string]error
+	expose      func()
 }
 
 func newConnector(dev bool, authURL string) *connector {
@@ -44,8 +48,10 @@ func newConnector(dev bool, authURL string) *connector {
 		// The service's log lines go to the browser console, as the
 		// original's did.
 		log:      slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		sessions: map[string]*app.Session{},
-		opening:  map[string][]func(*app.Session, error){},
+		sessions:    map[string]*app.Session{},
+		opening:     map[string][]func(*app.Session, error){},
+		prefetching: map[string]bool{},
+		early:       map[string]error{},
 	}
 }
 
@@ -57,6 +63,15 @@ func (c *connector) Connect(scope app.Scope, ready func(*app.Session, error)) {
 	if s := c.sessions[key]; s != nil {
 		c.mu.Unlock()
 		ready(s, nil)
+		return
+	}
+	if err, ok := c.early[key]; ok {
+		// The early open failed before the page asked (see Prefetch): the
+		// page hears that, not the outcome of a second try without the
+		// invite the first one took from the address.
+		delete(c.early, key)
+		c.mu.Unlock()
+		ready(nil, err)
 		return
 	}
 	waiting, busy := c.opening[key]
@@ -72,12 +87,31 @@ func (c *connector) Connect(scope app.Scope, ready func(*app.Session, error)) {
 		delete(c.opening, key)
 		if err == nil {
 			c.sessions[key] = s
+		} else if len(callbacks) == 1 && c.prefetching[key] {
+			// Only the prefetch asked: keep its outcome for the page.
+			c.early[key] = err
 		}
+		delete(c.prefetching, key)
 		c.mu.Unlock()
 		for _, f := range callbacks {
 			f(s, err)
 		}
 	}()
+}
+
+// Prefetch starts opening the session of the page at path and query before
+// the page renders: the token's request and the connection are then on the
+// way while go-app builds the page, which on a slow phone takes longer than
+// a round trip. The page's own Connect joins it.
+func (c *connector) Prefetch(path string, query url.Values) {
+	scope, ok := app.PageScope(path, query)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.prefetching[tokenScope(scope)] = true
+	c.mu.Unlock()
+	c.Connect(scope, func(*app.Session, error) {})
 }
 
 func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
@@ -175,6 +209,15 @@ func (c *connector) open(key string, scope app.Scope) (*app.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h, ok := backend.(interface{ Settled() <-chan struct{} }); ok {
+		// The page renders the session once this returns, and the browser
+		// runs nothing else meanwhile: let the tab take the lock and dial
+		// first, so the connection's round trips overlap the rendering.
+		select {
+		case <-h.Settled():
+		case <-time.After(settleWait):
+		}
+	}
 	c.mu.Lock()
 	if c.expose != nil {
 		c.expose()
@@ -218,6 +261,10 @@ func (c *connector) backend(key, user string, start func(conn.Environment) (*con
 		Logger:  c.log,
 	}), nil
 }
+
+// settleWait bounds how long a session's first render waits for its tab to
+// lead or hear the leader (an answer from another tab's event loop).
+const settleWait = 200 * time.Millisecond
 
 // sessionBackend is a service, or a hub of tabs sharing one.
 type sessionBackend interface {

@@ -15,11 +15,15 @@ import (
 
 func main() {
 	dev := goapp.Getenv(app.EnvDev) == "1"
+	c := newConnector(dev, goapp.Getenv(app.EnvAuthURL))
 	app.Register(app.Options{
 		// What the server pre-rendered, until the page's session opens.
 		Status:  components.FixedStatus(conn.InitialStatus()),
 		Dev:     dev,
-		Connect: newConnector(dev, goapp.Getenv(app.EnvAuthURL)),
+		Connect: c,
 	})
+	if u := goapp.Window().URL(); u != nil {
+		c.Prefetch(u.Path, u.Query())
+	}
 	goapp.RunWhenOnBrowser()
 }

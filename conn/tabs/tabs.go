@@ -133,6 +133,10 @@ type Hub struct {
 	outbox  []conn.OutboxEntry // what Outbox returns: the leader's, and ours on the way
 	leading bool
 	closed  bool
+	// settled is closed once the tab knows who holds the connection: it
+	// leads, or another tab answered as leader (see Settled).
+	settled     chan struct{}
+	settledOnce sync.Once
 
 	// Owned by the hub's goroutine.
 	svc            *conn.Service
@@ -192,7 +196,7 @@ func New(cfg Config) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		cfg: cfg, log: log, ctx: ctx, cancel: cancel,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), settled: make(chan struct{}),
 		status:   conn.InitialStatus(),
 		subs:     map[int]*sub{},
 		relays:   map[string]*relay{},
@@ -354,6 +358,14 @@ func (h *Hub) Leading() bool {
 	return h.leading
 }
 
+// Settled is closed once this tab knows who holds the connection: it
+// started the service itself (which is then dialling), or another tab
+// answered as the leader. A page that waits for it, briefly, before its
+// first render puts the connection's round trips ahead of that work.
+func (h *Hub) Settled() <-chan struct{} { return h.settled }
+
+func (h *Hub) settle() { h.settledOnce.Do(func() { close(h.settled) }) }
+
 // lead starts this tab's service: the lock is ours.
 func (h *Hub) lead() {
 	if h.isClosed() || h.svc != nil {
@@ -383,6 +395,7 @@ func (h *Hub) lead() {
 		svc.WatchOutbox(func(ob []conn.OutboxEntry) { h.do(func() { h.setLeaderOutbox(ob, true) }) }),
 	)
 	h.post(frame{T: frameLeader})
+	h.settle()
 }
 
 // relay subscribes the leader's service to room once, for its own
@@ -427,6 +440,10 @@ func (h *Hub) onFrame(f frame) {
 	if h.svc != nil {
 		h.onRequest(f)
 		return
+	}
+	switch f.T {
+	case frameLeader, frameStatus:
+		h.settle()
 	}
 	switch f.T {
 	case frameLeader:

@@ -247,6 +247,20 @@ func TestTwoTabsHoldOneConnection(t *testing.T) {
 	conntest.Eventually(t, connected(c.hub), "the leader reconnected at the follower's word")
 }
 
+func TestEachTabSettlesOnceItKnowsWhoLeads(t *testing.T) {
+	b := newBrowser(t)
+	a, c := b.openTwoOn("room-1")
+	for _, tab := range []*tab{a, c} {
+		select {
+		case <-tab.hub.Settled():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a tab never settled")
+		}
+	}
+	assert.True(t, a.hub.Leading() != c.hub.Leading(), "one leads, the other heard it")
+	assert.Equal(t, 1, b.starts(), "the leader's service was started by then")
+}
+
 func TestTheLeaderClosesAnotherTabTakesOverAndMissesNothing(t *testing.T) {
 	b := newBrowser(t)
 	a, c := b.openTwoOn("room-1")
