@@ -84,7 +84,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 		{name: "the writer checkpoints a large WAL", db: s.writer, pragma: "wal_autocheckpoint", want: "10000"},
 		{name: "the readers wait for locks", db: s.reader, pragma: "busy_timeout", want: "5000"},
 		{name: "the readers cannot write", db: s.reader, pragma: "query_only", want: "1"},
-		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "4"},
+		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	require.Len(t, migrations, 4, "update the user_version row above")
+	require.Len(t, migrations, 5, "update the user_version row above")
 }
 
 // openInternal opens a store for a test that hands batches to apply
@@ -165,7 +165,7 @@ func TestApply(t *testing.T) {
 			name: "a failing batch returns the error (every request gets it) and stores none",
 			batch: []store.NewMessage{
 				req("r", "c1", "dup", "fine"),
-				req("r", "c2", "dup", "same id: violates UNIQUE(id)"),
+				req("r", "c2", "id2", "refused"),
 			},
 			wantErr:  true,
 			wantHead: 0,
@@ -177,6 +177,11 @@ func TestApply(t *testing.T) {
 			s := openInternal(t, Options{})
 			// The writer goroutine is idle while no Append runs: calling
 			// apply here is the only use of the writer connection.
+			// A trigger makes a later insert of a batch fail: no message
+			// the writer makes breaks a constraint of the schema.
+			_, err := s.writer.Exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON messages
+				WHEN NEW.body = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+			require.NoError(t, err)
 			results, created, err := apply(s, tt.batch)
 			if tt.wantErr {
 				assert.Error(t, err)
