@@ -18,6 +18,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/batch"
+	"tether/server/store/storetest"
 )
 
 func TestMigrate(t *testing.T) {
@@ -244,6 +245,38 @@ func TestTheWriterForgetsTheHeadsItKnowsWhenABatchFails(t *testing.T) {
 		bodies = append(bodies, m.Body)
 	}
 	assert.Equal(t, []string{"first", "written elsewhere", "after"}, bodies)
+}
+
+// A batch moves each room's row once, after its last message: the heads
+// and the rooms' order come out as if each append had moved it.
+func TestABatchMovesEachRoomToItsLastMessage(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	ctx := context.Background()
+	rooms := func() []string {
+		infos, err := s.Rooms(ctx, nil, 10)
+		require.NoError(t, err)
+		return storetest.RoomNames(t, infos)
+	}
+	_, _, err := apply(s, []store.NewMessage{
+		req("old", "c1", "id1", "before"), req("quiet", "c1", "id2", "before"),
+	})
+	require.NoError(t, err)
+	_, created, err := apply(s, []store.NewMessage{
+		req("old", "c2", "id3", "1"), req("new", "c1", "id4", "2"), req("alone", "c1", "id5", "3"),
+		req("old", "c3", "id6", "4"), req("new", "c2", "id7", "5"), req("new", "c1", "id8", "a repeat"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{2, 1, 1, 3, 2}, created)
+	assert.Equal(t, []string{"new", "old", "alone", "quiet"}, rooms())
+	for room, want := range map[string]int64{"old": 3, "new": 2, "alone": 1, "quiet": 1} {
+		head, err := s.Head(ctx, room)
+		require.NoError(t, err)
+		assert.Equal(t, want, head, "room %s", room)
+	}
+	_, _, err = apply(s, []store.NewMessage{req("quiet", "c2", "id9", "later")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"quiet", "new", "old", "alone"}, rooms())
 }
 
 func TestTheCheckpointerRunsBesideTheWriterUntilClose(t *testing.T) {
