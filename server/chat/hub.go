@@ -317,8 +317,9 @@ func (h *Hub) sockets() int {
 
 // newMessageID is a message's id: 32 hex digits like every id here, the
 // first 16 of them the time. The ids of new messages sort after the old
-// ones, so the store's unique index on them grows at its end rather than
-// at a random page: one page fewer written per message.
+// ones, so the PostgreSQL store's unique index on them grows at its end
+// rather than at a random page: one page fewer written per message. (The
+// SQLite store has no index on them since its migration 5.)
 func newMessageID() string {
 	now := time.Now().UnixNano()
 	for {

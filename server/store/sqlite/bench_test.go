@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,8 +24,9 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) {
 		s, commits := benchStore(b)
+		cpu := processCPU()
 		storetest.BenchAppendSequential(b, s)
-		report(b, b.N, commits)
+		report(b, b.N, commits, processCPU()-cpu)
 	})
 	b.Run("parallel", func(b *testing.B) { benchParallel(b, 1) })
 	// Rooms spread the appends over the indexes' pages, as a server with
@@ -36,8 +38,9 @@ func BenchmarkAppend(b *testing.B) {
 // how many messages a commit held.
 func benchParallel(b *testing.B, rooms int) {
 	s, commits := benchStore(b)
+	cpu := processCPU()
 	storetest.BenchAppendParallel(b, s, rooms)
-	report(b, b.N, commits)
+	report(b, b.N, commits, processCPU()-cpu)
 }
 
 // BenchmarkAfter measures the replay of 100 messages, what a reconnecting
@@ -81,8 +84,14 @@ func benchStore(b *testing.B) (*sqlite.Store, *atomic.Int64) {
 	return s, commits
 }
 
-func report(b *testing.B, n int, commits *atomic.Int64) {
+// report adds appends a second, appends per commit and, where the process's
+// CPU time is known, the CPU each append cost (cpu, callers and writer
+// together, fsync waits excluded).
+func report(b *testing.B, n int, commits *atomic.Int64, cpu time.Duration) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/msg")
+	}
 	if c := commits.Load(); c > 0 {
 		b.ReportMetric(float64(n)/float64(c), "msgs/commit")
 	}

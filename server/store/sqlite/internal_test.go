@@ -18,6 +18,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/batch"
+	"tether/server/store/storetest"
 )
 
 func TestMigrate(t *testing.T) {
@@ -84,7 +85,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 		{name: "the writer checkpoints a large WAL", db: s.writer, pragma: "wal_autocheckpoint", want: "10000"},
 		{name: "the readers wait for locks", db: s.reader, pragma: "busy_timeout", want: "5000"},
 		{name: "the readers cannot write", db: s.reader, pragma: "query_only", want: "1"},
-		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "4"},
+		{name: "the schema is at the last migration", db: s.reader, pragma: "user_version", want: "5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +94,7 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	require.Len(t, migrations, 4, "update the user_version row above")
+	require.Len(t, migrations, 5, "update the user_version row above")
 }
 
 // openInternal opens a store for a test that hands batches to apply
@@ -165,7 +166,7 @@ func TestApply(t *testing.T) {
 			name: "a failing batch returns the error (every request gets it) and stores none",
 			batch: []store.NewMessage{
 				req("r", "c1", "dup", "fine"),
-				req("r", "c2", "dup", "same id: violates UNIQUE(id)"),
+				req("r", "c2", "id2", "refused"),
 			},
 			wantErr:  true,
 			wantHead: 0,
@@ -177,6 +178,11 @@ func TestApply(t *testing.T) {
 			s := openInternal(t, Options{})
 			// The writer goroutine is idle while no Append runs: calling
 			// apply here is the only use of the writer connection.
+			// A trigger makes a later insert of a batch fail: no message
+			// the writer makes breaks a constraint of the schema.
+			_, err := s.writer.Exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON messages
+				WHEN NEW.body = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+			require.NoError(t, err)
 			results, created, err := apply(s, tt.batch)
 			if tt.wantErr {
 				assert.Error(t, err)
@@ -239,6 +245,38 @@ func TestTheWriterForgetsTheHeadsItKnowsWhenABatchFails(t *testing.T) {
 		bodies = append(bodies, m.Body)
 	}
 	assert.Equal(t, []string{"first", "written elsewhere", "after"}, bodies)
+}
+
+// A batch moves each room's row once, after its last message: the heads
+// and the rooms' order come out as if each append had moved it.
+func TestABatchMovesEachRoomToItsLastMessage(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	ctx := context.Background()
+	rooms := func() []string {
+		infos, err := s.Rooms(ctx, nil, 10)
+		require.NoError(t, err)
+		return storetest.RoomNames(t, infos)
+	}
+	_, _, err := apply(s, []store.NewMessage{
+		req("old", "c1", "id1", "before"), req("quiet", "c1", "id2", "before"),
+	})
+	require.NoError(t, err)
+	_, created, err := apply(s, []store.NewMessage{
+		req("old", "c2", "id3", "1"), req("new", "c1", "id4", "2"), req("alone", "c1", "id5", "3"),
+		req("old", "c3", "id6", "4"), req("new", "c2", "id7", "5"), req("new", "c1", "id8", "a repeat"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{2, 1, 1, 3, 2}, created)
+	assert.Equal(t, []string{"new", "old", "alone", "quiet"}, rooms())
+	for room, want := range map[string]int64{"old": 3, "new": 2, "alone": 1, "quiet": 1} {
+		head, err := s.Head(ctx, room)
+		require.NoError(t, err)
+		assert.Equal(t, want, head, "room %s", room)
+	}
+	_, _, err = apply(s, []store.NewMessage{req("quiet", "c2", "id9", "later")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"quiet", "new", "old", "alone"}, rooms())
 }
 
 func TestTheCheckpointerRunsBesideTheWriterUntilClose(t *testing.T) {

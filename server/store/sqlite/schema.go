@@ -108,6 +108,36 @@ var migrations = []string{
 		revoked     INTEGER NOT NULL DEFAULT 0
 	) STRICT, WITHOUT ROWID;
 	CREATE INDEX sessions_by_booking ON sessions (room, participant);`,
+
+	// 5: messages without the UNIQUE index on id. Nothing ever read it
+	// (messages are found by (room, seq) and (room, sender_id,
+	// client_id)), and the server makes ids unique itself, the time and 64
+	// random bits, yet each append paid for a search and an insert in it.
+	// As in migration 3, SQLite cannot drop the constraint, so messages is
+	// copied, rowids included, and needs room for a second copy until it
+	// commits. A WITHOUT ROWID table keyed by (room, seq), to keep a room's
+	// messages together, was measured too and cost more CPU per append
+	// than this, not less (docs/BENCHMARKS.md): its rows are its keys, so
+	// a leaf holds tens of rows where the (room, seq) index holds over a
+	// hundred keys, so appends split pages more often and each commit
+	// writes more pages to the WAL.
+	`CREATE TABLE messages_v5 (
+		room        TEXT    NOT NULL REFERENCES rooms (room),
+		seq         INTEGER NOT NULL CHECK (seq > 0),
+		id          TEXT    NOT NULL,
+		client_id   TEXT    NOT NULL,
+		sender_id   TEXT    NOT NULL,
+		sender_name TEXT    NOT NULL,
+		sender_role TEXT    NOT NULL,
+		body        TEXT    NOT NULL,
+		sent_at     INTEGER NOT NULL,
+		PRIMARY KEY (room, seq),
+		UNIQUE (room, sender_id, client_id)
+	) STRICT;
+	INSERT INTO messages_v5 (rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+		SELECT rowid, room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at FROM messages;
+	DROP TABLE messages;
+	ALTER TABLE messages_v5 RENAME TO messages;`,
 }
 
 // migrate brings db up to len(steps) in one transaction and returns the

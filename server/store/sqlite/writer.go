@@ -20,10 +20,12 @@ const maxKnownHeads = 1 << 16
 // apply, the batcher's ApplyFunc, runs msgs in one transaction, filling
 // results, and returns the messages it created in seq order.
 //
-// Per append it runs two statements: the insert, which the (room,
+// Per append it runs one statement, the insert, which the (room,
 // sender_id, client_id) index turns into a no-op for a message the room
-// already holds,
-// and the room row's update. The next seq comes from the writer's memory of
+// already holds; per room the batch created messages in, one more, the
+// room row's insert or update, which moves its head and activity to its
+// last message of the batch: a busy room's row is written once a commit,
+// not once a message. The next seq comes from the writer's memory of
 // each room's head, read from the database the first time a room is seen:
 // with one writer nothing else moves it. What a batch learns joins that
 // memory only once the batch is committed, and any failure forgets it all,
@@ -49,8 +51,13 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 		}
 	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
-	bump := tx.StmtContext(ctx, s.bumpStmt)
 	heads := make(map[string]int64, len(msgs)) // this batch's
+	// moved are the rooms the batch created messages in, in the order it
+	// first did, each with the activity of its last one; newRooms, those
+	// whose row the batch inserted, with the activity it inserted.
+	var moved []string
+	activities := make(map[string]int64, len(msgs))
+	newRooms := make(map[string]int64)
 	for i, m := range msgs {
 		head, known := heads[m.Room]
 		if !known {
@@ -68,6 +75,7 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 			if _, err := tx.StmtContext(ctx, s.newRoomStmt).ExecContext(ctx, m.Room, activity+1); err != nil {
 				return nil, fmt.Errorf("failed to create room %s: %w", m.Room, err)
 			}
+			newRooms[m.Room] = activity + 1
 		}
 		res, err := insert.ExecContext(ctx, m.Room, seq, m.ID, m.ClientID,
 			m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
@@ -92,15 +100,23 @@ func (s *Store) apply(msgs []store.NewMessage, results []batch.Result) (created 
 			continue
 		}
 		activity++
-		if head > 0 {
-			if _, err := bump.ExecContext(ctx, seq, activity, m.Room); err != nil {
-				return nil, fmt.Errorf("failed to advance the head of %s: %w", m.Room, err)
-			}
+		if _, seen := activities[m.Room]; !seen {
+			moved = append(moved, m.Room)
 		}
+		activities[m.Room] = activity
 		heads[m.Room] = seq
 		msg := wire.Message{Room: m.Room, Seq: seq, ID: m.ID, ClientID: m.ClientID, Sender: m.Sender, Body: m.Body, SentAt: m.SentAt}
 		results[i] = batch.Result{Msg: msg, Created: true}
 		created = append(created, msg)
+	}
+	bump := tx.StmtContext(ctx, s.bumpStmt)
+	for _, room := range moved {
+		if inserted, ok := newRooms[room]; ok && inserted == activities[room] {
+			continue // a new room of one message: its row is right already
+		}
+		if _, err := bump.ExecContext(ctx, heads[room], activities[room], room); err != nil {
+			return nil, fmt.Errorf("failed to advance the head of %s: %w", room, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("failed to commit the batch: %w", err)
