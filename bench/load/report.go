@@ -48,6 +48,11 @@ type results struct {
 	IdleHiddenBytesPerHour  *float64 `json:"idle_hidden_bytes_per_hour"`
 	IdleHiddenPingRatio     *float64 `json:"idle_hidden_ping_ratio"`
 	IdleHiddenPingRatioGoal *float64 `json:"idle_hidden_ping_ratio_goal"`
+	// The reconnect storm (runStorm): from the restarted server accepting
+	// to the last client caught up, beside its goal; null unless every
+	// client caught up with nothing lost, doubled or out of order.
+	ReconnectStormS     *float64 `json:"reconnect_storm_s"`
+	ReconnectStormGoalS *float64 `json:"reconnect_storm_s_goal"`
 
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
@@ -81,6 +86,7 @@ type serverDetail struct {
 	Throughput *throughputResult `json:"throughput"`
 	LongPoll   *longPollResult   `json:"longpoll,omitempty"`
 	Abuse      *abuseResult      `json:"abuse,omitempty"`
+	Storm      *stormResult      `json:"storm,omitempty"`
 }
 
 func newResults(quick bool, m machine) *results { return &results{Quick: quick, Machine: m} }
@@ -118,6 +124,14 @@ func (r *results) summarize() {
 		r.AbuseRSSGrowthMiB, r.AbuseRSSGrowthGoalMiB = ptr(ab.RSSGrowthMiB), ptr(abuseRSSGoalMiB)
 		r.AbuseP99Ratio, r.AbuseP99RatioGoal = ab.P99Ratio, ptr(abuseP99Goal)
 		r.AbuseP99MS, r.AbuseBaselineP99MS = ptr(ab.Abused.P99MS), ptr(ab.Baseline.P99MS)
+	}
+	if st := r.Detail.Tether.Storm; st != nil {
+		r.ReconnectStormGoalS = ptr(stormGoalS)
+		if why := st.invalid(); why == "" {
+			r.ReconnectStormS = st.CaughtUpSeconds
+		} else {
+			r.Notes = append(r.Notes, "the reconnect storm's figure is left out (null): "+why)
+		}
 	}
 	if h := r.Detail.Heartbeat; h != nil {
 		r.IdleVisiblePingsPerHour, r.IdleHiddenPingsPerHour = ptr(h.VisiblePingsPerHour), ptr(h.HiddenPingsPerHour)
@@ -200,6 +214,8 @@ func (r *results) goals() []goal {
 			bound: abuseRSSGoalMiB, atMost: true, strict: true, format: "%.1f", goal: "< 64"},
 		{metric: "p99 publish → receive of those 1,000, with the abuser ÷ without", tether: r.AbuseP99Ratio,
 			bound: abuseP99Goal, atMost: true, format: "%.2f×", goal: "≤ 1.5×"},
+		{metric: r.stormMetric(), tether: r.ReconnectStormS,
+			bound: stormGoalS, atMost: true, format: "%.1f", goal: "≤ 20"},
 		{metric: "idle page: pings an hour, visible", tether: r.IdleVisiblePingsPerHour, format: "%.0f", goal: "—", info: true},
 		{metric: "idle page: pings an hour, hidden", tether: r.IdleHiddenPingsPerHour, format: "%.0f", goal: "—", info: true},
 		{metric: "idle page: heartbeat bytes an hour (pings and pongs, WebSocket frames), visible", tether: r.IdleVisibleBytesPerHour, format: "%.0f", goal: "—", info: true},
@@ -287,6 +303,9 @@ func (r *results) markdown() string {
 	}
 	if ab := r.Detail.Tether.Abuse; ab != nil {
 		b.WriteString(ab.markdown())
+	}
+	if st := r.Detail.Tether.Storm; st != nil {
+		b.WriteString(st.markdown())
 	}
 	b.WriteString("\nWhat limits each goal that is missed, and what the server changed for these figures: " +
 		"[docs/BENCHMARKS.md](../docs/BENCHMARKS.md#what-limits-the-figures-here). " +

@@ -20,7 +20,7 @@ var issueKeys = []string{
 	"peer_delivered_ratio", "peer_memory_ratio", "reconnect_after_online_ms", "halfopen_detection_s",
 	"abuse_rss_growth_mib", "abuse_rss_growth_goal_mib", "abuse_p99_ratio", "abuse_p99_ratio_goal", "abuse_p99_ms", "abuse_baseline_p99_ms",
 	"idle_visible_pings_per_hour", "idle_hidden_pings_per_hour", "idle_visible_bytes_per_hour", "idle_hidden_bytes_per_hour",
-	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
+	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal", "reconnect_storm_s", "reconnect_storm_s_goal",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
