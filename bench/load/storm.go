@@ -186,9 +186,10 @@ func failureCause(err error) string {
 	case errors.Is(err, errRefused):
 		return "upgrade refused"
 	}
+	// The cause is at the end of the chain: "…: connect: …".
 	msg := err.Error()
-	if len(msg) > 80 {
-		msg = msg[:80]
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
 	}
 	return msg
 }
