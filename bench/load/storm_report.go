@@ -67,4 +67,5 @@ func (st *stormResult) markdown() string {
 	return b.String()
 }
 
+// triple prints a p50, p99 and max.
 func triple(x [3]float64) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x[0], x[1], x[2]) }
