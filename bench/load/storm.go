@@ -247,8 +247,12 @@ func runStorm(start func(addr string) (*serverProcess, error), write func(rooms,
 	wg.Wait()
 
 	res.summarize(s, heads, accepting, acceptingAt.Sub(restartAt))
-	log.Printf("storm: %d of %d clients caught up; the last %v s after the server accepted (p50 %.2f s, p99 %.2f s), the last resumed at %.2f s; lost %d, doubled %d, out of order %d, foreign %d; %d reconnect attempts (%d failed, at most %d a client)",
-		res.CaughtUp, n, ptrString(res.CaughtUpSeconds), res.P50CaughtUpS, res.P99CaughtUpS, res.AllResumedSeconds,
+	last := "not all of them within the wait"
+	if res.CaughtUpSeconds != nil {
+		last = fmt.Sprintf("the last %.2f s after the server accepted", *res.CaughtUpSeconds)
+	}
+	log.Printf("storm: %d of %d clients caught up, %s (p50 %.2f s, p99 %.2f s), the last resumed at %.2f s; lost %d, doubled %d, out of order %d, foreign %d; %d reconnect attempts (%d failed, at most %d a client)",
+		res.CaughtUp, n, last, res.P50CaughtUpS, res.P99CaughtUpS, res.AllResumedSeconds,
 		res.Lost, res.Doubled, res.OutOfOrder, res.Foreign, res.ReconnectAttempts, res.FailedAttempts, res.MaxAttempts)
 	if !alive {
 		return res, fmt.Errorf("the restarted tether died in the storm:\n%s", srv.Output())
@@ -290,7 +294,9 @@ func (r *stormResult) summarize(s *storm, heads []int64, accepting int64, restar
 	r.NotRecovered, r.Foreign, r.FailedAttempts = s.notRecovered.Load(), s.foreign.Load(), s.failedAttempts.Load()
 	r.DropsBeforeKill, r.Errors = s.dropsBeforeKill.Load(), s.errors.Load()
 	r.AttemptBeganS, r.AttemptToWelcomeS, r.WelcomeToCaughtUpS = percentiles(began), percentiles(toWelcome), percentiles(toCaughtUp)
-	r.LastError = ptrString(s.lastError.Load())
+	if last := s.lastError.Load(); last != nil {
+		r.LastError = *last
+	}
 	s.countsMu.Lock()
 	r.ClosesByCode, r.FailuresAfterRestart = s.closes, s.failures
 	s.countsMu.Unlock()
