@@ -46,6 +46,8 @@ type config struct {
 	serverCPU  string
 	clientCPU  string
 	rates      string
+	// stormClients overrides the storm phase's clients (0: the plan's).
+	stormClients int
 }
 
 // workerFlags are a cluster worker's (see runHoldWorker).
@@ -58,6 +60,11 @@ type workerFlags struct {
 	abuse        bool
 	abuseRooms   string
 	abuseHistory string
+	// stormData, stormRooms and stormBehind are the storm's writer's
+	// process (see runStormWriter).
+	stormData   string
+	stormRooms  int
+	stormBehind int
 }
 
 // plan is how much of each phase to run.
@@ -82,6 +89,12 @@ type plan struct {
 	abuseRooms  int
 	abuseWindow time.Duration
 	abuseSettle time.Duration
+	// The storm phase: its clients (rooms of two; cut to the open-file
+	// limit like holdConns), the messages each room falls behind by while
+	// the server is down, and how long they may take to catch up.
+	stormClients int
+	stormBehind  int
+	stormWait    time.Duration
 }
 
 func plans(quick bool) plan {
@@ -93,6 +106,7 @@ func plans(quick bool) plan {
 			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
 			navRuns: 3, halfOpenRuns: 1, diskWindow: 3 * time.Second,
 			abuseUsers: 1000, abuseRate: 500, abuseRooms: 10, abuseWindow: 10 * time.Second, abuseSettle: 5 * time.Second,
+			stormClients: 2000, stormBehind: 20, stormWait: time.Minute,
 		}
 	}
 	return plan{
@@ -104,6 +118,9 @@ func plans(quick bool) plan {
 		lpRooms: 100, lpPerRoom: 2, lpWindow: 15 * time.Second,
 		navRuns: 5, halfOpenRuns: 3, diskWindow: 30 * time.Second,
 		abuseUsers: 1000, abuseRate: 500, abuseRooms: 20, abuseWindow: 30 * time.Second, abuseSettle: 15 * time.Second,
+		// The storm: 19,800 clients, the most one process holds
+		// here (see main), 20 messages behind.
+		stormClients: 19800, stormBehind: 20, stormWait: 2 * time.Minute,
 	}
 }
 
@@ -119,10 +136,11 @@ func main() {
 	flag.StringVar(&c.web, "web", "web", "tether's web folder (app.wasm and its compressed copies)")
 	flag.StringVar(&c.helloWeb, "hello-web", "bin/bench-hello-web", "the hello world's web folder")
 	flag.StringVar(&c.playwright, "playwright", "playwright", "the Playwright folder")
-	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,abuse,client,heartbeat", "the phases to run (cluster runs only when one process may not open all the connections asked)")
+	flag.StringVar(&phases, "phases", "disk,hold,cluster,load,longpoll,abuse,storm,client,heartbeat", "the phases to run (cluster runs only when one process may not open all the connections asked)")
 	flag.StringVar(&targets, "targets", "", "the servers to measure in the hold and load phases: tether, peer, peer-redis (the peer with its history in Redis, load phase only); empty: all three, or tether,peer in a quick run")
 	flag.BoolVar(&c.render, "render", false, "only rewrite the Markdown of the -out JSON")
 	flag.IntVar(&c.holdConns, "hold-conns", 0, "connections to hold (0: the plan's, 50,000 or 5,000 quick)")
+	flag.IntVar(&c.stormClients, "storm-clients", 0, "clients of the storm phase (0: the plan's, 19,800 or 2,000 quick)")
 	flag.DurationVar(&c.holdSettle, "hold-settle", 0, "how long to hold them before measuring (0: the plan's)")
 	flag.StringVar(&c.serverCPU, "server-cpu", "1", "the CPU the servers are pinned to (empty: none)")
 	flag.StringVar(&c.clientCPU, "client-cpu", "0", "the CPU the load generator is pinned to (empty: none)")
@@ -135,7 +153,16 @@ func main() {
 	flag.BoolVar(&worker.abuse, "abuse-worker", false, "internal: run the abuse phase's abuser")
 	flag.StringVar(&worker.abuseRooms, "abuse-rooms", "", "internal: the abuser's rooms and their heads, room=head,…")
 	flag.StringVar(&worker.abuseHistory, "abuse-history-rooms", "", "internal: the rooms of the abuser's history reads, room=head,…")
+	flag.StringVar(&worker.stormData, "storm-writer", "", "internal: write the storm's messages into this data folder")
+	flag.IntVar(&worker.stormRooms, "storm-rooms", 0, "internal: the rooms the storm's writer writes to")
+	flag.IntVar(&worker.stormBehind, "storm-behind", 0, "internal: the messages it writes to each")
 	flag.Parse()
+	if worker.stormData != "" {
+		if err := writeBehind(worker.stormData, worker.stormRooms, worker.stormBehind); err != nil {
+			log.Fatal("bench storm writer: ", err)
+		}
+		return
+	}
 	if worker.abuse {
 		if err := runAbuseWorker(worker.url, worker.abuseRooms, worker.abuseHistory); err != nil {
 			log.Fatal("bench abuser: ", err)
@@ -201,6 +228,9 @@ func run(c config) error {
 	if c.holdSettle > 0 {
 		pl.holdSettle = c.holdSettle
 	}
+	if c.stormClients > 0 {
+		pl.stormClients = c.stormClients
+	}
 	if c.rates != "" {
 		pl.rates = nil
 		for _, r := range strings.Split(c.rates, ",") {
@@ -223,6 +253,12 @@ func run(c config) error {
 		log.Printf("the open-file limit is %d a process (hard limit, and raising it needs CAP_SYS_RESOURCE): holding %d connections instead of %d", nofile, limit, pl.holdConns)
 		res.Notes = append(res.Notes, fmt.Sprintf("connections held are capped by this machine's open-file limit of %d per process (hard limit; no CAP_SYS_RESOURCE to raise it): %d asked, %d tried", nofile, pl.holdConns, limit))
 		pl.holdConns = limit
+	}
+	// The storm's clients are all in the harness's process, and their
+	// sockets all in the server's.
+	if limit := int(nofile) - 200; pl.stormClients > limit {
+		log.Printf("the open-file limit is %d a process: the storm has %d clients instead of %d", nofile, limit, pl.stormClients)
+		pl.stormClients = limit
 	}
 	pinned := c.clientCPU != "" && pinSelf(c.clientCPU)
 	if pinned {
@@ -349,6 +385,20 @@ func run(c config) error {
 			return fmt.Errorf("failed to run the abuse phase: %w", err)
 		}
 		res.Detail.Tether.Abuse = &ab
+	}
+	if c.phases["storm"] {
+		// One data folder for the server, its restart and the harness's
+		// writes while it is down.
+		data := filepath.Join(tmp, "storm")
+		start := func(addr string) (*serverProcess, error) {
+			return startServer("tether", c.serverCPU, env, c.tether, "-addr", addr, "-data", data, "-metrics-addr", "127.0.0.1:0")
+		}
+		write := func(rooms, behind int) error { return runStormWriter(c.serverCPU, data, rooms, behind) }
+		st, err := runStorm(start, write, token, pl.stormClients, pl.stormBehind, pl.stormWait)
+		if err != nil {
+			return fmt.Errorf("failed to run the storm phase: %w", err)
+		}
+		res.Detail.Tether.Storm = &st
 	}
 	if c.phases["client"] {
 		cl, err := runClient(c, pl)

@@ -33,16 +33,23 @@ type pool struct {
 }
 
 func newPool(proto protocol, baseURL string, token func(user, room string) (string, error)) *pool {
-	p := &pool{proto: proto, baseURL: baseURL, token: token, sink: newSink()}
+	p := &pool{proto: proto, baseURL: baseURL, token: token, sink: newSink(), clients: sourceClients()}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
+}
+
+// sourceClients are HTTP clients that dial from the source addresses
+// 127.0.0.2 … one each, for the upgrades of many WebSockets.
+func sourceClients() []*http.Client {
+	var clients []*http.Client
 	for i := range sourceAddrs {
 		d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}}
-		p.clients = append(p.clients, &http.Client{Transport: &http.Transport{
+		clients = append(clients, &http.Client{Transport: &http.Transport{
 			DialContext:       d.DialContext,
 			DisableKeepAlives: true,
 		}})
 	}
-	return p
+	return clients
 }
 
 // pairs puts connections 2k and 2k+1 in one room: rooms of two.

@@ -62,6 +62,11 @@ type results struct {
 	// medians of the same run, beside its goal.
 	ConnectRatioVsHello     *float64 `json:"connect_ratio_vs_hello"`
 	ConnectRatioVsHelloGoal *float64 `json:"connect_ratio_vs_hello_goal"`
+	// The reconnect storm (runStorm): from the restarted server accepting
+	// to the last client caught up, beside its goal; null unless every
+	// client caught up with nothing lost, doubled or out of order.
+	ReconnectStormS     *float64 `json:"reconnect_storm_s"`
+	ReconnectStormGoalS *float64 `json:"reconnect_storm_s_goal"`
 
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
@@ -95,6 +100,7 @@ type serverDetail struct {
 	Throughput *throughputResult `json:"throughput"`
 	LongPoll   *longPollResult   `json:"longpoll,omitempty"`
 	Abuse      *abuseResult      `json:"abuse,omitempty"`
+	Storm      *stormResult      `json:"storm,omitempty"`
 }
 
 func newResults(quick bool, m machine) *results { return &results{Quick: quick, Machine: m} }
@@ -141,6 +147,14 @@ func (r *results) summarize() {
 		r.AbuseRSSGrowthMiB, r.AbuseRSSGrowthGoalMiB = ptr(ab.RSSGrowthMiB), ptr(abuseRSSGoalMiB)
 		r.AbuseP99Ratio, r.AbuseP99RatioGoal = ab.P99Ratio, ptr(abuseP99Goal)
 		r.AbuseP99MS, r.AbuseBaselineP99MS = ptr(ab.Abused.P99MS), ptr(ab.Baseline.P99MS)
+	}
+	if st := r.Detail.Tether.Storm; st != nil {
+		r.ReconnectStormGoalS = ptr(stormGoalS)
+		if why := st.invalid(); why == "" {
+			r.ReconnectStormS = st.CaughtUpSeconds
+		} else {
+			r.Notes = append(r.Notes, "the reconnect storm's figure is left out (null): "+why)
+		}
 	}
 	if h := r.Detail.Heartbeat; h != nil {
 		r.IdleVisiblePingsPerHour, r.IdleHiddenPingsPerHour = ptr(h.VisiblePingsPerHour), ptr(h.HiddenPingsPerHour)
@@ -242,6 +256,8 @@ func (r *results) goals() []goal {
 			bound: abuseRSSGoalMiB, atMost: true, strict: true, format: "%.1f", goal: "< 64"},
 		{metric: "p99 publish → receive of those 1,000, with the abuser ÷ without", tether: r.AbuseP99Ratio,
 			bound: abuseP99Goal, atMost: true, format: "%.2f×", goal: "≤ 1.5×"},
+		{metric: r.stormMetric(), tether: r.ReconnectStormS,
+			bound: stormGoalS, atMost: true, format: "%.1f", goal: "≤ 20"},
 		{metric: "idle page: pings an hour, visible", tether: r.IdleVisiblePingsPerHour, format: "%.0f", goal: "—", info: true},
 		{metric: "idle page: pings an hour, hidden", tether: r.IdleHiddenPingsPerHour, format: "%.0f", goal: "—", info: true},
 		{metric: "idle page: heartbeat bytes an hour (pings and pongs, WebSocket frames), visible", tether: r.IdleVisibleBytesPerHour, format: "%.0f", goal: "—", info: true},
@@ -329,6 +345,9 @@ func (r *results) markdown() string {
 	}
 	if ab := r.Detail.Tether.Abuse; ab != nil {
 		b.WriteString(ab.markdown())
+	}
+	if st := r.Detail.Tether.Storm; st != nil {
+		b.WriteString(st.markdown())
 	}
 	b.WriteString("\nWhat limits each goal that is missed, and what the server changed for these figures: " +
 		"[docs/BENCHMARKS.md](../docs/BENCHMARKS.md#what-limits-the-figures-here). " +

@@ -22,6 +22,7 @@ var issueKeys = []string{
 	"idle_visible_pings_per_hour", "idle_hidden_pings_per_hour", "idle_visible_bytes_per_hour", "idle_hidden_bytes_per_hour",
 	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
 	"peer_redis_delivered_ratio", "p99_publish_to_receive_ms_tmpfs", "p99_ratio_vs_redis_peer", "connect_ratio_vs_hello",
+	"reconnect_storm_s", "reconnect_storm_s_goal",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
