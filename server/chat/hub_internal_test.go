@@ -40,3 +40,24 @@ func TestManyRefusalsOfOneUserAreHeldLonger(t *testing.T) {
 		assert.Equal(t, tt.want, refusalHold(time.Second, tt.n), "%d held", tt.n)
 	}
 }
+
+// A server out of descriptors cannot even refuse a socket: the sockets it
+// holds stop short of the open-file limit.
+func TestMaxSocketsStopsShortOfTheOpenFileLimit(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 19_800, socketCap(20_000), "this machine's limit")
+	assert.Equal(t, 50_000, socketCap(1<<20), "a generous limit keeps the default")
+	assert.Equal(t, 50_000, socketCap(0), "an unknown limit keeps the default")
+	assert.Equal(t, 824, socketCap(1024))
+	assert.Equal(t, 128, socketCap(256), "a tiny limit gives sockets half of it")
+
+	var l Limits
+	l.setDefaults(15 * time.Second)
+	if files := openFileLimit(); files > 0 {
+		assert.Equal(t, socketCap(files), l.MaxSockets)
+		assert.Less(t, l.MaxSockets, files, "below this process's limit of %d", files)
+	}
+	l = Limits{MaxSockets: 7}
+	l.setDefaults(15 * time.Second)
+	assert.Equal(t, 7, l.MaxSockets, "a limit set stays")
+}

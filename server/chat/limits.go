@@ -55,8 +55,12 @@ type Limits struct {
 	// and RefuseRetryAfter (default 20).
 	MaxUserSockets int
 	// MaxSockets is how many sockets the server holds in all; past it an
-	// upgrade answers 503 with Retry-After (default 50,000, what one
-	// process holds in the benchmarks; the open-file limit may be lower).
+	// upgrade answers 503 with Retry-After (default 50,000, or the
+	// process's open-file limit less socketFileReserve when that is lower:
+	// a server out of descriptors cannot even accept the connection that
+	// would be refused, and net/http then retries accept once a second
+	// while the listen queue fills, which is how a reconnect storm
+	// collapsed at 20,000 descriptors in the benchmarks).
 	MaxSockets int
 	// MaxUserLongPolls is how many long-polls (since with wait) one user
 	// may hold at once; past it 429 with Retry-After (default 10: a
@@ -141,7 +145,7 @@ func (l *Limits) setDefaults(heartbeat time.Duration) {
 	defRate(&l.BulkRate, 2<<20)
 	defInt(&l.BulkBurst, 512<<10)
 	defInt(&l.MaxUserSockets, 20)
-	defInt(&l.MaxSockets, 50_000)
+	defInt(&l.MaxSockets, socketCap(openFileLimit()))
 	defInt(&l.MaxUserLongPolls, 10)
 	defInt(&l.MaxLongPolls, 10_000)
 	defInt(&l.MaxUserPages, 2)
@@ -370,6 +374,21 @@ func newCounts() counts {
 // refusal says why a cap refused a socket or a poll: the HTTP status (429
 // for the user's cap, 503 for the server's), or 0 when it was taken.
 type refusal int
+
+// socketFileReserve are the descriptors kept from sockets for everything
+// else: the listeners, the store's files, requests and long-polls coming
+// in, and the sockets refused while the server is full.
+const socketFileReserve = 200
+
+// socketCap is MaxSockets' default under an open-file limit of files (0:
+// unknown).
+func socketCap(files int) int {
+	const most = 50_000
+	if files <= 0 || files-socketFileReserve >= most {
+		return most
+	}
+	return max(files-socketFileReserve, files/2)
+}
 
 // takeSocket reserves a place for an upgrade before it is accepted; false
 // past MaxSockets. giveSocket frees it when the session ends.
