@@ -62,6 +62,7 @@ type Bundle struct {
 	isPage  func(string) bool
 	// robotsTxt is web/robots.txt, nil when the bundle has none.
 	robotsTxt []byte
+	loader    loader
 }
 
 // New checks the files and builds the handler.
@@ -151,6 +152,7 @@ func New(c Config) (*Bundle, error) {
 		w.Write(c.WasmExec)
 	})
 	b.mux.HandleFunc("GET /robots.txt", b.serveRobots)
+	b.mux.HandleFunc("GET /app.js", b.serveLoader)
 	b.mux.HandleFunc("/", b.serveApp)
 	return b, nil
 }

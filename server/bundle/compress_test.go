@@ -99,3 +99,19 @@ func TestPagesPreloadTheWasm(t *testing.T) {
 	assert.Contains(t, appJS, `fetchWithProgress("/web/app.wasm"`)
 	assert.Contains(t, appJS, "await fetch(url)", "a plain fetch: mode cors, credentials same-origin")
 }
+
+// The loader's progress moves in tenths of a percent: on a slow link a
+// whole percent of tether's wasm takes about half a second.
+func TestLoaderShowsTenthsOfAPercent(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	w := serve(b, http.MethodGet, "/app.js")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "progess(Math.floor((loaded * 1000) / total) / 10);",
+		"go-app's app.js changed: see server/bundle/loader.go")
+	assert.NotContains(t, w.Body.String(), "Math.round((loaded * 100) / total)")
+	assert.Contains(t, w.Header().Get("Content-Type"), "javascript")
+	assert.Equal(t, "no-cache", w.Header().Get("Cache-Control"))
+	again := serve(b, http.MethodGet, "/app.js", "If-None-Match: "+w.Header().Get("ETag"))
+	assert.Equal(t, http.StatusNotModified, again.Code)
+}
