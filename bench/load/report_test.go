@@ -21,6 +21,8 @@ var issueKeys = []string{
 	"abuse_rss_growth_mib", "abuse_rss_growth_goal_mib", "abuse_p99_ratio", "abuse_p99_ratio_goal", "abuse_p99_ms", "abuse_baseline_p99_ms",
 	"idle_visible_pings_per_hour", "idle_hidden_pings_per_hour", "idle_visible_bytes_per_hour", "idle_hidden_bytes_per_hour",
 	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
+	"slow_link_first_visit_ratio_vs_hello", "slow_link_first_visit_ratio_vs_hello_goal",
+	"slow_link_first_visit_ms", "slow_link_hello_first_visit_ms", "slow_link_return_visit_s", "slow_link_return_visit_s_goal",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
@@ -124,4 +126,24 @@ func TestTheIdleHeartbeatIsMeasuredOnTheServicesOwnClock(t *testing.T) {
 	assert.Equal(t, 121.0, hb.HiddenPingsPerHour, "about one every 30 s")
 	assert.Equal(t, 0.17, hb.HiddenRatio)
 	assert.Greater(t, hb.HiddenBytesPerHour, 0.0)
+}
+
+func TestTheSlowLinkFiguresAreMediansBesideTheirGoals(t *testing.T) {
+	t.Parallel()
+	r := newResults(true, machine{})
+	r.Detail.Client = &clientFigures{
+		SlowNavigationToConnectedMS: []float64{46000, 45000, 47000},
+		SlowNavigationToMountedMS:   []float64{62000, 60000, 61000},
+		SlowReturnVisitS:            []float64{1.6, 2.4, 2.0},
+	}
+	r.summarize()
+	assert.Equal(t, 46000.0, *r.SlowLinkFirstVisitMS)
+	assert.Equal(t, 61000.0, *r.SlowLinkHelloFirstVisitMS)
+	assert.Equal(t, 0.75, *r.SlowLinkFirstVisitRatio)
+	assert.Equal(t, 1.0, *r.SlowLinkFirstVisitRatioGoal)
+	assert.Equal(t, 2.0, *r.SlowLinkReturnVisitS)
+	assert.Equal(t, 3.0, *r.SlowLinkReturnVisitGoalS)
+	md := r.markdown()
+	assert.Contains(t, md, "| slow phone link, first visit: navigation → connected ÷ hello world's → mounted (median) | 0.75× | — | ≤ 1.0× | yes |")
+	assert.Contains(t, md, "| slow phone link, return visit a day later: navigation → connected, s (median) | 2.0 | — | ≤ 3 | yes |")
 }
