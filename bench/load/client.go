@@ -38,7 +38,8 @@ type clientFigures struct {
 	// On the emulated slow phone link (see playwright/bench/slowlink.ts):
 	// first visits of tether and of the hello world (serving its wasm
 	// precompressed), when tether's loader first showed progress above 0%,
-	// what crossed the link, and tether's return visit.
+	// what crossed the link, and tether's return visits (three after each
+	// first visit).
 	SlowNavigationToConnectedMS []float64 `json:"slow_link_navigation_to_connected_ms"`
 	SlowNavigationToMountedMS   []float64 `json:"slow_link_hello_navigation_to_mounted_ms"`
 	SlowFirstProgressMS         []float64 `json:"slow_link_first_progress_ms"`

@@ -160,15 +160,20 @@ test('a slow phone link: a first visit beside the hello world\'s, then a return 
     await page.close();
 
     // A day later, the booking link again: the same context, its service
-    // worker and HTTP cache kept.
-    page = await context.newPage();
-    link = await slowLink(browser, context, page, tetherURL);
-    await page.goto(url, { waitUntil: 'commit' });
-    await expect(page.locator(onWebSocket)).toBeAttached({ timeout: 120_000 });
-    const back = await page.evaluate(() => window.__bench.connected);
-    figures.slowReturnS.push(Math.round(back / 100) / 10);
-    figures.slowReturnKB.push(Math.round(link.bytes() / 1024));
-    await link.close();
+    // worker and HTTP cache kept. A return visit costs seconds where a
+    // first one costs a minute: three of them, so that one slowed by the
+    // shared machine does not make the figure.
+    for (let k = 0; k < 3; k++) {
+      page = await context.newPage();
+      link = await slowLink(browser, context, page, tetherURL);
+      await page.goto(url, { waitUntil: 'commit' });
+      await expect(page.locator(onWebSocket)).toBeAttached({ timeout: 120_000 });
+      const back = await page.evaluate(() => window.__bench.connected);
+      figures.slowReturnS.push(Math.round(back / 100) / 10);
+      figures.slowReturnKB.push(Math.round(link.bytes() / 1024));
+      await link.close();
+      await page.close();
+    }
     await context.close();
 
     // The hello world on the same link, a first visit as well.
@@ -182,7 +187,7 @@ test('a slow phone link: a first visit beside the hello world\'s, then a return 
     await helloLink.close();
     await hello.close();
     console.log(`slow link: tether ${figures.slowNavConnectedMs.at(-1)} ms (progress at ${figures.slowFirstProgressMs.at(-1)} ms, ${figures.slowFirstVisitKB.at(-1)} KB), `
-      + `return ${figures.slowReturnS.at(-1)} s (${figures.slowReturnKB.at(-1)} KB), hello ${figures.slowNavMountedMs.at(-1)} ms`);
+      + `return ${figures.slowReturnS.slice(-3).join(', ')} s (${figures.slowReturnKB.slice(-3).join(', ')} KB), hello ${figures.slowNavMountedMs.at(-1)} ms`);
   }
 });
 
