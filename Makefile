@@ -83,7 +83,8 @@ e2e: chromium node build
 
 ## bench: the stores' and the two-node benchmarks, then bench/load: tether beside a
 ## centrifuge peer and go-app's hello world (bench/results.json, bench/RESULTS.md).
-## QUICK=1: a short run of bench/load alone (under two minutes, and 35 s of abuse phase); BENCH_OUT=file.json
+## QUICK=1: a short run of bench/load alone (under two minutes, 35 s of abuse phase and about two
+## minutes on the emulated slow phone link); BENCH_OUT=file.json
 BENCH_OUT ?= $(if $(QUICK),bench/quick.json,bench/results.json)
 BENCH_HELLO := $(BIN)/bench-hello-web
 bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello $(if $(QUICK),,postgresql redis)

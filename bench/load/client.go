@@ -35,6 +35,17 @@ type clientFigures struct {
 	ReconnectAfterOnlineMS      *float64  `json:"reconnect_after_online_median_ms"`
 	HalfOpenRunsS               []float64 `json:"halfopen_detection_runs_s"`
 	HalfOpenDetectionS          *float64  `json:"halfopen_detection_median_s"`
+	// On the emulated slow phone link (see playwright/bench/slowlink.ts):
+	// first visits of tether and of the hello world (serving its wasm
+	// precompressed), when tether's loader first showed progress above 0%,
+	// what crossed the link, and tether's return visits (three after each
+	// first visit).
+	SlowNavigationToConnectedMS []float64 `json:"slow_link_navigation_to_connected_ms"`
+	SlowNavigationToMountedMS   []float64 `json:"slow_link_hello_navigation_to_mounted_ms"`
+	SlowFirstProgressMS         []float64 `json:"slow_link_first_progress_ms"`
+	SlowFirstVisitKB            []float64 `json:"slow_link_first_visit_kb"`
+	SlowReturnVisitS            []float64 `json:"slow_link_return_visit_runs_s"`
+	SlowReturnVisitKB           []float64 `json:"slow_link_return_visit_kb"`
 }
 
 // playwrightOut is what playwright/bench/client.bench.ts writes.
@@ -43,6 +54,13 @@ type playwrightOut struct {
 	NavMountedMS   []float64 `json:"navMountedMs"`
 	ReconnectMS    []float64 `json:"reconnectMs"`
 	HalfOpenS      []float64 `json:"halfOpenS"`
+
+	SlowNavConnectedMS  []float64 `json:"slowNavConnectedMs"`
+	SlowNavMountedMS    []float64 `json:"slowNavMountedMs"`
+	SlowFirstProgressMS []float64 `json:"slowFirstProgressMs"`
+	SlowFirstVisitKB    []float64 `json:"slowFirstVisitKB"`
+	SlowReturnS         []float64 `json:"slowReturnS"`
+	SlowReturnKB        []float64 `json:"slowReturnKB"`
 }
 
 func readWasmSizes(dir string) (wasmSizes, error) {
@@ -95,6 +113,11 @@ func runClient(c config, pl plan) (*clientFigures, error) {
 		return fig, err
 	}
 	defer hello.stop(5 * time.Second)
+	helloBrotli, err := startHello(c.hello, c.helloWeb, "HELLO_WASM_BROTLI=1")
+	if err != nil {
+		return fig, err
+	}
+	defer helloBrotli.stop(5 * time.Second)
 
 	outFile := filepath.Join(data, "client.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -102,6 +125,8 @@ func runClient(c config, pl plan) (*clientFigures, error) {
 	err = runCommand(ctx, c.playwright, []string{
 		"TETHER_BENCH_URL=" + tether.URL,
 		"HELLO_BENCH_URL=" + hello.URL,
+		"HELLO_BROTLI_BENCH_URL=" + helloBrotli.URL,
+		"BENCH_SLOW_RUNS=" + strconv.Itoa(pl.slowRuns),
 		"BENCH_CLIENT_OUT=" + outFile,
 		"BENCH_NAV_RUNS=" + strconv.Itoa(pl.navRuns),
 		"BENCH_HALFOPEN_RUNS=" + strconv.Itoa(pl.halfOpenRuns),
@@ -123,17 +148,22 @@ func runClient(c config, pl plan) (*clientFigures, error) {
 	fig.NavigationToMountedMedian = medianPtr(out.NavMountedMS)
 	fig.ReconnectAfterOnlineMS = medianPtr(out.ReconnectMS)
 	fig.HalfOpenDetectionS = medianPtr(out.HalfOpenS)
+	fig.SlowNavigationToConnectedMS, fig.SlowNavigationToMountedMS = out.SlowNavConnectedMS, out.SlowNavMountedMS
+	fig.SlowFirstProgressMS, fig.SlowFirstVisitKB = out.SlowFirstProgressMS, out.SlowFirstVisitKB
+	fig.SlowReturnVisitS, fig.SlowReturnVisitKB = out.SlowReturnS, out.SlowReturnKB
+	log.Printf("client, slow link: navigation → connected %v ms (hello: → mounted %v ms), progress above 0%% at %v ms, first visit %v KB; return visit %v s, %v KB",
+		out.SlowNavConnectedMS, out.SlowNavMountedMS, out.SlowFirstProgressMS, out.SlowFirstVisitKB, out.SlowReturnS, out.SlowReturnKB)
 	log.Printf("client: navigation → connected %v ms (hello: → mounted %v ms), reconnect after online %v ms, half-open detected in %v s",
 		out.NavConnectedMS, out.NavMountedMS, out.ReconnectMS, out.HalfOpenS)
 	return fig, nil
 }
 
 // startHello runs the hello world's server in its folder: go-app's handler
-// reads ./web from the working directory.
-func startHello(binary, dir string) (*serverProcess, error) {
+// reads ./web from the working directory. env is added to its environment.
+func startHello(binary, dir string, env ...string) (*serverProcess, error) {
 	abs, err := filepath.Abs(binary)
 	if err != nil {
 		return nil, err
 	}
-	return startServerIn("hello", dir, []string{"HELLO_ADDR=127.0.0.1:0"}, abs)
+	return startServerIn("hello", dir, append([]string{"HELLO_ADDR=127.0.0.1:0"}, env...), abs)
 }

@@ -80,7 +80,10 @@ type plan struct {
 	lpWindow     time.Duration
 	navRuns      int
 	halfOpenRuns int
-	diskWindow   time.Duration
+	// slowRuns: first and return visits on the emulated slow phone link
+	// (about two minutes each: the wasms cross at 40 KB/s).
+	slowRuns   int
+	diskWindow time.Duration
 	// The abuse phase: normal users, their publishes a second, the
 	// abuser's rooms, each window (without the abuser, then with it) and
 	// how long RSS is watched after the abuser's window.
@@ -104,7 +107,7 @@ func plans(quick bool) plan {
 			loadConns: 2000, rates: []float64{2000, 4000, 8000},
 			warm: time.Second, window: 2 * time.Second, halfWindow: 3 * time.Second,
 			lpRooms: 50, lpPerRoom: 2, lpWindow: 3 * time.Second,
-			navRuns: 3, halfOpenRuns: 1, diskWindow: 3 * time.Second,
+			navRuns: 3, halfOpenRuns: 1, slowRuns: 1, diskWindow: 3 * time.Second,
 			abuseUsers: 1000, abuseRate: 500, abuseRooms: 10, abuseWindow: 10 * time.Second, abuseSettle: 5 * time.Second,
 			stormClients: 2000, stormBehind: 20, stormWait: time.Minute,
 		}
@@ -116,7 +119,7 @@ func plans(quick bool) plan {
 		loadConns: 2000, rates: []float64{1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000},
 		warm: 2 * time.Second, window: 5 * time.Second, halfWindow: 15 * time.Second,
 		lpRooms: 100, lpPerRoom: 2, lpWindow: 15 * time.Second,
-		navRuns: 5, halfOpenRuns: 3, diskWindow: 30 * time.Second,
+		navRuns: 5, halfOpenRuns: 3, slowRuns: 3, diskWindow: 30 * time.Second,
 		abuseUsers: 1000, abuseRate: 500, abuseRooms: 20, abuseWindow: 30 * time.Second, abuseSettle: 15 * time.Second,
 		// The storm: 19,800 clients, the most one process holds
 		// here (see main), 20 messages behind.

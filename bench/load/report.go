@@ -67,6 +67,16 @@ type results struct {
 	// client caught up with nothing lost, doubled or out of order.
 	ReconnectStormS     *float64 `json:"reconnect_storm_s"`
 	ReconnectStormGoalS *float64 `json:"reconnect_storm_s_goal"`
+	// On an emulated slow phone link (40 KB/s down, 300 ms a round trip):
+	// a first visit's navigation → connected over the hello world's
+	// navigation → mounted (medians), each beside it, and a return visit a
+	// day later (service worker and HTTP cache kept), beside their goals.
+	SlowLinkFirstVisitRatio     *float64 `json:"slow_link_first_visit_ratio_vs_hello"`
+	SlowLinkFirstVisitRatioGoal *float64 `json:"slow_link_first_visit_ratio_vs_hello_goal"`
+	SlowLinkFirstVisitMS        *float64 `json:"slow_link_first_visit_ms"`
+	SlowLinkHelloFirstVisitMS   *float64 `json:"slow_link_hello_first_visit_ms"`
+	SlowLinkReturnVisitS        *float64 `json:"slow_link_return_visit_s"`
+	SlowLinkReturnVisitGoalS    *float64 `json:"slow_link_return_visit_s_goal"`
 
 	Quick   bool     `json:"quick"`
 	Pinned  bool     `json:"pinned"`
@@ -171,6 +181,14 @@ func (r *results) summarize() {
 		}
 		r.ReconnectAfterOnlineMS = c.ReconnectAfterOnlineMS
 		r.HalfOpenDetectionS = c.HalfOpenDetectionS
+		r.SlowLinkFirstVisitMS = medianPtr(c.SlowNavigationToConnectedMS)
+		r.SlowLinkHelloFirstVisitMS = medianPtr(c.SlowNavigationToMountedMS)
+		if t, h := r.SlowLinkFirstVisitMS, r.SlowLinkHelloFirstVisitMS; t != nil && h != nil && *h > 0 {
+			r.SlowLinkFirstVisitRatio, r.SlowLinkFirstVisitRatioGoal = ptr(round2(*t / *h)), ptr(slowFirstVisitRatioGoal)
+		}
+		if s := medianPtr(c.SlowReturnVisitS); s != nil {
+			r.SlowLinkReturnVisitS, r.SlowLinkReturnVisitGoalS = s, ptr(slowReturnVisitGoalS)
+		}
 	}
 }
 
@@ -181,6 +199,13 @@ const (
 	p99TmpfsGoalMS         = 10  // p99 at half load, data on tmpfs
 	p99VsRedisGoal         = 1.0 // p99 at half load ÷ the Redis peer's
 	connectVsHelloGoal     = 1.3 // navigation → connected ÷ hello world → mounted
+)
+
+// The slow link's goals: a first visit no slower than go-app's hello
+// world's on the same link, and a return visit within 3 s.
+const (
+	slowFirstVisitRatioGoal = 1.0
+	slowReturnVisitGoalS    = 3.0
 )
 
 // goal is one row of the table: a figure of tether's, the peer's when it
@@ -252,6 +277,10 @@ func (r *results) goals() []goal {
 		{"half-open link detected, s (median)", r.HalfOpenDetectionS, nil, 20, true, "%.1f", "≤ 20", false, false},
 		{metric: "navigation → connected ÷ hello world's navigation → mounted (medians)", tether: r.ConnectRatioVsHello,
 			bound: connectVsHelloGoal, atMost: true, format: "%.2f×", goal: "≤ 1.3×"},
+		{metric: "slow phone link, first visit: navigation → connected ÷ hello world's → mounted (median)", tether: r.SlowLinkFirstVisitRatio,
+			bound: slowFirstVisitRatioGoal, atMost: true, format: "%.2f×", goal: "≤ 1.0×"},
+		{metric: "slow phone link, return visit a day later: navigation → connected, s (median)", tether: r.SlowLinkReturnVisitS,
+			bound: slowReturnVisitGoalS, atMost: true, format: "%.1f", goal: "≤ 3"},
 		{metric: "server RSS growth, one abusive user beside 1,000 others, MiB (peak − before)", tether: r.AbuseRSSGrowthMiB,
 			bound: abuseRSSGoalMiB, atMost: true, strict: true, format: "%.1f", goal: "< 64"},
 		{metric: "p99 publish → receive of those 1,000, with the abuser ÷ without", tether: r.AbuseP99Ratio,
@@ -324,6 +353,12 @@ func (r *results) markdown() string {
 			kib(w.Tether.Raw), kib(w.Tether.Gzip), kib(w.Tether.Brotli), kib(w.Hello.Raw), kib(w.Hello.Gzip), kib(w.Hello.Brotli))
 		fmt.Fprintf(&b, "| navigation → connected (tether) / mounted (hello), ms, median of %d | %s | %s |\n",
 			len(c.NavigationToConnectedMS), cell(c.NavigationToConnectedMedian, "%.0f"), cell(c.NavigationToMountedMedian, "%.0f"))
+		if len(c.SlowNavigationToConnectedMS) > 0 {
+			fmt.Fprintf(&b, "| slow link (40 KB/s, 300 ms RTT), first visit: navigation → connected / mounted, ms, median of %d | %s | %s |\n",
+				len(c.SlowNavigationToConnectedMS), cell(r.SlowLinkFirstVisitMS, "%.0f"), cell(r.SlowLinkHelloFirstVisitMS, "%.0f"))
+			fmt.Fprintf(&b, "| slow link: loader's progress above 0%%, ms after navigation (median) | %s | |\n", cell(medianPtr(c.SlowFirstProgressMS), "%.0f"))
+			fmt.Fprintf(&b, "| slow link: return visit a day later, navigation → connected, s (median) | %s | |\n", cell(r.SlowLinkReturnVisitS, "%.1f"))
+		}
 	}
 	if t := r.Detail.Tether.Throughput; t != nil {
 		b.WriteString("\n| load step (tether) | offered pub/s | delivered/s | server cores | per core | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")

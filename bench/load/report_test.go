@@ -23,6 +23,8 @@ var issueKeys = []string{
 	"idle_hidden_ping_ratio", "idle_hidden_ping_ratio_goal",
 	"peer_redis_delivered_ratio", "p99_publish_to_receive_ms_tmpfs", "p99_ratio_vs_redis_peer", "connect_ratio_vs_hello",
 	"reconnect_storm_s", "reconnect_storm_s_goal",
+	"slow_link_first_visit_ratio_vs_hello", "slow_link_first_visit_ratio_vs_hello_goal",
+	"slow_link_first_visit_ms", "slow_link_hello_first_visit_ms", "slow_link_return_visit_s", "slow_link_return_visit_s_goal",
 }
 
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
@@ -137,4 +139,24 @@ func TestTheIdleHeartbeatIsMeasuredOnTheServicesOwnClock(t *testing.T) {
 	assert.Equal(t, 121.0, hb.HiddenPingsPerHour, "about one every 30 s")
 	assert.Equal(t, 0.17, hb.HiddenRatio)
 	assert.Greater(t, hb.HiddenBytesPerHour, 0.0)
+}
+
+func TestTheSlowLinkFiguresAreMediansBesideTheirGoals(t *testing.T) {
+	t.Parallel()
+	r := newResults(true, machine{})
+	r.Detail.Client = &clientFigures{
+		SlowNavigationToConnectedMS: []float64{46000, 45000, 47000},
+		SlowNavigationToMountedMS:   []float64{62000, 60000, 61000},
+		SlowReturnVisitS:            []float64{1.6, 2.4, 2.0},
+	}
+	r.summarize()
+	assert.Equal(t, 46000.0, *r.SlowLinkFirstVisitMS)
+	assert.Equal(t, 61000.0, *r.SlowLinkHelloFirstVisitMS)
+	assert.Equal(t, 0.75, *r.SlowLinkFirstVisitRatio)
+	assert.Equal(t, 1.0, *r.SlowLinkFirstVisitRatioGoal)
+	assert.Equal(t, 2.0, *r.SlowLinkReturnVisitS)
+	assert.Equal(t, 3.0, *r.SlowLinkReturnVisitGoalS)
+	md := r.markdown()
+	assert.Contains(t, md, "| slow phone link, first visit: navigation → connected ÷ hello world's → mounted (median) | 0.75× | — | ≤ 1.0× | yes |")
+	assert.Contains(t, md, "| slow phone link, return visit a day later: navigation → connected, s (median) | 2.0 | — | ≤ 3 | yes |")
 }

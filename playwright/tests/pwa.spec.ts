@@ -98,6 +98,37 @@ test.describe('the installed app on a slow link', () => {
   });
 });
 
+// A return visit on a phone a day later: the HTTP cache may have lost
+// app.wasm (it is evicted under pressure, and every answer is no-cache),
+// but the worker's cache has it, and the wasm must not cross a slow link
+// twice: the worker revalidates its copy with the copy's ETag and answers
+// the 304 with it.
+test.describe('a return visit', () => {
+  test('takes app.wasm from the worker\'s cache when the HTTP cache lost it', async ({ page, context }) => {
+    const path = customerPath(freshRoom('return'));
+    await page.goto(path);
+    await waitForApp(page, 'chat-page');
+    await connected(page);
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await expect.poll(() => page.evaluate(async () => !!(await caches.match('/web/app.wasm')))).toBe(true);
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.clearBrowserCache');
+    // What the server answered the worker for app.wasm. (Playwright then
+    // reports the 304's request as aborted: the worker never reads its
+    // empty body.)
+    const answers: number[] = [];
+    context.on('response', (response) => {
+      if (response.request().serviceWorker() && response.url().endsWith('/web/app.wasm')) answers.push(response.status());
+    });
+    await page.goto(path);
+    await waitForApp(page, 'chat-page');
+    await connected(page);
+    await expect.poll(() => answers.length).toBeGreaterThan(0);
+    expect(answers, 'app.wasm crossed the network again').toEqual(answers.map(() => 304));
+  });
+});
+
 // The booking link carries the token (and soon an invite) in its fragment,
 // and dev links carry ?as= and a name: none of it may be kept in Cache
 // Storage, where it outlives the session and any logout.

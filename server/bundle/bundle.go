@@ -62,6 +62,7 @@ type Bundle struct {
 	isPage  func(string) bool
 	// robotsTxt is web/robots.txt, nil when the bundle has none.
 	robotsTxt []byte
+	loader    loader
 }
 
 // New checks the files and builds the handler.
@@ -132,6 +133,12 @@ func New(c Config) (*Bundle, error) {
 		WasmContentLength:     strconv.FormatInt(wasm.Size(), 10),
 		ServiceWorkerTemplate: serviceWorker,
 		Env:                   c.Env,
+		// The page asks for app.wasm as soon as its head is read, not when
+		// app.js has run: on a slow phone link (300 ms a round trip) that
+		// is the round trips of the stylesheets and scripts, and then the
+		// wasm's own, saved. app.js's fetch takes the preloaded answer: the
+		// same URL, mode (cors, from crossorigin) and credentials.
+		RawHeaders: []string{`<link rel="preload" href="/web/` + wasmName + `" as="fetch" crossorigin="anonymous">`},
 	}
 	b.mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
@@ -145,6 +152,7 @@ func New(c Config) (*Bundle, error) {
 		w.Write(c.WasmExec)
 	})
 	b.mux.HandleFunc("GET /robots.txt", b.serveRobots)
+	b.mux.HandleFunc("GET /app.js", b.serveLoader)
 	b.mux.HandleFunc("/", b.serveApp)
 	return b, nil
 }
@@ -154,10 +162,17 @@ func New(c Config) (*Bundle, error) {
 func (b *Bundle) Version() string { return b.version }
 
 // ServeHTTP serves the front end, with the security headers on every
-// answer, and never hands go-app a URL that names a host.
+// answer, and never hands go-app a URL that names a host. Text answers go
+// out gzip-compressed to clients that accept it; app.wasm has its own
+// precompressed copies.
 func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header(), b.csp)
-	b.mux.ServeHTTP(w, WithoutURLHost(r))
+	r = WithoutURLHost(r)
+	if r.Method == http.MethodGet && r.URL.Path != "/web/"+wasmName && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
+		serveCompressed(b.mux, w, r)
+		return
+	}
+	b.mux.ServeHTTP(w, r)
 }
 
 // buildID hashes the files' names and contents in a fixed order.

@@ -529,6 +529,12 @@ func TestAppWorkerIsNetworkFirst(t *testing.T) {
 			assert.Contains(t, worker, "cache.put(key, copy)")
 			assert.NotContains(t, worker, "cache.put(request")
 		}},
+		{name: "it revalidates its copy with the copy's ETag and answers a 304 with the copy", check: func(t *testing.T) {
+			// So app.wasm crosses the link once, whatever the HTTP cache
+			// kept (the server's side is TestWasmETagIsPerEncoding).
+			assert.Contains(t, worker, `headers.set("If-None-Match", etag)`)
+			assert.Contains(t, worker, "response.status === 304 && cached")
+		}},
 		{name: "it never keeps an answer marked no-store", check: func(t *testing.T) {
 			assert.Contains(t, worker, "no-store")
 		}},

@@ -1,0 +1,117 @@
+//go:build !wasm
+
+package bundle_test
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func gunzip(t *testing.T, body []byte) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(string(body)))
+	require.NoError(t, err)
+	out, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return string(out)
+}
+
+// On a slow phone link the page and everything app.js waits for cross the
+// link before the wasm can show its progress: the text answers go out
+// compressed, and revalidate as cheaply as before.
+func TestTextAnswersAreGzipped(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	tests := []struct {
+		name, path, contains string
+	}{
+		{name: "a page", path: "/chat/any-room", contains: `data-testid="chat-page"`},
+		{name: "go-app's loader", path: "/app.js", contains: "goappInitWebAssembly"},
+		{name: "the service worker", path: "/app-worker.js", contains: "networkFirst"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			identity := serve(b, http.MethodGet, tt.path)
+			require.Equal(t, http.StatusOK, identity.Code)
+			w := serve(b, http.MethodGet, tt.path, "Accept-Encoding: gzip, deflate, br")
+			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"))
+			assert.Contains(t, w.Header().Values("Vary"), "Accept-Encoding")
+			// Not compared byte for byte: go-app writes a page's attributes
+			// in map order.
+			decoded := gunzip(t, w.Body.Bytes())
+			assert.Contains(t, decoded, tt.contains)
+			assert.Len(t, decoded, identity.Body.Len())
+			assert.Less(t, w.Body.Len(), identity.Body.Len())
+
+			etag := w.Header().Get("ETag")
+			assert.NotEqual(t, identity.Header().Get("ETag"), etag, "the gzip bytes are another representation")
+			again := serve(b, http.MethodGet, tt.path, "Accept-Encoding: gzip", "If-None-Match: "+etag)
+			require.Equal(t, http.StatusNotModified, again.Code, "a client holding the gzip answer revalidates it")
+			assert.Empty(t, again.Body.Bytes())
+			assert.Equal(t, etag, again.Header().Get("ETag"))
+		})
+	}
+	t.Run("a client that accepts no gzip gets the identity bytes", func(t *testing.T) {
+		t.Parallel()
+		w := serve(b, http.MethodGet, "/app.js", "Accept-Encoding: gzip;q=0, br")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Empty(t, w.Header().Get("Content-Encoding"))
+		assert.Contains(t, w.Body.String(), "goappInitWebAssembly")
+	})
+	t.Run("app.wasm keeps its precompressed copies", func(t *testing.T) {
+		t.Parallel()
+		w := serve(b, http.MethodGet, "/web/app.wasm", "Accept-Encoding: gzip")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, wasmGzip, w.Body.Bytes())
+	})
+	t.Run("small answers are sent as they are", func(t *testing.T) {
+		t.Parallel()
+		w := serve(b, http.MethodGet, "/web/app.css", "Accept-Encoding: gzip")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Empty(t, w.Header().Get("Content-Encoding"))
+		assert.Equal(t, appCSS, w.Body.Bytes())
+	})
+	t.Run("HEAD is answered as before", func(t *testing.T) {
+		t.Parallel()
+		w := serve(b, http.MethodHead, "/app.js", "Accept-Encoding: gzip")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Empty(t, w.Header().Get("Content-Encoding"))
+	})
+}
+
+// The page asks for app.wasm from its head, as app.js will: the same URL,
+// and a CORS request with the same credentials, so the loader's fetch takes
+// the preloaded answer instead of starting a second download.
+func TestPagesPreloadTheWasm(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	page := serve(b, http.MethodGet, "/chat/any-room").Body.String()
+	assert.Contains(t, page, `<link rel="preload" href="/web/app.wasm" as="fetch" crossorigin="anonymous">`)
+	appJS := serve(b, http.MethodGet, "/app.js").Body.String()
+	assert.Contains(t, appJS, `fetchWithProgress("/web/app.wasm"`)
+	assert.Contains(t, appJS, "await fetch(url)", "a plain fetch: mode cors, credentials same-origin")
+}
+
+// The loader's progress moves in tenths of a percent: on a slow link a
+// whole percent of tether's wasm takes about half a second.
+func TestLoaderShowsTenthsOfAPercent(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	w := serve(b, http.MethodGet, "/app.js")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "progess(Math.floor((loaded * 1000) / total) / 10);",
+		"go-app's app.js changed: see server/bundle/loader.go")
+	assert.NotContains(t, w.Body.String(), "Math.round((loaded * 100) / total)")
+	assert.Contains(t, w.Header().Get("Content-Type"), "javascript")
+	assert.Equal(t, "no-cache", w.Header().Get("Cache-Control"))
+	again := serve(b, http.MethodGet, "/app.js", "If-None-Match: "+w.Header().Get("ETag"))
+	assert.Equal(t, http.StatusNotModified, again.Code)
+}
