@@ -87,7 +87,7 @@ e2e: chromium node build
 ## minutes on the emulated slow phone link); BENCH_OUT=file.json
 BENCH_OUT ?= $(if $(QUICK),bench/quick.json,bench/results.json)
 BENCH_HELLO := $(BIN)/bench-hello-web
-bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello $(if $(QUICK),,postgresql redis)
+bench: build chromium node $(BIN)/bench-peer $(BENCH_HELLO)/web/app.wasm.br $(BIN)/bench-hello redis $(if $(QUICK),,postgresql)
 	$(if $(QUICK),,$(GO) test -run '^$$' -bench . -benchtime 2000x ./server/...)
 	$(GO) build -o $(BIN)/bench-load ./bench/load
 	$(BIN)/bench-load $(if $(QUICK),-quick) -out $(BENCH_OUT) -tether $(BIN)/tether -peer $(BIN)/bench-peer \
