@@ -67,11 +67,8 @@ func Register(o Options) {
 // (and its own assets): go-app answers some others by fetching from the
 // request's Host, which an attacker chooses.
 func IsPage(path string) bool {
-	if path == routeHome || path == routeTherapist {
-		return true
-	}
-	room, ok := strings.CutPrefix(path, "/chat/")
-	return ok && wire.ValidRoom(room)
+	_, opens := PageScope(path, nil)
+	return path == routeHome || opens
 }
 
 // PageScope is the scope of the session the page at path opens (with its
