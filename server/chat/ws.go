@@ -3,6 +3,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -307,16 +308,29 @@ func (c *wsConn) handle(f wire.Frame) bool {
 // Done channel would cost a registration per read.
 func (c *wsConn) readFrame() (wire.Frame, bool) {
 	for {
-		typ, data, err := c.ws.Read(context.Background())
+		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
+			return nil, false
+		}
+		// Read into a pooled buffer: one taken afresh per frame (the
+		// library's Read) was a tenth of what the server allocated under
+		// load. Decoding copies what it keeps.
+		buf := frameBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(r)
+		data := buf.Bytes()
+		if err != nil {
+			frameBuffers.Put(buf)
 			return nil, false
 		}
 		c.lastInput.Store(time.Now().UnixNano())
 		if typ != websocket.MessageText {
+			frameBuffers.Put(buf)
 			c.badFrame(&wire.DecodeError{Code: wire.CodeBadFrame, Reason: "frames are JSON text, not binary"})
 			continue
 		}
 		f, err := wire.Decode(data)
+		frameBuffers.Put(buf)
 		if err != nil {
 			var de *wire.DecodeError
 			if !errors.As(err, &de) {
@@ -330,6 +344,11 @@ func (c *wsConn) readFrame() (wire.Frame, bool) {
 		return f, true
 	}
 }
+
+// frameBuffers hold the frames being read. A frame is at most
+// wire.MaxFrameBytes, so what the pool keeps is bounded by the sessions
+// reading at once.
+var frameBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // badFrame answers a refused frame. Bodies out of range are the user's
 // mistake; malformed frames count towards a 1007 close.

@@ -100,7 +100,8 @@ type Store struct {
 	// heads and activity are what the writer knows of the rooms table
 	// (see apply); only the writer goroutine touches them.
 	heads    map[string]int64
-	activity int64 // 0: not read yet
+	batch    batchState // apply's, for the writer goroutine only
+	activity int64      // 0: not read yet
 	// Reader statements.
 	afterStmt, beforeStmt, headStmt, roomsStmt, roomsOnlyStmt *sql.Stmt
 
@@ -130,7 +131,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("the SQLite store needs a database path")
 	}
-	s := &Store{log: opts.Logger}
+	s := &Store{log: opts.Logger, batch: batchState{
+		heads: map[string]int64{}, activities: map[string]int64{}, newRooms: map[string]int64{},
+	}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
