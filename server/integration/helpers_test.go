@@ -22,6 +22,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/chat"
 	"tether/server/node"
+	"tether/server/store/storetest"
 )
 
 // testTimeout bounds each test, so that a server that stops answering fails
@@ -128,13 +129,13 @@ func requirePagesOfSeven(t *testing.T, read func(before int64) []wire.Message) {
 		before int64
 		want   []int64
 	}{
-		{0, span(5, 7)},
-		{5, span(2, 4)},
-		{2, span(1, 1)},
-		{1, span(1, 0)},
+		{0, storetest.Span(5, 7)},
+		{5, storetest.Span(2, 4)},
+		{2, storetest.Span(1, 1)},
+		{1, storetest.Span(1, 0)},
 	}
 	for _, p := range pages {
-		assert.Equal(t, p.want, seqs(read(p.before)), "before %d", p.before)
+		assert.Equal(t, p.want, storetest.Seqs(read(p.before)), "before %d", p.before)
 	}
 }
 
@@ -234,24 +235,6 @@ func bodies(msgs []wire.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Body
-	}
-	return out
-}
-
-// seqs lists the seqs of msgs.
-func seqs(msgs []wire.Message) []int64 {
-	out := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Seq
-	}
-	return out
-}
-
-// span is from, from+1, ..., to.
-func span(from, to int64) []int64 {
-	out := []int64{}
-	for s := from; s <= to; s++ {
-		out = append(out, s)
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/node"
+	"tether/server/store/storetest"
 )
 
 func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
@@ -87,8 +88,8 @@ func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
 		require.NoError(t, err)
 	}
 	<-fastDone
-	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
-	assert.Equal(t, span(1, n+3), seqs(fastMsgs), "the fast subscriber gets every message once, in order")
+	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, storetest.Seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
+	assert.Equal(t, storetest.Span(1, n+3), storetest.Seqs(fastMsgs), "the fast subscriber gets every message once, in order")
 	t.Logf("published %d messages of %d bytes before the slow consumer was closed", n, len(body))
 }
 
@@ -162,7 +163,7 @@ func TestARestartOnTheSameDataKeepsEveryAckedMessageInOrder(t *testing.T) {
 	for i, msg := range stored {
 		assert.Equal(t, acked[i], wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 	}
-	assert.Equal(t, span(1, int64(len(acked))), seqs(stored))
+	assert.Equal(t, storetest.Span(1, int64(len(acked))), storetest.Seqs(stored))
 
 	c := dial(t, second, casey.tok)
 	ack, err := c.SendAndAck(ctx, room, "after", "after the restart")
