@@ -44,6 +44,25 @@ func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
 	}
 }
 
+// Every list the Playwright script writes lands in its figure, with the
+// medians of the four the summary reads.
+func TestThePlaywrightListsAreReadWithTheirMedians(t *testing.T) {
+	t.Parallel()
+	var fig clientFigures
+	require.NoError(t, fig.readPlaywright([]byte(`{"navConnectedMs": [3, 1, 2], "navMountedMs": [4], "reconnectMs": [5, 6],
+		"halfOpenS": null, "slowNavConnectedMs": [7], "slowNavMountedMs": [8], "slowFirstProgressMs": [9],
+		"slowFirstVisitKB": [10], "slowReturnS": [11], "slowReturnKB": [12], "unknown": [13]}`)))
+	assert.Equal(t, clientFigures{
+		NavigationToConnectedMS: []float64{3, 1, 2}, NavigationToConnectedMedian: ptr(2.0),
+		NavigationToMountedMS: []float64{4}, NavigationToMountedMedian: ptr(4.0),
+		ReconnectRunsMS: []float64{5, 6}, ReconnectAfterOnlineMS: ptr(5.5),
+		SlowNavigationToConnectedMS: []float64{7}, SlowNavigationToMountedMS: []float64{8},
+		SlowFirstProgressMS: []float64{9}, SlowFirstVisitKB: []float64{10},
+		SlowReturnVisitS: []float64{11}, SlowReturnVisitKB: []float64{12},
+	}, fig)
+	assert.Error(t, fig.readPlaywright([]byte(`{"reconnectMs": "soon"}`)))
+}
+
 func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
 	t.Parallel()
 	r := newResults(false, machine{})
