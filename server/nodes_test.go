@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
@@ -116,7 +115,7 @@ func requireEveryMessageOnceInOrder(t *testing.T, p *participant, bodies map[int
 	seqs := make([]int64, len(p.got))
 	for i, m := range p.got {
 		seqs[i] = m.Seq
-		assert.Equal(t, bodies[m.Seq], m.Body, "%s: body of seq %d", p.name, m.Seq)
+		require.Equal(t, bodies[m.Seq], m.Body, "%s: body of seq %d", p.name, m.Seq)
 	}
 	want := make([]int64, head)
 	for i := range want {
@@ -269,10 +268,10 @@ func TestTheServiceFailsOverToAnotherNode(t *testing.T) {
 		require.Len(t, got, len(sent), who)
 		bodies := make([]string, len(got))
 		for i, m := range got {
-			assert.Equal(t, int64(i+1), m.Seq, "%s: seqs in order, each once", who)
+			require.Equal(t, int64(i+1), m.Seq, "%s: seqs in order, each once", who)
 			bodies[i] = m.Body
 		}
-		assert.ElementsMatch(t, sent, bodies, who)
+		require.ElementsMatch(t, sent, bodies, who)
 	}
-	assert.Equal(t, conn.StateConnected, casey.Status().State)
+	require.Equal(t, conn.StateConnected, casey.Status().State)
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
@@ -118,7 +117,7 @@ func talk(t *testing.T, from, to *native.Conn, room, clientID, body string) {
 	require.NoError(t, err)
 	msgs, err := to.NextMessages(ctx, room, 1)
 	require.NoError(t, err)
-	assert.Equal(t, body, msgs[0].Body)
+	require.Equal(t, body, msgs[0].Body)
 }
 
 // requirePagesOfSeven reads a room of seven messages backwards in pages of
@@ -135,7 +134,7 @@ func requirePagesOfSeven(t *testing.T, read func(before int64) []wire.Message) {
 		{1, storetest.Span(1, 0)},
 	}
 	for _, p := range pages {
-		assert.Equal(t, p.want, storetest.Seqs(read(p.before)), "before %d", p.before)
+		require.Equal(t, p.want, storetest.Seqs(read(p.before)), "before %d", p.before)
 	}
 }
 
@@ -155,8 +154,8 @@ func requireFrameError(t *testing.T, err error, code, ref string) *native.FrameE
 	t.Helper()
 	var fe *native.FrameError
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, code, fe.Code, "message: %s", fe.Message)
-	assert.Equal(t, ref, fe.Ref)
+	require.Equal(t, code, fe.Code, "message: %s", fe.Message)
+	require.Equal(t, ref, fe.Ref)
 	return fe
 }
 
@@ -165,8 +164,8 @@ func requireHTTPError(t *testing.T, err error, status int, code string) *conn.HT
 	t.Helper()
 	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he, "want HTTP %d %s", status, code)
-	assert.Equal(t, status, he.Status, "message: %s", he.Message)
-	assert.Equal(t, code, he.Code)
+	require.Equal(t, status, he.Status, "message: %s", he.Message)
+	require.Equal(t, code, he.Code)
 	return he
 }
 
@@ -208,7 +207,7 @@ func stillServes(t *testing.T, u *user, room string) {
 	ctx := testContext(t)
 	ack, err := u.ws.SendAndAck(ctx, room, fmt.Sprintf("alive-%d", time.Now().UnixNano()), "still here")
 	require.NoError(t, err)
-	assert.Positive(t, ack.Seq)
+	require.Positive(t, ack.Seq)
 	_, err = u.ws.PingPong(ctx, 1)
 	require.NoError(t, err)
 	require.NoError(t, u.http.Ping(ctx))
