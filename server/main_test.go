@@ -89,6 +89,19 @@ func newRequest(t *testing.T, method, url string, header ...string) *http.Reques
 	return req
 }
 
+// await returns the error done delivers, and fails the test with blocked
+// when none comes within d.
+func await(t *testing.T, done <-chan error, d time.Duration, blocked string) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatal(blocked)
+		return nil
+	}
+}
+
 func toolchainWasmExec(t *testing.T) []byte {
 	t.Helper()
 	// `go env GOROOT` rather than runtime.GOROOT: it is the go command that
@@ -237,12 +250,7 @@ func TestCloseLetsARequestInFlightFinish(t *testing.T) {
 	rest, err := io.ReadAll(res.Body)
 	require.NoError(t, err, "the download was cut off by Close")
 	assert.True(t, bytes.Equal(wasm, append(first, rest...)), "the download is incomplete")
-	select {
-	case err := <-closed:
-		assert.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("Close did not return after the request finished")
-	}
+	assert.NoError(t, await(t, closed, 15*time.Second, "Close did not return after the request finished"))
 }
 
 func TestRunFails(t *testing.T) {
@@ -366,12 +374,7 @@ func TestCloseWithoutRunReturnsNil(t *testing.T) {
 	t.Parallel()
 	done := make(chan error, 1)
 	go func() { done <- (&Main{}).Close() }()
-	select {
-	case err := <-done:
-		assert.NoError(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close blocked")
-	}
+	assert.NoError(t, await(t, done, 5*time.Second, "Close blocked"))
 }
 
 func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
@@ -381,12 +384,7 @@ func TestCloseTwiceReturnsTheFirstResult(t *testing.T) {
 		require.NoError(t, m.Close())
 		done <- m.Close()
 	}()
-	select {
-	case err := <-done:
-		assert.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("a second Close blocked")
-	}
+	assert.NoError(t, await(t, done, 15*time.Second, "a second Close blocked"))
 }
 
 func TestHealthAndMetrics(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/native"
@@ -82,12 +81,12 @@ func TestALongPollOnOneNodeWakesForAMessagePostedOnAnother(t *testing.T) {
 	r := <-polled
 	require.NoError(t, r.err)
 	require.Len(t, r.page.Messages, 1)
-	assert.Equal(t, posted.Seq, r.page.Messages[0].Seq)
-	assert.Equal(t, "posted on node A", r.page.Messages[0].Body)
-	assert.Less(t, time.Since(start), 10*time.Second, "woken by the message, not by the wait's end")
+	require.Equal(t, posted.Seq, r.page.Messages[0].Seq)
+	require.Equal(t, "posted on node A", r.page.Messages[0].Body)
+	require.Less(t, time.Since(start), 10*time.Second, "woken by the message, not by the wait's end")
 	// Node B counts only what it stored.
-	assert.Equal(t, "0", gauge(t, b, "tether_messages_stored_total"))
-	assert.Equal(t, "1", gauge(t, a, "tether_messages_stored_total"))
+	require.Equal(t, "0", gauge(t, b, "tether_messages_stored_total"))
+	require.Equal(t, "1", gauge(t, a, "tether_messages_stored_total"))
 }
 
 // A -store the server cannot use stops it at the start, and the error never
@@ -110,8 +109,8 @@ func TestAStoreThatIsNotAPostgresURLIsRefused(t *testing.T) {
 			m := newMain(t, Config{Store: tt.store})
 			err := m.Run(t.Context())
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-			assert.NotContains(t, err.Error(), "hunter2")
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "hunter2")
 		})
 	}
 }

@@ -85,27 +85,22 @@ func TestAbuseFiguresAndGoals(t *testing.T) {
 		AbuserCores: 0.3, RSSBeforeMiB: 80, RSSPeakMiB: 144, RSSGrowthMiB: 64, P99Ratio: p99Ratio(20, 24),
 		Abuser: abuserCounts{SubscribesSent: 1000, RateLimited: 950, SocketCloses: map[string]int64{"4429": 4}},
 	}
-	r.summarize()
-	require.NotNil(t, r.AbuseRSSGrowthMiB)
-	assert.Equal(t, 64.0, *r.AbuseRSSGrowthMiB)
-	assert.Equal(t, 64.0, *r.AbuseRSSGrowthGoalMiB)
-	assert.Equal(t, 1.2, *r.AbuseP99Ratio)
-	assert.Equal(t, 1.5, *r.AbuseP99RatioGoal)
-	assert.Equal(t, 24.0, *r.AbuseP99MS)
-	assert.Equal(t, 20.0, *r.AbuseBaselineP99MS)
-
-	md := r.markdown()
-	assert.Contains(t, md, "| server RSS growth, one abusive user beside 1,000 others, MiB (peak − before) | 64.0 | — | < 64 | **no** |", "64 is not under 64")
-	assert.Contains(t, md, "| p99 publish → receive of those 1,000, with the abuser ÷ without | 1.20× | — | ≤ 1.5× | yes |")
-	assert.Contains(t, md, "| p50 / p99 / max publish → receive, ms | 3.00 / 20.00 / 40 | 4.00 / 24.00 / 90 |")
-	assert.Contains(t, md, "| `rate_limited` errors; other errors | 950; none |")
-	assert.Contains(t, md, "(one token; 20 rooms of 500 messages of 1000 characters; pages of 6.0 MiB from 2 more)")
-	assert.Contains(t, md, "load generator cores; the abuser's | 0.00; 0.00; — | 0.00; 0.00; 0.30 |")
-	assert.Contains(t, md, "sockets the server closed, by code | none; 4429: 4 |")
+	assertSummary(t, r, map[string]float64{
+		"abuse_rss_growth_mib": 64, "abuse_rss_growth_goal_mib": 64,
+		"abuse_p99_ratio": 1.2, "abuse_p99_ratio_goal": 1.5,
+		"abuse_p99_ms": 24, "abuse_baseline_p99_ms": 20,
+	},
+		// 64 is not under 64.
+		"| server RSS growth, one abusive user beside 1,000 others, MiB (peak − before) | 64.0 | — | < 64 | **no** |",
+		"| p99 publish → receive of those 1,000, with the abuser ÷ without | 1.20× | — | ≤ 1.5× | yes |",
+		"| p50 / p99 / max publish → receive, ms | 3.00 / 20.00 / 40 | 4.00 / 24.00 / 90 |",
+		"| `rate_limited` errors; other errors | 950; none |",
+		"(one token; 20 rooms of 500 messages of 1000 characters; pages of 6.0 MiB from 2 more)",
+		"load generator cores; the abuser's | 0.00; 0.00; — | 0.00; 0.00; 0.30 |",
+		"sockets the server closed, by code | none; 4429: 4 |")
 
 	r.Detail.Tether.Abuse.RSSGrowthMiB = 63.9
-	r.summarize()
-	assert.Contains(t, r.markdown(), "| 63.9 | — | < 64 | yes |")
+	assertSummary(t, r, nil, "| 63.9 | — | < 64 | yes |")
 }
 
 func TestTheAbusersRoomsTravelAsOneFlag(t *testing.T) {

@@ -48,19 +48,43 @@ type clientFigures struct {
 	SlowReturnVisitKB           []float64 `json:"slow_link_return_visit_kb"`
 }
 
-// playwrightOut is what playwright/bench/client.bench.ts writes.
-type playwrightOut struct {
-	NavConnectedMS []float64 `json:"navConnectedMs"`
-	NavMountedMS   []float64 `json:"navMountedMs"`
-	ReconnectMS    []float64 `json:"reconnectMs"`
-	HalfOpenS      []float64 `json:"halfOpenS"`
+// playwrightLists are where each list that playwright/bench/client.bench.ts
+// writes goes, by its key there.
+func (fig *clientFigures) playwrightLists() map[string]*[]float64 {
+	return map[string]*[]float64{
+		"navConnectedMs": &fig.NavigationToConnectedMS,
+		"navMountedMs":   &fig.NavigationToMountedMS,
+		"reconnectMs":    &fig.ReconnectRunsMS,
+		"halfOpenS":      &fig.HalfOpenRunsS,
 
-	SlowNavConnectedMS  []float64 `json:"slowNavConnectedMs"`
-	SlowNavMountedMS    []float64 `json:"slowNavMountedMs"`
-	SlowFirstProgressMS []float64 `json:"slowFirstProgressMs"`
-	SlowFirstVisitKB    []float64 `json:"slowFirstVisitKB"`
-	SlowReturnS         []float64 `json:"slowReturnS"`
-	SlowReturnKB        []float64 `json:"slowReturnKB"`
+		"slowNavConnectedMs":  &fig.SlowNavigationToConnectedMS,
+		"slowNavMountedMs":    &fig.SlowNavigationToMountedMS,
+		"slowFirstProgressMs": &fig.SlowFirstProgressMS,
+		"slowFirstVisitKB":    &fig.SlowFirstVisitKB,
+		"slowReturnS":         &fig.SlowReturnVisitS,
+		"slowReturnKB":        &fig.SlowReturnVisitKB,
+	}
+}
+
+// readPlaywright sets the figures of what client.bench.ts wrote, raw, and
+// their medians.
+func (fig *clientFigures) readPlaywright(raw []byte) error {
+	var lists map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &lists); err != nil {
+		return err
+	}
+	for key, list := range fig.playwrightLists() {
+		if v, ok := lists[key]; ok {
+			if err := json.Unmarshal(v, list); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	fig.NavigationToConnectedMedian = medianPtr(fig.NavigationToConnectedMS)
+	fig.NavigationToMountedMedian = medianPtr(fig.NavigationToMountedMS)
+	fig.ReconnectAfterOnlineMS = medianPtr(fig.ReconnectRunsMS)
+	fig.HalfOpenDetectionS = medianPtr(fig.HalfOpenRunsS)
+	return nil
 }
 
 func readWasmSizes(dir string) (wasmSizes, error) {
@@ -138,23 +162,13 @@ func runClient(c config, pl plan) (*clientFigures, error) {
 	if err != nil {
 		return fig, err
 	}
-	var out playwrightOut
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := fig.readPlaywright(raw); err != nil {
 		return fig, fmt.Errorf("failed to read %s: %w", outFile, err)
 	}
-	fig.NavigationToConnectedMS, fig.NavigationToMountedMS = out.NavConnectedMS, out.NavMountedMS
-	fig.ReconnectRunsMS, fig.HalfOpenRunsS = out.ReconnectMS, out.HalfOpenS
-	fig.NavigationToConnectedMedian = medianPtr(out.NavConnectedMS)
-	fig.NavigationToMountedMedian = medianPtr(out.NavMountedMS)
-	fig.ReconnectAfterOnlineMS = medianPtr(out.ReconnectMS)
-	fig.HalfOpenDetectionS = medianPtr(out.HalfOpenS)
-	fig.SlowNavigationToConnectedMS, fig.SlowNavigationToMountedMS = out.SlowNavConnectedMS, out.SlowNavMountedMS
-	fig.SlowFirstProgressMS, fig.SlowFirstVisitKB = out.SlowFirstProgressMS, out.SlowFirstVisitKB
-	fig.SlowReturnVisitS, fig.SlowReturnVisitKB = out.SlowReturnS, out.SlowReturnKB
 	log.Printf("client, slow link: navigation → connected %v ms (hello: → mounted %v ms), progress above 0%% at %v ms, first visit %v KB; return visit %v s, %v KB",
-		out.SlowNavConnectedMS, out.SlowNavMountedMS, out.SlowFirstProgressMS, out.SlowFirstVisitKB, out.SlowReturnS, out.SlowReturnKB)
+		fig.SlowNavigationToConnectedMS, fig.SlowNavigationToMountedMS, fig.SlowFirstProgressMS, fig.SlowFirstVisitKB, fig.SlowReturnVisitS, fig.SlowReturnVisitKB)
 	log.Printf("client: navigation → connected %v ms (hello: → mounted %v ms), reconnect after online %v ms, half-open detected in %v s",
-		out.NavConnectedMS, out.NavMountedMS, out.ReconnectMS, out.HalfOpenS)
+		fig.NavigationToConnectedMS, fig.NavigationToMountedMS, fig.ReconnectRunsMS, fig.HalfOpenRunsS)
 	return fig, nil
 }
 

@@ -27,6 +27,25 @@ var issueKeys = []string{
 	"slow_link_first_visit_ms", "slow_link_hello_first_visit_ms", "slow_link_return_visit_s", "slow_link_return_visit_s_goal",
 }
 
+// assertSummary summarizes r, then checks that results.json, as r writes
+// it, holds each key of keys with its value, and that the table holds each
+// of rows.
+func assertSummary(t *testing.T, r *results, keys map[string]float64, rows ...string) {
+	t.Helper()
+	r.summarize()
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(data, &got))
+	for k, v := range keys {
+		assert.Equal(t, v, got[k], "key %s", k)
+	}
+	md := r.markdown()
+	for _, row := range rows {
+		assert.Contains(t, md, row)
+	}
+}
+
 func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -44,6 +63,25 @@ func TestResultsWriteEveryKeyEvenUnmeasured(t *testing.T) {
 	}
 }
 
+// Every list the Playwright script writes lands in its figure, with the
+// medians of the four the summary reads.
+func TestThePlaywrightListsAreReadWithTheirMedians(t *testing.T) {
+	t.Parallel()
+	var fig clientFigures
+	require.NoError(t, fig.readPlaywright([]byte(`{"navConnectedMs": [3, 1, 2], "navMountedMs": [4], "reconnectMs": [5, 6],
+		"halfOpenS": null, "slowNavConnectedMs": [7], "slowNavMountedMs": [8], "slowFirstProgressMs": [9],
+		"slowFirstVisitKB": [10], "slowReturnS": [11], "slowReturnKB": [12], "unknown": [13]}`)))
+	assert.Equal(t, clientFigures{
+		NavigationToConnectedMS: []float64{3, 1, 2}, NavigationToConnectedMedian: ptr(2.0),
+		NavigationToMountedMS: []float64{4}, NavigationToMountedMedian: ptr(4.0),
+		ReconnectRunsMS: []float64{5, 6}, ReconnectAfterOnlineMS: ptr(5.5),
+		SlowNavigationToConnectedMS: []float64{7}, SlowNavigationToMountedMS: []float64{8},
+		SlowFirstProgressMS: []float64{9}, SlowFirstVisitKB: []float64{10},
+		SlowReturnVisitS: []float64{11}, SlowReturnVisitKB: []float64{12},
+	}, fig)
+	assert.Error(t, fig.readPlaywright([]byte(`{"reconnectMs": "soon"}`)))
+}
+
 func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
 	t.Parallel()
 	r := newResults(false, machine{})
@@ -51,33 +89,29 @@ func TestSummarizeComputesTheRatiosTetherOverPeer(t *testing.T) {
 	r.Detail.Peer.Hold = &holdResult{Held: 19000, KiBPerConnection: 30}
 	r.Detail.Tether.Throughput = &throughputResult{Best: step{PerCore: 15000}, Half: step{P99MS: 4}}
 	r.Detail.Peer.Throughput = &throughputResult{Best: step{PerCore: 12000}}
-	r.summarize()
-	assert.Equal(t, 0.4, *r.PeerMemoryRatio)
-	assert.Equal(t, 1.25, *r.PeerDeliveredRatio)
-	assert.Equal(t, 19000.0, *r.WSConnectionsHeld)
-	assert.Equal(t, 4.0, *r.P99PublishToReceiveMS)
-
-	md := r.markdown()
-	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,000 | 19,000 | ≥ 50,000 | **no** |")
-	assert.Contains(t, md, "| memory per connection, tether / peer | 0.40× | — | ≤ 1.0× | yes |")
-	assert.Contains(t, md, "| long-poll delivery p99, ms | — | — | ≤ 50 | not measured |")
+	assertSummary(t, r, map[string]float64{
+		"peer_memory_ratio": 0.4, "peer_delivered_ratio": 1.25,
+		"ws_connections_held": 19000, "p99_publish_to_receive_ms": 4,
+	},
+		"| WebSocket connections held (one server process) | 19,000 | 19,000 | ≥ 50,000 | **no** |",
+		"| memory per connection, tether / peer | 0.40× | — | ≤ 1.0× | yes |",
+		"| long-poll delivery p99, ms | — | — | ≤ 50 | not measured |")
 	assert.Nil(t, r.DurablePeerDeliveredRatio, "no run of the peer with Redis")
 
 	r.Detail.DurablePeer.Throughput = &throughputResult{Best: step{PerCore: 7500}, Half: step{P99MS: 8}}
 	r.Detail.Tether.Throughput.HalfTmpfs = &step{P99MS: 12}
-	r.summarize()
-	assert.Equal(t, 2.0, *r.DurablePeerDeliveredRatio)
-	assert.Equal(t, 0.5, *r.P99RatioVsRedisPeer, "4 ms over the Redis peer's 8")
-	assert.Equal(t, 12.0, *r.P99TmpfsMS)
-	md = r.markdown()
-	assert.Contains(t, md, "(AOF, fsync always; Redis's CPU counted) | 2.00× | — | ≥ 1.0× | yes |")
-	assert.Contains(t, md, "| p99 at half load, tether on its disk ÷ the peer with Redis at its half load | 0.50× | — | ≤ 1.0× | yes |")
-	assert.Contains(t, md, "| p99 publish → receive at half load, data folder on tmpfs, ms | 12.00 | — | ≤ 10 | **no** |")
+	assertSummary(t, r, map[string]float64{
+		"peer_redis_delivered_ratio":      2,
+		"p99_ratio_vs_redis_peer":         0.5, // 4 ms over the Redis peer's 8
+		"p99_publish_to_receive_ms_tmpfs": 12,
+	},
+		"(AOF, fsync always; Redis's CPU counted) | 2.00× | — | ≥ 1.0× | yes |",
+		"| p99 at half load, tether on its disk ÷ the peer with Redis at its half load | 0.50× | — | ≤ 1.0× | yes |",
+		"| p99 publish → receive at half load, data folder on tmpfs, ms | 12.00 | — | ≤ 10 | **no** |")
 
 	r.Detail.Client = &clientFigures{NavigationToConnectedMedian: ptr(1300), NavigationToMountedMedian: ptr(1000)}
-	r.summarize()
-	assert.Equal(t, 1.3, *r.ConnectRatioVsHello)
-	assert.Contains(t, r.markdown(), "| navigation → connected ÷ hello world's navigation → mounted (medians) | 1.30× | — | ≤ 1.3× | yes |")
+	assertSummary(t, r, map[string]float64{"connect_ratio_vs_hello": 1.3},
+		"| navigation → connected ÷ hello world's navigation → mounted (medians) | 1.30× | — | ≤ 1.3× | yes |")
 }
 
 func TestBestStepPrefersTheMostDeliveredThatKeptUp(t *testing.T) {
@@ -120,13 +154,13 @@ func TestTheClusterHoldHasRowsOfItsOwn(t *testing.T) {
 	r := newResults(false, machine{})
 	r.Detail.Tether.Hold = &holdResult{Held: 19800, KiBPerConnection: 14.7}
 	r.Detail.Tether.Cluster = &clusterResult{Nodes: 3, Requested: 50000, Held: 50000, KiBPerConnection: 13.3}
-	r.summarize()
-	assert.Equal(t, 19800.0, *r.WSConnectionsHeld, "the issue's key stays one process's")
-	assert.Equal(t, 50000.0, *r.WSConnectionsHeldNodes)
-	md := r.markdown()
-	assert.Contains(t, md, "| WebSocket connections held (one server process) | 19,800 | — | ≥ 50,000 | **no** |")
-	assert.Contains(t, md, "| WebSocket connections held (3 tether nodes on this machine, one PostgreSQL) | 50,000 | — | ≥ 50,000 | yes |")
-	assert.Contains(t, md, "| server memory per connection, KiB (RSS, 3 tether nodes on this machine, one PostgreSQL) | 13.3 | — | ≤ 16 | yes |")
+	assertSummary(t, r, map[string]float64{
+		"ws_connections_held":       19800, // the issue's key stays one process's
+		"ws_connections_held_nodes": 50000,
+	},
+		"| WebSocket connections held (one server process) | 19,800 | — | ≥ 50,000 | **no** |",
+		"| WebSocket connections held (3 tether nodes on this machine, one PostgreSQL) | 50,000 | — | ≥ 50,000 | yes |",
+		"| server memory per connection, KiB (RSS, 3 tether nodes on this machine, one PostgreSQL) | 13.3 | — | ≤ 16 | yes |")
 }
 
 func TestTheIdleHeartbeatIsMeasuredOnTheServicesOwnClock(t *testing.T) {
@@ -149,14 +183,11 @@ func TestTheSlowLinkFiguresAreMediansBesideTheirGoals(t *testing.T) {
 		SlowNavigationToMountedMS:   []float64{62000, 60000, 61000},
 		SlowReturnVisitS:            []float64{1.6, 2.4, 2.0},
 	}
-	r.summarize()
-	assert.Equal(t, 46000.0, *r.SlowLinkFirstVisitMS)
-	assert.Equal(t, 61000.0, *r.SlowLinkHelloFirstVisitMS)
-	assert.Equal(t, 0.75, *r.SlowLinkFirstVisitRatio)
-	assert.Equal(t, 1.0, *r.SlowLinkFirstVisitRatioGoal)
-	assert.Equal(t, 2.0, *r.SlowLinkReturnVisitS)
-	assert.Equal(t, 3.0, *r.SlowLinkReturnVisitGoalS)
-	md := r.markdown()
-	assert.Contains(t, md, "| slow phone link, first visit: navigation → connected ÷ hello world's → mounted (median) | 0.75× | — | ≤ 1.0× | yes |")
-	assert.Contains(t, md, "| slow phone link, return visit a day later: navigation → connected, s (median) | 2.0 | — | ≤ 3 | yes |")
+	assertSummary(t, r, map[string]float64{
+		"slow_link_first_visit_ms": 46000, "slow_link_hello_first_visit_ms": 61000,
+		"slow_link_first_visit_ratio_vs_hello": 0.75, "slow_link_first_visit_ratio_vs_hello_goal": 1,
+		"slow_link_return_visit_s": 2, "slow_link_return_visit_s_goal": 3,
+	},
+		"| slow phone link, first visit: navigation → connected ÷ hello world's → mounted (median) | 0.75× | — | ≤ 1.0× | yes |",
+		"| slow phone link, return visit a day later: navigation → connected, s (median) | 2.0 | — | ≤ 3 | yes |")
 }

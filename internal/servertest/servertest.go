@@ -5,7 +5,6 @@
 package servertest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tether/internal/syncbuf"
 )
 
 var (
@@ -85,8 +86,7 @@ type Process struct {
 	DataDir string
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	mu      sync.Mutex
-	output  bytes.Buffer
+	output  syncbuf.Buffer
 }
 
 // Start runs the server and waits until it prints the URL it serves. It is
@@ -102,7 +102,7 @@ func Start(t testing.TB, o Options) *Process {
 	p := &Process{DataDir: o.DataDir, exited: make(chan struct{})}
 	p.cmd = exec.Command(Binary(t), append([]string{"-addr", o.Addr, "-data", o.DataDir}, o.Args...)...)
 	p.cmd.Env = append(os.Environ(), o.Env...)
-	p.cmd.Stdout, p.cmd.Stderr = (*lockedWriter)(p), (*lockedWriter)(p)
+	p.cmd.Stdout, p.cmd.Stderr = &p.output, &p.output
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,18 +126,8 @@ func Start(t testing.TB, o Options) *Process {
 	}
 }
 
-type lockedWriter Process
-
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.output.Write(b)
-}
-
 // Output is what the server printed so far.
 func (p *Process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.output.String()
 }
 

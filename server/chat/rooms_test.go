@@ -24,6 +24,7 @@ import (
 	"tether/server/metrics"
 	"tether/server/store"
 	"tether/server/store/sqlite"
+	"tether/server/store/storetest"
 )
 
 var secret = []byte("a-test-secret-of-at-least-32-bytes-long")
@@ -89,14 +90,6 @@ func rooms(t *testing.T, w *httptest.ResponseRecorder) []wire.RoomInfo {
 	return page.Rooms
 }
 
-func names(infos []wire.RoomInfo) []string {
-	out := []string{}
-	for _, r := range infos {
-		out = append(out, r.Room)
-	}
-	return out
-}
-
 func TestServeRoomsListsTheRoomsOfTheToken(t *testing.T) {
 	t.Parallel()
 	s := newRoomsServer(t, false)
@@ -123,7 +116,7 @@ func TestServeRoomsListsTheRoomsOfTheToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := rooms(t, s.get(t, tt.path, s.token(t, tt.rooms...)))
-			assert.Equal(t, tt.want, names(got))
+			assert.Equal(t, tt.want, storetest.Names(got))
 		})
 	}
 
@@ -151,11 +144,11 @@ func TestServeRoomsWithEveryRoomInDevMode(t *testing.T) {
 	s.post(t, "r2", "again")
 	tok := s.token(t, auth.AllRooms)
 	got := rooms(t, s.get(t, "/api/rooms", tok))
-	assert.Equal(t, []string{"r2", "r4", "r3", "r1", "r0"}, names(got))
+	assert.Equal(t, []string{"r2", "r4", "r3", "r1", "r0"}, storetest.Names(got))
 	require.NotNil(t, got[0].Last)
 	assert.Equal(t, "again", got[0].Last.Body)
 	assert.Equal(t, int64(2), got[0].Head)
-	assert.Equal(t, []string{"r2", "r4"}, names(rooms(t, s.get(t, "/api/rooms?limit=2", tok))))
+	assert.Equal(t, []string{"r2", "r4"}, storetest.Names(rooms(t, s.get(t, "/api/rooms?limit=2", tok))))
 }
 
 func TestServeRoomsRefusesBadRequests(t *testing.T) {

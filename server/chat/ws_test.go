@@ -8,11 +8,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/wire"
-	"tether/server/api"
 	"tether/server/chat"
-	"tether/server/metrics"
-	"tether/server/store/sqlite"
 )
 
 // maskedFrame is a client's text frame, masked as RFC 6455 requires.
@@ -139,15 +134,13 @@ func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newRoomsServer(t, false)
-			srv := httptest.NewServer(s.api)
-			t.Cleanup(srv.Close)
-			conn := dialTCP(t, srv, 10*time.Second)
+			s := newLimitServer(t, chat.Config{})
+			conn := dialTCP(t, s.srv, 10*time.Second)
 
 			hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0},"pad":%q}`,
-				s.token(t, "booking-1"), strings.Repeat("x", tt.pad))
+				s.token(t, "casey", "booking-1"), strings.Repeat("x", tt.pad))
 			ping := `{"type":"ping","id":7}`
-			packet := append([]byte(upgradeRequest(srv)), maskedFrame(t, []byte(hello))...)
+			packet := append([]byte(upgradeRequest(s.srv)), maskedFrame(t, []byte(hello))...)
 			packet = append(packet, maskedFrame(t, []byte(ping))...)
 			_, err := conn.Write(packet)
 			require.NoError(t, err)
@@ -165,19 +158,12 @@ func TestFramesSentWithTheUpgradeRequestAreRead(t *testing.T) {
 // client expects them (the queue's hold is tested in ws_cork_test.go).
 func TestTheSenderGetsItsEchoThenItsAck(t *testing.T) {
 	t.Parallel()
-	s := newRoomsServer(t, false)
 	// Wired as the server wires it: what the store commits reaches the hub.
-	hub := chat.NewHub(chat.Config{}, nil, s.auth, nil, metrics.New(), slog.New(slog.DiscardHandler))
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "live.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler), OnCommit: hub.Publish})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	hub.SetStore(st)
-	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
-	t.Cleanup(srv.Close)
+	s := newLimitServer(t, chat.Config{})
 
-	conn, r := upgradeRaw(t, srv)
-	hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0}}`, s.token(t, "booking-1"))
-	_, err = conn.Write(maskedFrame(t, []byte(hello)))
+	conn, r := upgradeRaw(t, s.srv)
+	hello := fmt.Sprintf(`{"type":"hello","token":%q,"resume":{"booking-1":0}}`, s.token(t, "casey", "booking-1"))
+	_, err := conn.Write(maskedFrame(t, []byte(hello)))
 	require.NoError(t, err)
 	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
 	assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
@@ -196,15 +182,12 @@ func TestTheSenderGetsItsEchoThenItsAck(t *testing.T) {
 // timeout must not close the session.
 func TestHelloStopsTheHelloTimerAtOnce(t *testing.T) {
 	t.Parallel()
-	s := newRoomsServer(t, false)
 	const helloTimeout = 300 * time.Millisecond
-	hub := chat.NewHub(chat.Config{HelloTimeout: helloTimeout}, s.store, s.auth, nil, metrics.New(), slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(api.New(api.Config{Hub: hub, Auth: s.auth}))
-	t.Cleanup(srv.Close)
+	s := newLimitServer(t, chat.Config{HelloTimeout: helloTimeout})
 
-	conn, r := upgradeRaw(t, srv)
+	conn, r := upgradeRaw(t, s.srv)
 
-	hello := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"hello","token":%q}`, s.token(t, "booking-1"))))
+	hello := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"hello","token":%q}`, s.token(t, "casey", "booking-1"))))
 	ping := maskedFrame(t, []byte(fmt.Sprintf(`{"type":"ping","id":7,"pad":%q}`, strings.Repeat("x", 1000))))
 	// Hello and the head of the ping in one write; the rest of the ping
 	// over three hello timeouts.
@@ -220,4 +203,189 @@ func TestHelloStopsTheHelloTimerAtOnce(t *testing.T) {
 	}
 	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
 	assert.Contains(t, readServerFrame(t, r), `{"type":"pong","id":7`, "the session lives on")
+}
+
+// rawConn is a TCP connection to s with a small receive buffer: a test that
+// stops reading it makes the server's writes block after a few KiB.
+func rawConn(t *testing.T, s *limitServer) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn := dialTCP(t, s.srv, limitTimeout)
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+	return conn, bufio.NewReaderSize(conn, 512)
+}
+
+// rawSession upgrades a raw connection, sends hello with resume (JSON, ""
+// for none) and reads welcome.
+func rawSession(t *testing.T, s *limitServer, tok, resume string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, r := rawConn(t, s)
+	_, err := io.WriteString(conn, upgradeRequest(s.srv))
+	require.NoError(t, err)
+	requireSwitched(t, r)
+	hello := fmt.Sprintf(`{"type":"hello","token":%q}`, tok)
+	if resume != "" {
+		hello = fmt.Sprintf(`{"type":"hello","token":%q,"resume":%s}`, tok, resume)
+	}
+	_, err = conn.Write(maskedFrame(t, []byte(hello)))
+	require.NoError(t, err)
+	assert.Contains(t, readServerFrame(t, r), `"type":"welcome"`)
+	return conn, r
+}
+
+// readAnyFrame reads one unmasked frame of the server's, of any opcode.
+func readAnyFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+	first, payload, err := readFrame(r)
+	return first & 0x0f, payload, err
+}
+
+// maskedPong is a client's pong control frame answering a ping's payload.
+func maskedPong(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var key [4]byte
+	_, err := rand.Read(key[:])
+	require.NoError(t, err)
+	b := append([]byte{0x8a, 0x80 | byte(len(payload))}, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+const (
+	opText = 0x1
+	opPing = 0x9
+)
+
+func TestAHistoryAnswerNeverReadIsCutOffAfterTheWriteTimeout(t *testing.T) {
+	t.Parallel()
+	returned := make(chan struct{}, 1)
+	s := newLimitServer(t, chat.Config{WriteTimeout: 100 * time.Millisecond}, func(r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "before=") {
+			returned <- struct{}{}
+		}
+	})
+	s.fill(t, "room-a", 100, 4000) // a page of about 400 KB
+	conn, _ := rawConn(t, s)
+	fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?before=1000&limit=500 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+		s.srv.Listener.Addr(), s.token(t, "casey", "room-a"))
+	// The answer is never read: the handler must give up and free it.
+	select {
+	case <-returned:
+	case <-time.After(limitTimeout):
+		require.FailNow(t, "the handler still holds the answer nobody reads")
+	}
+}
+
+func TestHistoryPagesInFlightPastTheUsersCapAreRefused(t *testing.T) {
+	t.Parallel()
+	// The read budget is out of the way: only the pages in flight count here.
+	s := newLimitServer(t, chat.Config{Limits: chat.Limits{MaxUserPages: 2, ReadRate: 1000, ReadBurst: 1000}, WriteTimeout: 2 * time.Second})
+	s.fill(t, "room-a", 500, 4000) // pages of about 2 MB: far more than the sockets' buffers hold
+	request := func(conn net.Conn, user string) {
+		fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?before=1000&limit=500 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+			s.srv.Listener.Addr(), s.token(t, user, "room-a"))
+	}
+	// Two pages never read hold the user's two places until the deadline.
+	for range 2 {
+		conn, _ := rawConn(t, s)
+		request(conn, "casey")
+	}
+	require.Eventually(t, func() bool {
+		conn, r := rawConn(t, s)
+		request(conn, "casey")
+		res, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return false
+		}
+		// The body stays unread: a page answered 200 holds its place too.
+		return res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != ""
+	}, limitTimeout, 10*time.Millisecond, "a third page in flight is refused with 429 and Retry-After")
+
+	// Another user is not held back by casey's pages.
+	conn, r := rawConn(t, s)
+	request(conn, "taylor")
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+func TestALongPollHeldLongerThanTheWriteTimeoutStillAnswers(t *testing.T) {
+	t.Parallel()
+	// The deadline starts when the poll answers, not when it came.
+	s := newLimitServer(t, chat.Config{WriteTimeout: 100 * time.Millisecond})
+	conn, r := rawConn(t, s)
+	fmt.Fprintf(conn, "GET /api/rooms/room-a/messages?since=0&wait=1 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+		s.srv.Listener.Addr(), s.token(t, "casey", "room-a"))
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"messages":[],"head":0}`, string(body))
+}
+
+func TestASlowSocketIsClosedOnceWhateverItsFailedWrites(t *testing.T) {
+	t.Parallel()
+	s := newLimitServer(t, chat.Config{SendQueue: 4, WriteTimeout: 2 * time.Second})
+	_, r := rawSession(t, s, s.token(t, "casey", "room-a"), `{"room-a":0}`)
+	assert.Contains(t, readServerFrame(t, r), `"type":"subscribed"`)
+	// The client reads no more: the socket's buffers, the writer and then
+	// the queue fill, and every message after that finds it full.
+	sender := wire.User{ID: "taylor", Name: "Taylor", Role: wire.RoleTherapist}
+	for seq := range int64(100) {
+		s.hub.Publish([]wire.Message{{
+			Room: "room-a", Seq: seq + 1, ID: fmt.Sprint(seq), ClientID: fmt.Sprint("c", seq),
+			Sender: sender, Body: strings.Repeat("x", 4000), SentAt: 1,
+		}})
+	}
+	assert.Equal(t, 1.0, s.metric(t, "tether_slow_consumer_disconnects_total"), "one close, not one per failed write")
+}
+
+func TestASilentSocketIsPingedAndDroppedUnlessItAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		answers bool
+	}{
+		{"a peer that answers no ping is dropped", false},
+		{"a peer that answers only protocol pings stays", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newLimitServer(t, chat.Config{Limits: chat.Limits{IdleTimeout: 100 * time.Millisecond, PongTimeout: 200 * time.Millisecond}})
+			conn, r := rawSession(t, s, s.token(t, "casey", "room-a"), "")
+			pings := 0
+			for pings < 3 {
+				op, payload, err := readAnyFrame(r)
+				if !tt.answers && pings > 0 {
+					require.Error(t, err, "the socket is dropped after an unanswered ping")
+					require.Eventually(t, func() bool { return s.hub.Sockets() == 0 }, limitTimeout, 10*time.Millisecond)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, byte(opPing), op, "only pings come to a silent socket")
+				pings++
+				if tt.answers {
+					_, err = conn.Write(maskedPong(t, payload))
+					require.NoError(t, err)
+				}
+			}
+			// Three pings answered later, the session still serves.
+			_, err := conn.Write(maskedFrame(t, []byte(`{"type":"ping","id":7}`)))
+			require.NoError(t, err)
+			for {
+				op, payload, err := readAnyFrame(r)
+				require.NoError(t, err)
+				if op == opText {
+					assert.Contains(t, string(payload), `{"type":"pong","id":7`)
+					break
+				}
+				require.Equal(t, byte(opPing), op)
+				_, err = conn.Write(maskedPong(t, payload))
+				require.NoError(t, err)
+			}
+			assert.Equal(t, 1, s.hub.Sockets())
+		})
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
@@ -22,6 +21,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/chat"
 	"tether/server/node"
+	"tether/server/store/storetest"
 )
 
 // testTimeout bounds each test, so that a server that stops answering fails
@@ -117,7 +117,7 @@ func talk(t *testing.T, from, to *native.Conn, room, clientID, body string) {
 	require.NoError(t, err)
 	msgs, err := to.NextMessages(ctx, room, 1)
 	require.NoError(t, err)
-	assert.Equal(t, body, msgs[0].Body)
+	require.Equal(t, body, msgs[0].Body)
 }
 
 // requirePagesOfSeven reads a room of seven messages backwards in pages of
@@ -128,13 +128,13 @@ func requirePagesOfSeven(t *testing.T, read func(before int64) []wire.Message) {
 		before int64
 		want   []int64
 	}{
-		{0, span(5, 7)},
-		{5, span(2, 4)},
-		{2, span(1, 1)},
-		{1, span(1, 0)},
+		{0, storetest.Span(5, 7)},
+		{5, storetest.Span(2, 4)},
+		{2, storetest.Span(1, 1)},
+		{1, storetest.Span(1, 0)},
 	}
 	for _, p := range pages {
-		assert.Equal(t, p.want, seqs(read(p.before)), "before %d", p.before)
+		require.Equal(t, p.want, storetest.Seqs(read(p.before)), "before %d", p.before)
 	}
 }
 
@@ -154,8 +154,8 @@ func requireFrameError(t *testing.T, err error, code, ref string) *native.FrameE
 	t.Helper()
 	var fe *native.FrameError
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, code, fe.Code, "message: %s", fe.Message)
-	assert.Equal(t, ref, fe.Ref)
+	require.Equal(t, code, fe.Code, "message: %s", fe.Message)
+	require.Equal(t, ref, fe.Ref)
 	return fe
 }
 
@@ -164,8 +164,8 @@ func requireHTTPError(t *testing.T, err error, status int, code string) *conn.HT
 	t.Helper()
 	var he *conn.HTTPError
 	require.ErrorAs(t, err, &he, "want HTTP %d %s", status, code)
-	assert.Equal(t, status, he.Status, "message: %s", he.Message)
-	assert.Equal(t, code, he.Code)
+	require.Equal(t, status, he.Status, "message: %s", he.Message)
+	require.Equal(t, code, he.Code)
 	return he
 }
 
@@ -207,7 +207,7 @@ func stillServes(t *testing.T, u *user, room string) {
 	ctx := testContext(t)
 	ack, err := u.ws.SendAndAck(ctx, room, fmt.Sprintf("alive-%d", time.Now().UnixNano()), "still here")
 	require.NoError(t, err)
-	assert.Positive(t, ack.Seq)
+	require.Positive(t, ack.Seq)
 	_, err = u.ws.PingPong(ctx, 1)
 	require.NoError(t, err)
 	require.NoError(t, u.http.Ping(ctx))
@@ -234,24 +234,6 @@ func bodies(msgs []wire.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Body
-	}
-	return out
-}
-
-// seqs lists the seqs of msgs.
-func seqs(msgs []wire.Message) []int64 {
-	out := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Seq
-	}
-	return out
-}
-
-// span is from, from+1, ..., to.
-func span(from, to int64) []int64 {
-	out := []int64{}
-	for s := from; s <= to; s++ {
-		out = append(out, s)
 	}
 	return out
 }

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/node"
+	"tether/server/store/storetest"
 )
 
 func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
@@ -87,8 +87,8 @@ func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
 		require.NoError(t, err)
 	}
 	<-fastDone
-	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
-	assert.Equal(t, span(1, n+3), seqs(fastMsgs), "the fast subscriber gets every message once, in order")
+	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, storetest.Seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
+	require.Equal(t, storetest.Span(1, n+3), storetest.Seqs(fastMsgs), "the fast subscriber gets every message once, in order")
 	t.Logf("published %d messages of %d bytes before the slow consumer was closed", n, len(body))
 }
 
@@ -118,16 +118,16 @@ func TestShutdownTellsClientsToComeBackAndEndsLongPolls(t *testing.T) {
 		ce := requireClosed(t, u.ws, wire.CloseDraining)
 		window, err := ce.RetryAfter()
 		require.NoError(t, err, "reason %q", ce.Reason)
-		assert.Positive(t, window)
+		require.Positive(t, window)
 	}
 	a := <-poll
 	require.NoError(t, a.err, "the long-poll answers 200")
-	assert.Empty(t, a.page.Messages)
-	assert.Less(t, a.at.Sub(start), 4*time.Second, "the long-poll returns well before its wait of 30 s")
+	require.Empty(t, a.page.Messages)
+	require.Less(t, a.at.Sub(start), 4*time.Second, "the long-poll returns well before its wait of 30 s")
 	require.NoError(t, <-closed)
 
 	_, err := native.Dial(ctx, m.URL(), casey.tok)
-	assert.Error(t, err, "the server is gone")
+	require.Error(t, err, "the server is gone")
 }
 
 func TestARestartOnTheSameDataKeepsEveryAckedMessageInOrder(t *testing.T) {
@@ -160,12 +160,12 @@ func TestARestartOnTheSameDataKeepsEveryAckedMessageInOrder(t *testing.T) {
 	stored := history(t, h, room)
 	require.Len(t, stored, len(acked))
 	for i, msg := range stored {
-		assert.Equal(t, acked[i], wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+		require.Equal(t, acked[i], wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 	}
-	assert.Equal(t, span(1, int64(len(acked))), seqs(stored))
+	require.Equal(t, storetest.Span(1, int64(len(acked))), storetest.Seqs(stored))
 
 	c := dial(t, second, casey.tok)
 	ack, err := c.SendAndAck(ctx, room, "after", "after the restart")
 	require.NoError(t, err)
-	assert.Equal(t, int64(len(acked)+1), ack.Seq, "seqs go on where they stopped")
+	require.Equal(t, int64(len(acked)+1), ack.Seq, "seqs go on where they stopped")
 }

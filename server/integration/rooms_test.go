@@ -13,6 +13,7 @@ import (
 	"tether/conn/wire"
 	"tether/server/auth"
 	"tether/server/node"
+	"tether/server/store/storetest"
 )
 
 // The therapist's inbox against the real server: GET /api/rooms lists the
@@ -27,14 +28,6 @@ func listRooms(t *testing.T, m *node.Main, tok, query string) ([]wire.RoomInfo, 
 		require.NotNil(t, page.Rooms, `"rooms" is a list, never null`)
 	}
 	return page.Rooms, err
-}
-
-func roomNames(infos []wire.RoomInfo) []string {
-	out := []string{}
-	for _, r := range infos {
-		out = append(out, r.Room)
-	}
-	return out
 }
 
 func TestTheInboxListsTheRoomsWithMessagesNewestFirst(t *testing.T) {
@@ -62,7 +55,7 @@ func TestTheInboxListsTheRoomsWithMessagesNewestFirst(t *testing.T) {
 	t.Run("a dev therapist with every room sees each room with messages, newest first, with its last message", func(t *testing.T) {
 		got, err := listRooms(t, m, therapist, "")
 		require.NoError(t, err)
-		require.Equal(t, []string{"booking-a", "booking-c", "booking-b"}, roomNames(got))
+		require.Equal(t, []string{"booking-a", "booking-c", "booking-b"}, storetest.Names(got))
 		a := got[0]
 		assert.Equal(t, int64(2), a.Head)
 		require.NotNil(t, a.Last)
@@ -81,7 +74,7 @@ func TestTheInboxListsTheRoomsWithMessagesNewestFirst(t *testing.T) {
 	t.Run("a customer with one room sees only that room", func(t *testing.T) {
 		got, err := listRooms(t, m, casey.Token, "")
 		require.NoError(t, err)
-		require.Equal(t, []string{"booking-c"}, roomNames(got))
+		require.Equal(t, []string{"booking-c"}, storetest.Names(got))
 		assert.Equal(t, "first in c", got[0].Last.Body)
 	})
 
@@ -91,13 +84,13 @@ func TestTheInboxListsTheRoomsWithMessagesNewestFirst(t *testing.T) {
 		assert.Empty(t, got)
 		all, err := listRooms(t, m, therapist, "")
 		require.NoError(t, err)
-		assert.NotContains(t, roomNames(all), "booking-quiet")
+		assert.NotContains(t, storetest.Names(all), "booking-quiet")
 	})
 
 	t.Run("the limit keeps the most recently active", func(t *testing.T) {
 		got, err := listRooms(t, m, therapist, "?limit=2")
 		require.NoError(t, err)
-		assert.Equal(t, []string{"booking-a", "booking-c"}, roomNames(got))
+		assert.Equal(t, []string{"booking-a", "booking-c"}, storetest.Names(got))
 	})
 
 	t.Run("a bad token is 401", func(t *testing.T) {
@@ -117,7 +110,7 @@ func TestTheInboxListsTheRoomsWithMessagesNewestFirst(t *testing.T) {
 		require.NoError(t, err)
 		got, err := listRooms(t, m, therapist, "")
 		require.NoError(t, err)
-		require.Equal(t, []string{"booking-b", "booking-a", "booking-c"}, roomNames(got))
+		require.Equal(t, []string{"booking-b", "booking-a", "booking-c"}, storetest.Names(got))
 		assert.Equal(t, "back in b", got[0].Last.Body)
 	})
 
@@ -149,5 +142,5 @@ func TestTheInboxHonoursEveryRoomInDevModeOnly(t *testing.T) {
 	assert.Empty(t, got, `"*" means no room outside dev mode`)
 	got, err = listRooms(t, m, issue("booking-1"), "")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"booking-1"}, roomNames(got))
+	assert.Equal(t, []string{"booking-1"}, storetest.Names(got))
 }

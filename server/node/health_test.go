@@ -3,40 +3,22 @@
 package node
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tether/internal/syncbuf"
 )
-
-// syncBuffer is a log that the server's goroutines may write concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // The health check tells a load balancer yes or no and nothing more; why
 // the store failed goes to the operator's log.
 func TestHealthSaysOnlyOkOrNotOk(t *testing.T) {
 	t.Parallel()
-	var log syncBuffer
+	var log syncbuf.Buffer
 	m := &Main{
 		Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true},
 		Stdout: io.Discard,

@@ -20,8 +20,9 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"tether/internal/syncbuf"
 )
 
 // EnvURL is the variable the command finds the server's address in.
@@ -59,8 +60,8 @@ func run(server string, serverArgs, command []string) int {
 	}
 	// The server's log would drown the command's output: it is shown only
 	// when the command fails.
-	var log strings.Builder
-	srv.Stderr = &lockedBuilder{b: &log}
+	var log syncbuf.Buffer
+	srv.Stderr = &log
 	if err := srv.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "withserver:", err)
 		return 1
@@ -79,14 +80,14 @@ func run(server string, serverArgs, command []string) int {
 	url, err := serving(out, 30*time.Second)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withserver:", err)
-		fmt.Fprint(os.Stderr, srv.Stderr.(*lockedBuilder).String())
+		fmt.Fprint(os.Stderr, log.String())
 		return 1
 	}
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), EnvURL+"="+url)
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "withserver: the server's log:\n%s", srv.Stderr.(*lockedBuilder).String())
+		fmt.Fprintf(os.Stderr, "withserver: the server's log:\n%s", log.String())
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return exit.ExitCode()
@@ -127,23 +128,4 @@ func serving(out io.Reader, timeout time.Duration) (string, error) {
 	case <-time.After(timeout):
 		return "", fmt.Errorf("the server did not serve within %s", timeout)
 	}
-}
-
-// lockedBuilder collects the server's log from the goroutine exec copies it
-// on.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

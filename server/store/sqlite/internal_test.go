@@ -6,9 +6,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +69,132 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
+// migratedTo makes a database file of schema version n, as a tether of
+// that version left it, and returns its path and the database, which the
+// test closes before it opens a Store on the file.
+func migratedTo(t *testing.T, n int) (path string, db *sql.DB) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "tether.db")
+	db, err := openDB(path, nil)
+	require.NoError(t, err)
+	_, err = migrate(context.Background(), db, migrations[:n])
+	require.NoError(t, err)
+	return path, db
+}
+
+// insertOld writes m into db, of schema version 2 to 4, as a tether of that
+// version did, and moves its room to activity.
+func insertOld(t *testing.T, db *sql.DB, m wire.Message, activity int) {
+	t.Helper()
+	_, err := db.Exec(`INSERT INTO rooms (room, head, activity) VALUES (?, ?, ?)
+		ON CONFLICT (room) DO UPDATE SET head = excluded.head, activity = excluded.activity`, m.Room, m.Seq, activity)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.Room, m.Seq, m.ID, m.ClientID, m.Sender.ID, m.Sender.Name, m.Sender.Role, m.Body, m.SentAt)
+	require.NoError(t, err)
+}
+
+// query lists the one text column of every row query reads from db.
+func query(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	require.NoError(t, err)
+	return storetest.Strings(t, rows)
+}
+
+// A database written before migration 3 keys client_ids by room: after it,
+// every message is still there, in the same rowid order, and a client_id is
+// keyed by its sender.
+func TestMigration3KeysClientIDsBySenderAndKeepsEveryMessage(t *testing.T) {
+	t.Parallel()
+	path, db := migratedTo(t, 2)
+	ctx := context.Background()
+
+	old := storetest.KeyedByRoom()
+	for i, m := range old {
+		insertOld(t, db, m, i+1)
+	}
+	_, err := db.Exec(`INSERT INTO messages (room, seq, id, client_id, sender_id, sender_name, sender_role, body, sent_at)
+		VALUES ('a', 3, 'm4', 'c1', 'u-bo', 'Bo', 'therapist', 'taken', 40)`)
+	require.ErrorContains(t, err, "UNIQUE", "the old schema keys client_ids by room")
+	const rowids = "SELECT rowid || ':' || id FROM messages ORDER BY rowid"
+	before := query(t, db, rowids)
+	require.NoError(t, db.Close())
+
+	s := openAt(t, path, Options{})
+	assert.Equal(t, before, query(t, s.reader, rowids), "every message keeps its rowid")
+	storetest.AssertHolds(t, s, old)
+
+	storetest.AssertKeyedBySender(t, s, 50)
+	head, err := s.Head(ctx, "a")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), head)
+}
+
+// A database written before migration 5 keeps every message through it,
+// with its rowid, its rooms' order and its idempotency keys; only the index
+// on id, which nothing read, is gone.
+func TestMigration5DropsTheIDIndexAndKeepsEveryMessage(t *testing.T) {
+	t.Parallel()
+	path, db := migratedTo(t, 4)
+	ctx := context.Background()
+
+	// Rooms b, a, c were appended to last in that order; a body of 16 KB
+	// (the most a message holds) spills into overflow pages, which the
+	// copy must carry too.
+	big := strings.Repeat("é", wire.MaxBodyChars)
+	var old []wire.Message
+	for i, room := range []string{"a", "b", "a", "c", "b", "a", "c", "b"} {
+		seq := int64(1)
+		for _, m := range old {
+			if m.Room == room {
+				seq = m.Seq + 1
+			}
+		}
+		body := fmt.Sprintf("message %d", i)
+		if i == 2 {
+			body = big
+		}
+		m := wire.Message{Room: room, Seq: seq, ID: fmt.Sprintf("m%d", i), ClientID: fmt.Sprintf("c%d", i),
+			Sender: storetest.Ada, Body: body, SentAt: int64(10 * i)}
+		old = append(old, m)
+		insertOld(t, db, m, i+1)
+	}
+	const rows = "SELECT rowid || ':' || room || '/' || seq || ':' || id || ':' || length(body) FROM messages ORDER BY rowid"
+	before := query(t, db, rows)
+	require.Len(t, before, len(old))
+	require.NoError(t, db.Close())
+
+	s := openAt(t, path, Options{})
+	assert.Equal(t, before, query(t, s.reader, rows), "every message keeps its rowid")
+	storetest.AssertHolds(t, s, old)
+
+	infos, err := s.Rooms(ctx, nil, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b", "c", "a"}, storetest.RoomNames(t, infos))
+
+	indexed := query(t, s.reader, `SELECT c.name FROM pragma_index_list('messages') i
+		JOIN pragma_index_info(i.name) c ORDER BY i.name, c.seqno`)
+	assert.ElementsMatch(t, []string{"room", "seq", "room", "sender_id", "client_id"}, indexed,
+		"the (room, seq) and (room, sender_id, client_id) keys, and no index on id")
+
+	// Appends go on where the rooms left off, a repeat finds its message,
+	// and an id is no longer checked against the others.
+	m, created, err := s.Append(ctx, req("c", "new", "m1", "after the migration"))
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.Equal(t, int64(3), m.Seq)
+	repeat := req("a", "c2", "m99", "a repeat")
+	repeat.Sender = storetest.Ada
+	m, created, err = s.Append(ctx, repeat)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, big, m.Body)
+	infos, err = s.Rooms(ctx, nil, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "b", "a"}, storetest.RoomNames(t, infos))
+}
+
 func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 	t.Parallel()
 	s := openInternal(t, Options{})
@@ -101,8 +227,15 @@ func TestTheConnectionsAreSetUpForDurability(t *testing.T) {
 // itself: the writer goroutine stays idle while no Append runs.
 func openInternal(t *testing.T, opts Options) *Store {
 	t.Helper()
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := Open(filepath.Join(t.TempDir(), "tether.db"), opts)
+	return openAt(t, filepath.Join(t.TempDir(), "tether.db"), opts)
+}
+
+// openAt opens the store at path, with a logger that writes nothing, and
+// closes it when the test ends.
+func openAt(t *testing.T, path string, opts Options) *Store {
+	t.Helper()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	s, err := Open(path, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
@@ -283,7 +416,7 @@ func TestTheCheckpointerRunsBesideTheWriterUntilClose(t *testing.T) {
 	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "tether.db"), Options{
 		CheckpointEvery: 5 * time.Millisecond,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:          slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	for i := range 50 {

@@ -4,9 +4,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,19 +55,6 @@ func TestTheRoomsQueriesUseTheIndexes(t *testing.T) {
 	})
 }
 
-// migratedTo makes a database file of schema version n, as a tether of
-// that version left it, and returns its path and the database, which the
-// test closes before it opens a Store on the file.
-func migratedTo(t *testing.T, n int) (path string, db *sql.DB) {
-	t.Helper()
-	path = filepath.Join(t.TempDir(), "tether.db")
-	db, err := openDB(path, nil)
-	require.NoError(t, err)
-	_, err = migrate(context.Background(), db, migrations[:n])
-	require.NoError(t, err)
-	return path, db
-}
-
 // A database written before migration 2 lists its rooms in the order they
 // were last appended to, and appends after the migration come first.
 func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
@@ -95,16 +79,14 @@ func TestMigration2OrdersTheExistingRoomsByTheirLastMessage(t *testing.T) {
 	}
 	require.NoError(t, db.Close())
 
-	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	s := openAt(t, path, Options{})
 	rooms := func() []string {
 		infos, err := s.Rooms(ctx, nil, 10)
 		require.NoError(t, err)
 		return storetest.RoomNames(t, infos)
 	}
 	assert.Equal(t, []string{"c", "a", "b"}, rooms())
-	_, _, err = s.Append(ctx, req("b", "new", "b-new", "again"))
+	_, _, err := s.Append(ctx, req("b", "new", "b-new", "again"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"b", "c", "a"}, rooms())
 }

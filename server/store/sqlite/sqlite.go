@@ -291,22 +291,7 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, b
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
 func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {
-	if err := s.gate.Enter(); err != nil {
-		return nil, err
-	}
-	defer s.gate.Exit()
-	if limit <= 0 {
-		return []wire.Message{}, nil
-	}
-	rows, err := s.afterStmt.QueryContext(ctx, room, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read new messages in %s: %w", room, err)
-	}
-	msgs, err := scanMessages(rows, room, limit)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read new messages in %s: %w", room, err)
-	}
-	return msgs, nil
+	return s.page(ctx, s.afterStmt, room, since, limit, "new")
 }
 
 // Before returns up to limit messages of room with seq < before, the newest
@@ -314,6 +299,20 @@ func (s *Store) After(ctx context.Context, room string, since int64, limit int) 
 // so a client pages back from the end without knowing the head; a limit of 0
 // or less returns no message.
 func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]wire.Message, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	msgs, err := s.page(ctx, s.beforeStmt, room, before, limit, "older")
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, err
+}
+
+// page reads up to limit messages of room with stmt, which takes the room,
+// the seq to read from and the limit; which says which messages, for the
+// errors.
+func (s *Store) page(ctx context.Context, stmt *sql.Stmt, room string, from int64, limit int, which string) ([]wire.Message, error) {
 	if err := s.gate.Enter(); err != nil {
 		return nil, err
 	}
@@ -321,19 +320,13 @@ func (s *Store) Before(ctx context.Context, room string, before int64, limit int
 	if limit <= 0 {
 		return []wire.Message{}, nil
 	}
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	rows, err := s.beforeStmt.QueryContext(ctx, room, before, limit)
+	rows, err := stmt.QueryContext(ctx, room, from, limit)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read older messages in %s: %w", room, err)
+		return nil, fmt.Errorf("failed to read %s messages in %s: %w", which, room, err)
 	}
 	msgs, err := scanMessages(rows, room, limit)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read older messages in %s: %w", room, err)
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
+		return nil, fmt.Errorf("failed to read %s messages in %s: %w", which, room, err)
 	}
 	return msgs, nil
 }

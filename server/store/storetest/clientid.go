@@ -70,7 +70,7 @@ func (s suite) clientIDPerSender(t *testing.T) {
 	}
 	all, err := st.After(context.Background(), "r1", 0, 100)
 	require.NoError(t, err)
-	assert.Equal(t, span(1, 2), seqs(all))
+	assert.Equal(t, Span(1, 2), Seqs(all))
 }
 
 func (s suite) clientIDPerRoom(t *testing.T) {

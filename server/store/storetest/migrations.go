@@ -31,3 +31,25 @@ func ReleasedSteps(t *testing.T, steps []string, sums string) {
 		assert.Equal(t, want, hex.EncodeToString(sum[:]), "migration %d was edited", i+1)
 	}
 }
+
+// Rows are the rows of a query, of database/sql or of pgx: what Strings
+// reads.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Strings reads every row of rows, each of one text column, in order: the
+// stores' tests of their migrations list what a database holds with it.
+func Strings(t *testing.T, rows Rows) []string {
+	t.Helper()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}

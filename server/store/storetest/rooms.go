@@ -19,13 +19,21 @@ import (
 // with its last message. The stores' own tests of Rooms use it too.
 func RoomNames(t *testing.T, infos []wire.RoomInfo) []string {
 	t.Helper()
-	out := []string{}
 	for _, r := range infos {
-		out = append(out, r.Room)
 		if assert.NotNil(t, r.Last, "room %s", r.Room) {
 			assert.Equal(t, r.Room, r.Last.Room)
 			assert.Equal(t, r.Head, r.Last.Seq, "room %s", r.Room)
 		}
+	}
+	return Names(infos)
+}
+
+// Names lists the rooms of infos in order; empty, not nil, when there are
+// none. The tests of the rooms API use it too.
+func Names(infos []wire.RoomInfo) []string {
+	out := []string{}
+	for _, r := range infos {
+		out = append(out, r.Room)
 	}
 	return out
 }
