@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -47,7 +46,7 @@ func newConnector(dev bool, authURL string) *connector {
 		authURL: authURL,
 		// The service's log lines go to the browser console, as the
 		// original's did.
-		log:         slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		log:         slog.New(slog.NewTextHandler(browser.Console{}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		sessions:    map[string]*app.Session{},
 		opening:     map[string][]func(*app.Session, error){},
 		prefetching: map[string]bool{},

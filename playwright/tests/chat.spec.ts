@@ -9,6 +9,9 @@ test.describe('the chat between a customer and a therapist', () => {
     const taylor = await openPerson(browser, baseURL!, therapistPath(room), 'therapist-page');
     await connected(casey.page);
     await connected(taylor.page);
+    // The service's log lines reach the console, one line each, with the
+    // original's emoji that people search their logs for.
+    await expect.poll(() => casey.console.filter((l) => /🔌 ConnectionStability: Initializing|✅ ConnectionStability: WebSocket connected/.test(l)).length).toBe(2);
     // Dev mode's ?as= made the room a demo booking of the two: each header
     // names the other party and the appointment.
     await expect(casey.page.getByTestId('chat-header').getByTestId('other-party')).toHaveText('Taylor');

@@ -39,6 +39,8 @@ export interface Person {
   context: BrowserContext;
   page: Page;
   sockets: Socket[];
+  /** What the page wrote to its console, in order. */
+  console: string[];
 }
 
 /** A WebSocket the page opened and the frames it sent on it. */
@@ -57,6 +59,8 @@ export async function openPerson(browser: Browser, baseURL: string, path: string
   const context = await browser.newContext({ baseURL, serviceWorkers: 'block', viewport });
   const page = await context.newPage();
   const sockets: Socket[] = [];
+  const console: string[] = [];
+  page.on('console', (m) => console.push(m.text()));
   page.on('websocket', (ws) => {
     const sock: Socket = { ws, sent: [], openedAt: Date.now() };
     ws.on('framesent', (f) => {
@@ -66,7 +70,7 @@ export async function openPerson(browser: Browser, baseURL: string, path: string
   });
   await page.goto(path);
   await waitForApp(page, testId);
-  return { context, page, sockets };
+  return { context, page, sockets, console };
 }
 
 /** The customer of room, with a dev token. */
