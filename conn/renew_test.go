@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"tether/conn"
 	"tether/conn/conntest"
@@ -45,7 +44,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 		})
 		h.subscribe("room-1")
 		h.settle()
-		require.Equal(t, conn.StateConnected, h.state())
+		assert.Equal(t, conn.StateConnected, h.state())
 		connectedAt := len(h.states())
 		h.advance(79 * time.Second)
 		assert.Empty(t, auths(h), "not before 80 %")
