@@ -181,8 +181,13 @@ func (h *harness) subscribeAfter(room string, after int64) (unsubscribe func()) 
 func (h *harness) seqs(room string) []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []int64
-	for _, m := range h.got[room] {
+	return seqsOf(h.got[room])
+}
+
+// seqsOf lists the seqs of msgs, in their order.
+func seqsOf(msgs []wire.Message) []int64 {
+	out := []int64{}
+	for _, m := range msgs {
 		out = append(out, m.Seq)
 	}
 	return out

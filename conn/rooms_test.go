@@ -251,14 +251,6 @@ func TestSubscriptions(t *testing.T) {
 	})
 }
 
-func historySeqs(msgs []wire.Message) []int64 {
-	out := []int64{}
-	for _, m := range msgs {
-		out = append(out, m.Seq)
-	}
-	return out
-}
-
 func TestHistory(t *testing.T) {
 	t.Parallel()
 
@@ -278,7 +270,7 @@ func TestHistory(t *testing.T) {
 		for _, p := range pages {
 			msgs, err := h.svc.History(t.Context(), "room-1", p.before, 4)
 			require.NoError(t, err)
-			assert.Equal(t, p.want, historySeqs(msgs), "before %d", p.before)
+			assert.Equal(t, p.want, seqsOf(msgs), "before %d", p.before)
 		}
 	})
 
@@ -300,7 +292,7 @@ func TestHistory(t *testing.T) {
 		h.tokens.QueueRefresh("token-2")
 		msgs, err := h.svc.History(t.Context(), "room-1", 0, 10)
 		require.NoError(t, err)
-		assert.Equal(t, seqRange(1, 3), historySeqs(msgs))
+		assert.Equal(t, seqRange(1, 3), seqsOf(msgs))
 		_, refreshes := h.tokens.Calls()
 		assert.Equal(t, 1, refreshes)
 	})
