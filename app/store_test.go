@@ -232,14 +232,6 @@ func bodiesOf(v app.RoomView) []string {
 	return out
 }
 
-func span(from, to int64) []int64 {
-	out := []int64{}
-	for s := from; s <= to; s++ {
-		out = append(out, s)
-	}
-	return out
-}
-
 // resumeAt makes the service start from lastSeq in room, as after an
 // earlier visit: only what comes after arrives by subscription.
 func resumeAt(room string, lastSeq int64) func(*chat) {
@@ -257,7 +249,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		c.publish("room-1", "two")
 		got := v.last()
 		require.Len(t, got.Messages, 2)
-		assert.Equal(t, span(1, 2), seqsOf(got))
+		assert.Equal(t, conntest.SeqRange(1, 2), seqsOf(got))
 		for _, m := range got.Messages {
 			assert.Equal(t, components.MessageSent, m.State)
 			assert.False(t, m.Mine)
@@ -273,15 +265,15 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		t.Parallel()
 		c := newChat(t, resumeAt("room-1", 12), func(c *chat) { c.srv.Seed("room-1", 12) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(8, 12), seqsOf(v.last()), "the newest page")
+		assert.Equal(t, conntest.SeqRange(8, 12), seqsOf(v.last()), "the newest page")
 		assert.True(t, v.last().HasOlder)
 
 		c.loadOlder("room-1")
-		assert.Equal(t, span(3, 12), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 12), seqsOf(v.last()))
 		assert.True(t, v.last().HasOlder)
 
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 12), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 12), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder, "the page was short: the first message is known")
 
 		pages := c.srv.Stats().Histories
@@ -289,7 +281,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.Equal(t, pages, c.srv.Stats().Histories, "no page before seq 1")
 
 		c.publish("room-1", "new")
-		assert.Equal(t, span(1, 13), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 13), seqsOf(v.last()))
 	})
 
 	t.Run("history stops once a page reaches seq 1 even when full", func(t *testing.T) {
@@ -297,7 +289,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		c := newChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
 		v := c.watch("room-1")
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 10), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 10), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder)
 	})
 
@@ -307,15 +299,15 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		// subscription starts after it instead of replaying the room.
 		c := newChat(t, func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(3, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 7), seqsOf(v.last()))
 		assert.True(t, v.last().HasOlder)
 		subs := c.srv.Received(wire.TypeSubscribe)
 		require.Len(t, subs, 1)
 		assert.Equal(t, int64(7), subs[0].(*wire.Subscribe).Since)
 		c.publish("room-1", "live")
-		assert.Equal(t, span(3, 8), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 8), seqsOf(v.last()))
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 8), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 8), seqsOf(v.last()))
 	})
 
 	t.Run("the same messages from a page and from the subscription show once", func(t *testing.T) {
@@ -324,9 +316,9 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		// also read.
 		c := newChat(t, resumeAt("room-1", 1), func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(2, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(2, 7), seqsOf(v.last()))
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 7), seqsOf(v.last()))
 	})
 
 	t.Run("a room the user may not read shows why", func(t *testing.T) {
@@ -360,7 +352,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.True(t, v.last().HasOlder, "the user may try again")
 		c.srv.Plug()
 		c.until(time.Minute, func() bool { return c.svc.Status().IsConnected })
-		assert.Equal(t, span(1, 3), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 3), seqsOf(v.last()))
 		assert.Empty(t, v.last().OlderErr)
 		assert.Zero(t, v.last().Unread, "what was there before counts as read")
 	})
@@ -477,7 +469,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		assert.Equal(t, components.MessagePending, v.last().Messages[2].State)
 		c.until(time.Minute, func() bool { return c.svc.Status().State == conn.StateConnected })
 		got := v.last()
-		assert.Equal(t, span(1, 4), seqsOf(got))
+		assert.Equal(t, conntest.SeqRange(1, 4), seqsOf(got))
 		assert.Equal(t, []string{"one", "two", "three", "four"}, bodiesOf(got))
 		assert.Equal(t, []bool{false, true, false, true}, []bool{got.Messages[0].Mine, got.Messages[1].Mine, got.Messages[2].Mine, got.Messages[3].Mine})
 		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
@@ -502,7 +494,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 
 		c.srv.IgnoreSends(false)
 		c.advance(11 * time.Second)
-		assert.Equal(t, span(1, 3), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 3), seqsOf(v.last()))
 		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 	})
 }
@@ -813,9 +805,9 @@ func TestStoreHoldsEachMessageOnce(t *testing.T) {
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return slices.Equal(seqsOf(last), span(1, 5)) && app.StoreIdle(store)
+		return slices.Equal(seqsOf(last), conntest.SeqRange(1, 5)) && app.StoreIdle(store)
 	}, 5*time.Second, 100*time.Microsecond)
-	assert.Equal(t, span(1, 5), seqsOf(store.View("room-1")))
+	assert.Equal(t, conntest.SeqRange(1, 5), seqsOf(store.View("room-1")))
 }
 
 func TestTokenUser(t *testing.T) {

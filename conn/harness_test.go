@@ -181,16 +181,7 @@ func (h *harness) subscribeAfter(room string, after int64) (unsubscribe func()) 
 func (h *harness) seqs(room string) []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return seqsOf(h.got[room])
-}
-
-// seqsOf lists the seqs of msgs, in their order.
-func seqsOf(msgs []wire.Message) []int64 {
-	out := []int64{}
-	for _, m := range msgs {
-		out = append(out, m.Seq)
-	}
-	return out
+	return conntest.Seqs(h.got[room])
 }
 
 func (h *harness) roomErrors(room string) []error {
@@ -234,14 +225,6 @@ func (h *harness) socket() *conntest.Socket {
 	socks := h.srv.Sockets()
 	require.Len(h.t, socks, 1, "open sockets")
 	return socks[0]
-}
-
-func seqRange(from, to int64) []int64 {
-	var out []int64
-	for s := from; s <= to; s++ {
-		out = append(out, s)
-	}
-	return out
 }
 
 func hellos(srv *conntest.Server) []*wire.Hello {

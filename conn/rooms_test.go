@@ -73,7 +73,7 @@ func TestSubscriptions(t *testing.T) {
 		h.settle()
 		h.srv.Seed("room-1", 5)
 		h.subscribeAfter("room-1", 6)
-		assert.Equal(t, seqRange(1, 6), h.seqs("room-1"), "2-6 are delivered, none skipped")
+		assert.Equal(t, conntest.SeqRange(1, 6), h.seqs("room-1"), "2-6 are delivered, none skipped")
 	})
 
 	t.Run("hello resumes every room from its last seq after a drop", func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestSubscriptions(t *testing.T) {
 		hs := hellos(h.srv)
 		require.Len(t, hs, 2)
 		assert.Equal(t, map[string]int64{"room-a": 3, "room-b": 1}, hs[1].Resume)
-		assert.Equal(t, seqRange(1, 4), h.seqs("room-a"), "the replay brought the missed one, once")
+		assert.Equal(t, conntest.SeqRange(1, 4), h.seqs("room-a"), "the replay brought the missed one, once")
 		assert.Len(t, h.srv.Received(wire.TypeSubscribe), 2, "no subscribe needed after the resume")
 	})
 
@@ -108,7 +108,7 @@ func TestSubscriptions(t *testing.T) {
 		msgs := h.srv.Messages("room-1")
 		h.socket().Inject(&msgs[3])
 		h.settle()
-		assert.Equal(t, seqRange(1, 4), h.seqs("room-1"))
+		assert.Equal(t, conntest.SeqRange(1, 4), h.seqs("room-1"))
 		assert.Equal(t, 1, h.srv.Stats().Polls)
 	})
 
@@ -129,7 +129,7 @@ func TestSubscriptions(t *testing.T) {
 		h := newHarness(t)
 		h.srv.Seed("room-1", 1234)
 		h.subscribe("room-1")
-		assert.Equal(t, seqRange(1, 1234), h.seqs("room-1"))
+		assert.Equal(t, conntest.SeqRange(1, 1234), h.seqs("room-1"))
 		assert.Equal(t, 2, h.srv.Stats().Polls, "two pages of 500 after the replay")
 	})
 
@@ -141,7 +141,7 @@ func TestSubscriptions(t *testing.T) {
 		h.subscribe("room-1")
 		h.advance(50 * ms)
 		h.advance(50 * ms)
-		assert.Equal(t, seqRange(1, 700), h.seqs("room-1"))
+		assert.Equal(t, conntest.SeqRange(1, 700), h.seqs("room-1"))
 	})
 
 	t.Run("seqs missing on the server are skipped rather than waited for", func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestSubscriptions(t *testing.T) {
 		}
 		h.settle()
 		n := int64(len(h.srv.Messages("room-1")))
-		assert.Equal(t, seqRange(1, n), h.seqs("room-1"))
+		assert.Equal(t, conntest.SeqRange(1, n), h.seqs("room-1"))
 	})
 }
 
@@ -262,15 +262,15 @@ func TestHistory(t *testing.T) {
 			before int64
 			want   []int64
 		}{
-			{0, seqRange(7, 10)},
-			{7, seqRange(3, 6)},
-			{3, seqRange(1, 2)},
+			{0, conntest.SeqRange(7, 10)},
+			{7, conntest.SeqRange(3, 6)},
+			{3, conntest.SeqRange(1, 2)},
 			{1, []int64{}},
 		}
 		for _, p := range pages {
 			msgs, err := h.svc.History(t.Context(), "room-1", p.before, 4)
 			require.NoError(t, err)
-			assert.Equal(t, p.want, seqsOf(msgs), "before %d", p.before)
+			assert.Equal(t, p.want, conntest.Seqs(msgs), "before %d", p.before)
 		}
 	})
 
@@ -292,7 +292,7 @@ func TestHistory(t *testing.T) {
 		h.tokens.QueueRefresh("token-2")
 		msgs, err := h.svc.History(t.Context(), "room-1", 0, 10)
 		require.NoError(t, err)
-		assert.Equal(t, seqRange(1, 3), seqsOf(msgs))
+		assert.Equal(t, conntest.SeqRange(1, 3), conntest.Seqs(msgs))
 		_, refreshes := h.tokens.Calls()
 		assert.Equal(t, 1, refreshes)
 	})
