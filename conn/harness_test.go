@@ -68,6 +68,13 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	return h
 }
 
+// parallelHarness marks the test parallel and gives it a harness of its own.
+func parallelHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	t.Parallel()
+	return newHarness(t, opts...)
+}
+
 func (h *harness) start() {
 	h.svc = conn.New(h.cfg, conn.Ports{
 		Clock:   h.clock,

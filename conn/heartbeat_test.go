@@ -16,8 +16,7 @@ func TestHeartbeat(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a ping goes out every quality check interval while visible", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.advance(15 * time.Second)
 		assert.Equal(t, 3, countFrames(h.srv, "ping"))
 		h.advance(5 * time.Second)
@@ -25,8 +24,7 @@ func TestHeartbeat(t *testing.T) {
 	})
 
 	t.Run("pongs keep a quiet link alive", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.advance(2 * time.Minute)
 		assert.Equal(t, conn.StateConnected, h.state())
 		assert.Equal(t, 1, h.srv.Stats().Dials)
@@ -40,8 +38,7 @@ func TestHeartbeat(t *testing.T) {
 		{"a server that stopped answering pings", func(h *harness) { h.srv.MutePongs(true) }},
 	} {
 		t.Run(fault.name+" is found dead within twenty seconds", func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
+			h := parallelHarness(t)
 			h.advance(5 * time.Second) // the ping at 5 s, answered
 			lastInbound := h.clock.Now()
 			fault.apply(h)
@@ -57,8 +54,7 @@ func TestHeartbeat(t *testing.T) {
 	}
 
 	t.Run("any inbound frame counts as life", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.MutePongs(true)
 		for range 8 {
@@ -73,8 +69,7 @@ func TestVisibility(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a hidden page pings less while the link holds, finds a dead link in the background, and pings more after an idle drop", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t) // the fake server's welcome says heartbeat_ms 15000
+		h := parallelHarness(t) // the fake server's welcome says heartbeat_ms 15000
 		h.env.Fire(conn.EnvHidden)
 		h.settle()
 		pings := countFrames(h.srv, wire.TypePing)
@@ -104,8 +99,7 @@ func TestVisibility(t *testing.T) {
 	for _, ev := range []conn.EnvEvent{conn.EnvVisible, conn.EnvPageShow} {
 		name := map[conn.EnvEvent]string{conn.EnvVisible: "becoming visible", conn.EnvPageShow: "pageshow"}[ev]
 		t.Run(name+" probes at once and reconnects at once when the link died", func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
+			h := parallelHarness(t)
 			h.env.Fire(conn.EnvHidden)
 			h.advance(time.Minute)
 			h.socket().Blackhole()
@@ -117,8 +111,7 @@ func TestVisibility(t *testing.T) {
 		})
 
 		t.Run(name+" keeps a link that answers", func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
+			h := parallelHarness(t)
 			h.env.Fire(conn.EnvHidden)
 			h.advance(time.Minute)
 			pings := countFrames(h.srv, wire.TypePing)
@@ -131,8 +124,7 @@ func TestVisibility(t *testing.T) {
 	}
 
 	t.Run("becoming visible while waiting for a retry connects now", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.loseNetwork()
 		h.advance(h.retryIn())
 		require.Greater(t, h.retryIn(), time.Second)
@@ -144,8 +136,7 @@ func TestVisibility(t *testing.T) {
 	})
 
 	t.Run("a frozen page that runs again is checked like a visible one", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.env.Fire(conn.EnvFreeze)
 		h.socket().Blackhole()
 		h.env.Fire(conn.EnvResume)
@@ -155,8 +146,7 @@ func TestVisibility(t *testing.T) {
 	})
 
 	t.Run("a wall-clock jump triggers the same probe", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.advance(5 * time.Second)
 		h.socket().Blackhole()
 		h.clock.Jump(10 * time.Minute)
@@ -169,8 +159,7 @@ func TestVisibility(t *testing.T) {
 	})
 
 	t.Run("a wall-clock jump keeps a link that answers", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.advance(5 * time.Second)
 		h.clock.Jump(10 * time.Minute)
 		h.settle()
@@ -181,8 +170,7 @@ func TestVisibility(t *testing.T) {
 }
 
 func TestAHiddenPageWithThrottledTimersSeesNoFalseDeath(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := parallelHarness(t)
 	h.env.Fire(conn.EnvHidden)
 	h.settle()
 	pings := countFrames(h.srv, wire.TypePing)
@@ -199,8 +187,7 @@ func TestNetworkHints(t *testing.T) {
 	t.Parallel()
 
 	t.Run("offline shows at once and a pong on the socket corrects it", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(100 * ms) })
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(100 * ms) })
 		h.advance(100 * ms)
 		require.Equal(t, conn.StateConnected, h.state())
 
@@ -217,8 +204,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("offline with a dead socket drops it when no pong comes", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Unplug()
 		h.env.Fire(conn.EnvOffline)
 		h.settle()
@@ -231,8 +217,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("online cancels the backoff and reconnects now", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.srv.Unplug()
 		h.env.Fire(conn.EnvOffline)
 		h.srv.Break(wire.CloseAbnormal, "")
@@ -250,8 +235,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("online with an open socket pings it and replaces it when no pong comes", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.socket().Blackhole()
 		h.env.Fire(conn.EnvOnline)
 		h.settle()
@@ -262,8 +246,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("a socket that lived through an offline spell is replaced at once when the network is back", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.Publish("room-1", "before")
 		h.settle()
@@ -283,8 +266,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("dials that failed while offline are no evidence that WebSocket is blocked", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.env.Fire(conn.EnvOffline)
 		h.loseNetwork()
 		for range 3 {
@@ -306,8 +288,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("a socket that answered while the browser said offline is kept", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.env.Fire(conn.EnvOffline)
 		h.settle()
 		assert.Equal(t, conn.StateConnected, h.state(), "the pong proved the network works")
@@ -317,8 +298,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("online with a live socket keeps it", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		pings := countFrames(h.srv, wire.TypePing)
 		h.env.Fire(conn.EnvOnline)
 		h.settle()
@@ -328,15 +308,13 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("offline at start is corrected by a probe that answers", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.env.SetStart(false, true) })
+		h := parallelHarness(t, func(h *harness) { h.env.SetStart(false, true) })
 		assert.Equal(t, conn.StateConnected, h.state())
 		assert.Equal(t, 1, h.srv.Stats().Pings)
 	})
 
 	t.Run("offline with no socket and a probe that fails stays offline", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged)
+		h := parallelHarness(t, unplugged)
 		h.env.Fire(conn.EnvOffline)
 		h.settle()
 		h.advance(time.Minute)
@@ -345,8 +323,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("offline with no socket and a probe that answers reconnects", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.srv.Break(wire.CloseAbnormal, "")
 		h.srv.HangDial(true)
 		h.settle()
@@ -359,8 +336,7 @@ func TestNetworkHints(t *testing.T) {
 	})
 
 	t.Run("with network detection disabled the hints are ignored", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(func(c *conn.Config) { c.DisableNetworkDetection = true }), func(h *harness) { h.env.SetStart(false, true) })
+		h := parallelHarness(t, withConfig(func(c *conn.Config) { c.DisableNetworkDetection = true }), func(h *harness) { h.env.SetStart(false, true) })
 		assert.Equal(t, conn.StateConnected, h.state())
 		h.env.Fire(conn.EnvOffline)
 		h.settle()

@@ -22,12 +22,18 @@ func polling(t *testing.T, opts ...option) *harness {
 	return h
 }
 
+// parallelPolling marks the test parallel and gives it a harness in polling.
+func parallelPolling(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	t.Parallel()
+	return polling(t, opts...)
+}
+
 func TestPolling(t *testing.T) {
 	t.Parallel()
 
 	t.Run("long polls carry messages both ways", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.subscribe("room-1")
 		require.EqualValues(t, 1, h.srv.Blocked(), "a long poll waits")
 		h.srv.Publish("room-1", "one")
@@ -44,8 +50,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("an empty long poll is asked again after its wait", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.subscribe("room-1")
 		polls := h.srv.Stats().Polls
 		h.advance(25 * time.Second)
@@ -53,8 +58,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a server that does not hold polls gets short polls every poll interval", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t, func(h *harness) { h.srv.DisableLongPoll(true) })
+		h := parallelPolling(t, func(h *harness) { h.srv.DisableLongPoll(true) })
 		h.subscribe("room-1")
 		polls := h.srv.Stats().Polls
 		h.advance(9 * time.Second)
@@ -65,8 +69,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a failed long poll falls back to short polls", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.FailHTTP("messages", errors.New("proxy cut the request"))
 		h.subscribe("room-1")
 		assert.True(t, h.logs.has("ConnectionStability: Long poll failed - polling every 3s"))
@@ -77,8 +80,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("WebSocket is restored mid-session without losing or repeating a message", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.subscribe("room-1")
 		h.subscribe("room-2")
 		for range 3 {
@@ -102,8 +104,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("online tries WebSocket at once while polling", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.RefuseWebSocket(nil)
 		h.env.Fire(conn.EnvOnline)
 		h.settle()
@@ -111,8 +112,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a failed restore keeps polling and tries again later", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		dials := h.srv.Stats().Dials
 		h.advance(30 * time.Second)
 		assert.Equal(t, dials+1, h.srv.Stats().Dials)
@@ -121,8 +121,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("polling probes the server for quality while visible", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		pings := h.srv.Stats().Pings
 		h.advance(10 * time.Second)
 		assert.Equal(t, pings+2, h.srv.Stats().Pings)
@@ -130,8 +129,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("polling gives up when HTTP fails too", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.subscribe("room-1")
 		h.srv.Unplug()
 		h.advance(5 * time.Second) // the probe fails
@@ -144,8 +142,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("three failed polls in a row give polling up", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t, func(h *harness) { h.env.SetStart(true, false) })
+		h := parallelPolling(t, func(h *harness) { h.env.SetStart(true, false) })
 		h.subscribe("room-1")
 		down := errors.New("down")
 		h.srv.FailHTTP("messages", down, down, down)
@@ -156,8 +153,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a poll that hangs is abandoned and counted as failed", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t, func(h *harness) { h.env.SetStart(true, false) })
+		h := parallelPolling(t, func(h *harness) { h.env.SetStart(true, false) })
 		h.srv.HangHTTP(true)
 		h.subscribe("room-1")
 		h.advance(40 * time.Second)
@@ -165,8 +161,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a rate-limited poll waits retry-after", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.FailHTTP("messages", &conn.HTTPError{Status: 429, Code: wire.CodeRateLimited, RetryAfter: 8 * time.Second})
 		h.subscribe("room-1")
 		polls := h.srv.Stats().Polls
@@ -177,8 +172,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a forbidden room fails alone while polling", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t, func(h *harness) { h.srv.Forbid("secret") })
+		h := parallelPolling(t, func(h *harness) { h.srv.Forbid("secret") })
 		h.subscribe("secret")
 		h.subscribe("room-1")
 		require.Len(t, h.roomErrors("secret"), 1)
@@ -189,8 +183,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a refused token while polling is refreshed once", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t, func(h *harness) { h.tokens.QueueRefresh("token-2") })
+		h := parallelPolling(t, func(h *harness) { h.tokens.QueueRefresh("token-2") })
 		h.srv.AcceptTokens("token-2")
 		h.subscribe("room-1")
 		h.subscribe("room-2")
@@ -203,8 +196,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("posts wait out a rate limit and fail on a permanent refusal", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.FailHTTP("post",
 			&conn.HTTPError{Status: 429, Code: wire.CodeRateLimited, RetryAfter: 5 * time.Second},
 			&conn.HTTPError{Status: 409, Code: wire.CodeConflict, Message: "client_id taken"})
@@ -221,8 +213,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a post that fails on the network is tried again", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.FailHTTP("post", errors.New("reset"), &conn.HTTPError{Status: 500, Code: wire.CodeInternal})
 		h.send("room-1", "persistent")
 		h.advance(6 * time.Second)
@@ -231,8 +222,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("posts that fail on the network never fail the message", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		errs := make([]error, 8)
 		for i := range errs {
 			errs[i] = errors.New("net::ERR_NETWORK_CHANGED")
@@ -249,8 +239,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a post still out holds back the messages after it when WebSocket comes back", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.HangHTTP(true)
 		first := h.send("room-1", "first")
 		second := h.send("room-1", "second")
@@ -267,8 +256,7 @@ func TestPolling(t *testing.T) {
 	})
 
 	t.Run("a post that hangs is abandoned at the ack timeout and sent again", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.srv.HangHTTP(true)
 		h.send("room-1", "slow")
 		h.advance(10 * time.Second)
@@ -287,8 +275,7 @@ func TestFallback(t *testing.T) {
 	t.Parallel()
 
 	t.Run("WebSocket failing twice while ping answers switches to polling at once", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, refuseWebSocket)
+		h := parallelHarness(t, refuseWebSocket)
 		require.Equal(t, conn.StateReconnecting, h.state(), "one failure is not enough")
 		h.advance(h.retryIn())
 		assert.Equal(t, conn.StatePolling, h.state())
@@ -319,8 +306,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("after max attempts with no answer it suspends and retries at the max delay forever", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged, withConfig(func(c *conn.Config) { c.MaxReconnectAttempts = 3 }))
+		h := parallelHarness(t, unplugged, withConfig(func(c *conn.Config) { c.MaxReconnectAttempts = 3 }))
 		for h.state() != conn.StateSuspended {
 			require.Less(t, h.srv.Stats().Dials, 6)
 			h.advance(h.retryIn())
@@ -348,8 +334,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("a suspended service falls back to polling once HTTP answers again", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged, withConfig(func(c *conn.Config) { c.MaxReconnectAttempts = 2 }))
+		h := parallelHarness(t, unplugged, withConfig(func(c *conn.Config) { c.MaxReconnectAttempts = 2 }))
 		for h.state() != conn.StateSuspended {
 			h.advance(h.retryIn())
 		}
@@ -360,8 +345,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("with fallback polling disabled it suspends without probing", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, refuseWebSocket, withConfig(func(c *conn.Config) {
+		h := parallelHarness(t, refuseWebSocket, withConfig(func(c *conn.Config) {
 			c.DisableFallbackPolling = true
 			c.MaxReconnectAttempts = 3
 		}))
@@ -373,8 +357,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("a dial that hangs ends at the connection timeout", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.HangDial(true) }, withConfig(func(c *conn.Config) { c.DisableFallbackPolling = true }))
+		h := parallelHarness(t, func(h *harness) { h.srv.HangDial(true) }, withConfig(func(c *conn.Config) { c.DisableFallbackPolling = true }))
 		assert.Equal(t, conn.StateConnecting, h.state())
 		h.advance(10 * time.Second)
 		assert.Equal(t, conn.StateReconnecting, h.state())
@@ -386,8 +369,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("a probe that hangs counts as failed after the connection timeout", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, refuseWebSocket, func(h *harness) { h.srv.HangHTTP(true) },
+		h := parallelHarness(t, refuseWebSocket, func(h *harness) { h.srv.HangHTTP(true) },
 			withConfig(func(c *conn.Config) { c.MaxReconnectAttempts = 2 }))
 		h.advance(h.retryIn()) // second failure: the probe hangs
 		require.EqualValues(t, 1, h.srv.Blocked())
@@ -397,8 +379,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("a silent outage is no blocked WebSocket: back on WebSocket within 5 s of the link", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		require.Equal(t, conn.StateConnected, h.state())
 		silent := func(on bool) {
 			// Nothing gets through either way, and nothing is refused: a
@@ -418,8 +399,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("dials refused while the server restarts after draining are no blocked WebSocket", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Break(wire.CloseDraining, `{"retry_after_ms":1000}`)
 		h.srv.RefuseWebSocket(errRefused) // the new process is not listening yet
 		h.settle()
@@ -433,8 +413,7 @@ func TestFallback(t *testing.T) {
 	})
 
 	t.Run("a socket that closes before its welcome counts as a WebSocket failure", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(time.Second) }) // each welcome is a second away
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(time.Second) }) // each welcome is a second away
 		h.srv.Break(wire.CloseServerError, "")
 		h.settle()
 		require.Equal(t, conn.StateReconnecting, h.state())

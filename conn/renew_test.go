@@ -87,8 +87,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 	})
 
 	t.Run("a token without exp is not renewed", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.settle()
 		h.advance(time.Hour)
 		_, refreshes := h.tokens.Calls()
@@ -101,8 +100,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 // room: the service asks for a new token once, and without one is
 // unauthorized with the server's reason.
 func TestARevokedSessionAsksForATokenOnceAndFailsNoRoom(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := parallelHarness(t)
 	h.subscribe("room-1")
 	h.settle()
 	h.tokens.FailRefresh(&conn.HTTPError{Status: 401, Code: wire.CodeRevoked, Message: "this access was revoked: ask for a new link"})

@@ -17,8 +17,7 @@ func TestSubscriptions(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a room subscribed later is asked since its last seq", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 3)
 		h.subscribe("room-1")
 		assert.Equal(t, []int64{1, 2, 3}, h.seqs("room-1"))
@@ -28,8 +27,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a subscribe refused as rate limited is asked again after retry_after_ms on the same socket", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 3)
 		h.srv.AnswerSubscribes(&wire.ErrorFrame{Code: wire.CodeRateLimited, Message: "too many subscribes", RetryAfterMS: 3000})
 		h.subscribe("room-1")
@@ -45,8 +43,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a first visit starts after the page the caller read", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 120)
 		h.subscribeAfter("room-1", 120)
 		h.srv.Publish("room-1", "new")
@@ -64,8 +61,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a room seen before resumes from its own seq whatever the caller read", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		stop := h.subscribe("room-1")
 		h.srv.Publish("room-1", "one")
 		h.settle()
@@ -77,8 +73,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("hello resumes every room from its last seq after a drop", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-a")
 		h.subscribe("room-b")
 		for range 3 {
@@ -99,8 +94,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a gap is read over HTTP and delivered in order", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.Publish("room-1", "one")
 		h.settle()
@@ -113,8 +107,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("duplicates are dropped by seq", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		msg := h.srv.Publish("room-1", "once")
 		h.settle()
@@ -125,8 +118,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a replay that did not recover is paged up to its head", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 1234)
 		h.subscribe("room-1")
 		assert.Equal(t, conntest.SeqRange(1, 1234), h.seqs("room-1"))
@@ -134,8 +126,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("pages that come before the replay ends wait their turn", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
 		h.advance(50 * ms)
 		h.srv.Seed("room-1", 700)
 		h.subscribe("room-1")
@@ -145,8 +136,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("seqs missing on the server are skipped rather than waited for", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.socket().Inject(&wire.Message{Room: "room-1", Seq: 5, ID: "x", Body: "from nowhere"})
 		h.settle()
@@ -154,8 +144,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a gap whose page fails is read again at the next tick", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.Seed("room-1", 2)
 		h.srv.FailHTTP("messages", &conn.HTTPError{Status: 503, Code: wire.CodeInternal})
@@ -168,8 +157,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("unsubscribing stops the room and tells the server", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		stop := h.subscribe("room-1")
 		h.srv.Publish("room-1", "one")
 		h.settle()
@@ -183,8 +171,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a second subscriber shares the room and the last one out unsubscribes", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		stop1 := h.subscribe("room-1")
 		var second []int64
 		stop2 := h.svc.SubscribeToMessages("room-1", func(m wire.Message) { second = append(second, m.Seq) }, nil)
@@ -205,8 +192,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("a forbidden error frame fails that room only", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Forbid("secret") })
+		h := parallelHarness(t, func(h *harness) { h.srv.Forbid("secret") })
 		h.subscribe("room-1")
 		h.subscribe("secret")
 		errs := h.roomErrors("secret")
@@ -222,8 +208,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("an invalid room is refused through onError", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("not a room!")
 		errs := h.roomErrors("not a room!")
 		require.Len(t, errs, 1)
@@ -231,8 +216,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("messages arrive in seq order exactly once through many drops", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		for i := range 30 {
 			h.srv.Publish("room-1", "m")
@@ -255,8 +239,7 @@ func TestHistory(t *testing.T) {
 	t.Parallel()
 
 	t.Run("pages go backwards from the newest, each in seq order", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 10)
 		pages := []struct {
 			before int64
@@ -275,8 +258,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("a limit over the protocol's page limit is cut to it", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", wire.MaxPageLimit+20)
 		msgs, err := h.svc.History(t.Context(), "room-1", 0, 10*wire.MaxPageLimit)
 		require.NoError(t, err)
@@ -285,8 +267,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("a refused token is renewed once and the page read with the new one", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Seed("room-1", 3)
 		h.srv.AcceptTokens("token-2")
 		h.tokens.QueueRefresh("token-2")
@@ -298,8 +279,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("a token refused twice is the server's answer, after one refresh", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AcceptTokens("nobody")
 		h.tokens.QueueRefresh("token-2", "token-3")
 		_, err := h.svc.History(t.Context(), "room-1", 0, 10)
@@ -311,8 +291,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("no new token to be had returns the refusal", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.FailHTTP("history", &conn.HTTPError{Status: 401, Code: wire.CodeUnauthorized, Message: "token expired"})
 		_, err := h.svc.History(t.Context(), "room-1", 0, 10)
 		var he *conn.HTTPError
@@ -321,24 +300,21 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("a room the user is not part of is forbidden", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Forbid("room-9")
 		_, err := h.svc.History(t.Context(), "room-9", 0, 10)
 		assert.ErrorIs(t, err, conn.ErrForbidden)
 	})
 
 	t.Run("a malformed room is refused without asking the server", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		_, err := h.svc.History(t.Context(), "no such/room", 0, 10)
 		assert.ErrorIs(t, err, conn.ErrInvalidRoom)
 		assert.Zero(t, h.srv.Stats().Histories)
 	})
 
 	t.Run("the network error comes back wrapped", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Unplug()
 		_, err := h.svc.History(t.Context(), "room-1", 0, 10)
 		assert.ErrorContains(t, err, "failed to read the history of room-1")
@@ -346,8 +322,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("close ends a call that waits for the server", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.HangHTTP(true)
 		done := make(chan error, 1)
 		go func() {
@@ -363,8 +338,7 @@ func TestHistory(t *testing.T) {
 	})
 
 	t.Run("the caller's context ends a call that waits for the server", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.HangHTTP(true)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
