@@ -53,6 +53,13 @@ func newChat(t *testing.T, setup ...func(*chat)) *chat {
 	return c
 }
 
+// parallelChat marks the test parallel and gives it a chat of its own.
+func parallelChat(t *testing.T, setup ...func(*chat)) *chat {
+	t.Helper()
+	t.Parallel()
+	return newChat(t, setup...)
+}
+
 // start runs a service and a store on the fakes, as a page load does.
 func (c *chat) start() {
 	c.svc = conn.New(conn.Config{}, conn.Ports{
@@ -242,8 +249,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	t.Parallel()
 
 	t.Run("messages of the other side arrive in seq order and are not mine", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "one")
 		c.publish("room-1", "two")
@@ -262,8 +268,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("the recent past shows at once and older pages merge in order", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 12), func(c *chat) { c.srv.Seed("room-1", 12) })
+		c := parallelChat(t, resumeAt("room-1", 12), func(c *chat) { c.srv.Seed("room-1", 12) })
 		v := c.watch("room-1")
 		assert.Equal(t, conntest.SeqRange(8, 12), seqsOf(v.last()), "the newest page")
 		assert.True(t, v.last().HasOlder)
@@ -285,8 +290,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("history stops once a page reaches seq 1 even when full", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
+		c := parallelChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
 		v := c.watch("room-1")
 		c.loadOlder("room-1")
 		assert.Equal(t, conntest.SeqRange(1, 10), seqsOf(v.last()))
@@ -322,8 +326,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("a room the user may not read shows why", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Forbid("room-9") })
+		c := parallelChat(t, func(c *chat) { c.srv.Forbid("room-9") })
 		v := c.watch("room-9")
 		got := v.last()
 		assert.Contains(t, got.Err, "not a participant")
@@ -333,16 +336,14 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("a malformed room shows why without asking the server", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("no such room")
 		assert.Contains(t, v.last().Err, conn.ErrInvalidRoom.Error())
 		assert.Zero(t, c.srv.Stats().Histories)
 	})
 
 	t.Run("a page opened offline reads the recent past once the network is back", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 3), func(c *chat) {
+		c := parallelChat(t, resumeAt("room-1", 3), func(c *chat) {
 			c.srv.Seed("room-1", 3)
 			c.srv.Unplug()
 		})
@@ -362,8 +363,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a message shows pending, then sent, exactly once", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.IgnoreSends(true)
 		id := c.send("room-1", "hello")
@@ -401,8 +401,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a failed message shows why, and retry sends it", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "client_id in use"})
 		id := c.send("room-1", "hello")
@@ -426,8 +425,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a discarded message goes for good", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "client_id in use"})
 		id := c.send("room-1", "oops")
@@ -441,8 +439,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("messages sent later show after the sent ones, in the order sent", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "theirs")
 		c.srv.IgnoreSends(true)
@@ -456,8 +453,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a drop and its replay bring nothing twice", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.Publish("room-1", "one")
 		c.send("room-1", "two")
@@ -476,8 +472,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a reload shows the past and the waiting messages once", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		c.watch("room-1")
 		c.srv.Publish("room-1", "one")
 		c.send("room-1", "two")
@@ -503,8 +498,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	t.Parallel()
 
 	t.Run("others' messages since the room was read", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "before the app opened") })
+		c := parallelChat(t, func(c *chat) { c.srv.Publish("room-1", "before the app opened") })
 		v := c.watch("room-1")
 		assert.Zero(t, v.last().Unread)
 
@@ -531,8 +525,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("what came in during an outage is marked new until the user writes", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "before")
 		c.srv.Unplug()
@@ -570,8 +563,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("arrivals count others' live messages, not history and not the user's", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })
+		c := parallelChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })
 		var mu sync.Mutex
 		var heard []int
 		stop := c.store.WatchArrivals(func(n int) { mu.Lock(); heard = append(heard, n); mu.Unlock() })
@@ -589,8 +581,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("the inbox lists rooms by last activity with previews and counts", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		var mu sync.Mutex
 		var inbox [][]app.RoomSummary
 		stop := c.store.WatchRooms(func(rs []app.RoomSummary) {
@@ -647,8 +638,7 @@ func TestStoreLifecycle(t *testing.T) {
 	t.Parallel()
 
 	t.Run("leave ends the subscription and the room's watchers", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		require.Equal(t, []string{"room-1"}, c.srv.Sockets()[0].Subscribed())
 		c.store.Leave("room-1")
@@ -661,8 +651,7 @@ func TestStoreLifecycle(t *testing.T) {
 	})
 
 	t.Run("a stopped watcher hears no more; the room stays followed", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		v.stop()
 		n := v.count()
@@ -672,8 +661,7 @@ func TestStoreLifecycle(t *testing.T) {
 	})
 
 	t.Run("a page being read shows as loading and is abandoned on leave", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		c.srv.HangHTTP(true)
 		c.store.Join("room-1")
 		require.Eventually(t, func() bool { return c.srv.Blocked() == 1 }, 5*time.Second, 100*time.Microsecond)
