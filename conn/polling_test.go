@@ -13,6 +13,10 @@ import (
 	"tether/conn/wire"
 )
 
+var errRefused = errors.New("upgrade refused by a proxy")
+
+func refuseWebSocket(h *harness) { h.srv.RefuseWebSocket(errRefused) }
+
 // polling starts a harness whose WebSocket is refused, settled in polling.
 func polling(t *testing.T, opts ...option) *harness {
 	t.Helper()
@@ -266,10 +270,6 @@ func TestPolling(t *testing.T) {
 		assert.Len(t, h.srv.Messages("room-1"), 1)
 	})
 }
-
-var errRefused = errors.New("upgrade refused by a proxy")
-
-func refuseWebSocket(h *harness) { h.srv.RefuseWebSocket(errRefused) }
 
 func TestFallback(t *testing.T) {
 	t.Parallel()
