@@ -332,12 +332,12 @@ func (m *Machine) onProbeTimeout() {
 }
 
 func (m *Machine) onProbe(ev ProbeDone) {
-	if ev.Req == 0 || ev.Req != m.probeReq {
+	if !answers(&m.probeReq, ev.Req) {
 		return
 	}
 	m.stopTimer(TimerProbe)
 	why, rtt := m.probeWhy, m.now.Sub(m.probeAt)
-	m.probeReq, m.probeWhy = 0, 0
+	m.probeWhy = 0
 	if ev.Err != nil {
 		m.logAttrs(slog.LevelDebug, "Probe failed", "err", ev.Err.Error())
 		// The network or the server is down, not WebSocket alone: the
