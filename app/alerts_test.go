@@ -91,8 +91,7 @@ func TestAlerts(t *testing.T) {
 	t.Parallel()
 
 	t.Run("off until turned on, and asking only on the toggle", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		n := &fakeNotifier{permission: "default", answer: "granted"}
 		a := app.NewAlerts(n, c.store)
 		defer a.Close()
@@ -110,8 +109,7 @@ func TestAlerts(t *testing.T) {
 	})
 
 	t.Run("a refusal blocks them", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		n := &fakeNotifier{permission: "default", answer: "denied"}
 		a := app.NewAlerts(n, c.store)
 		defer a.Close()
@@ -122,8 +120,7 @@ func TestAlerts(t *testing.T) {
 	})
 
 	t.Run("hidden, the other party's messages count and notify, one tag per room", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		n := &fakeNotifier{permission: "granted", pref: true, set: true}
 		c.watch("room-1")
 		a := app.NewAlerts(n, c.store)
@@ -160,8 +157,7 @@ func TestAlerts(t *testing.T) {
 	})
 
 	t.Run("turned off, hidden messages still count but raise no notification", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		n := &fakeNotifier{permission: "granted", pref: false, set: true, hidden: true}
 		c.watch("room-1")
 		a := app.NewAlerts(n, c.store)

@@ -53,6 +53,13 @@ func newChat(t *testing.T, setup ...func(*chat)) *chat {
 	return c
 }
 
+// parallelChat marks the test parallel and gives it a chat of its own.
+func parallelChat(t *testing.T, setup ...func(*chat)) *chat {
+	t.Helper()
+	t.Parallel()
+	return newChat(t, setup...)
+}
+
 // start runs a service and a store on the fakes, as a page load does.
 func (c *chat) start() {
 	c.svc = conn.New(conn.Config{}, conn.Ports{
@@ -232,14 +239,6 @@ func bodiesOf(v app.RoomView) []string {
 	return out
 }
 
-func span(from, to int64) []int64 {
-	out := []int64{}
-	for s := from; s <= to; s++ {
-		out = append(out, s)
-	}
-	return out
-}
-
 // resumeAt makes the service start from lastSeq in room, as after an
 // earlier visit: only what comes after arrives by subscription.
 func resumeAt(room string, lastSeq int64) func(*chat) {
@@ -250,14 +249,13 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	t.Parallel()
 
 	t.Run("messages of the other side arrive in seq order and are not mine", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "one")
 		c.publish("room-1", "two")
 		got := v.last()
 		require.Len(t, got.Messages, 2)
-		assert.Equal(t, span(1, 2), seqsOf(got))
+		assert.Equal(t, conntest.SeqRange(1, 2), seqsOf(got))
 		for _, m := range got.Messages {
 			assert.Equal(t, components.MessageSent, m.State)
 			assert.False(t, m.Mine)
@@ -270,18 +268,17 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("the recent past shows at once and older pages merge in order", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 12), func(c *chat) { c.srv.Seed("room-1", 12) })
+		c := parallelChat(t, resumeAt("room-1", 12), func(c *chat) { c.srv.Seed("room-1", 12) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(8, 12), seqsOf(v.last()), "the newest page")
+		assert.Equal(t, conntest.SeqRange(8, 12), seqsOf(v.last()), "the newest page")
 		assert.True(t, v.last().HasOlder)
 
 		c.loadOlder("room-1")
-		assert.Equal(t, span(3, 12), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 12), seqsOf(v.last()))
 		assert.True(t, v.last().HasOlder)
 
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 12), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 12), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder, "the page was short: the first message is known")
 
 		pages := c.srv.Stats().Histories
@@ -289,15 +286,14 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.Equal(t, pages, c.srv.Stats().Histories, "no page before seq 1")
 
 		c.publish("room-1", "new")
-		assert.Equal(t, span(1, 13), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 13), seqsOf(v.last()))
 	})
 
 	t.Run("history stops once a page reaches seq 1 even when full", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
+		c := parallelChat(t, resumeAt("room-1", 10), func(c *chat) { c.srv.Seed("room-1", 10) })
 		v := c.watch("room-1")
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 10), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 10), seqsOf(v.last()))
 		assert.False(t, v.last().HasOlder)
 	})
 
@@ -307,15 +303,15 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		// subscription starts after it instead of replaying the room.
 		c := newChat(t, func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(3, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 7), seqsOf(v.last()))
 		assert.True(t, v.last().HasOlder)
 		subs := c.srv.Received(wire.TypeSubscribe)
 		require.Len(t, subs, 1)
 		assert.Equal(t, int64(7), subs[0].(*wire.Subscribe).Since)
 		c.publish("room-1", "live")
-		assert.Equal(t, span(3, 8), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(3, 8), seqsOf(v.last()))
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 8), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 8), seqsOf(v.last()))
 	})
 
 	t.Run("the same messages from a page and from the subscription show once", func(t *testing.T) {
@@ -324,14 +320,13 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		// also read.
 		c := newChat(t, resumeAt("room-1", 1), func(c *chat) { c.srv.Seed("room-1", 7) })
 		v := c.watch("room-1")
-		assert.Equal(t, span(2, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(2, 7), seqsOf(v.last()))
 		c.loadOlder("room-1")
-		assert.Equal(t, span(1, 7), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 7), seqsOf(v.last()))
 	})
 
 	t.Run("a room the user may not read shows why", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Forbid("room-9") })
+		c := parallelChat(t, func(c *chat) { c.srv.Forbid("room-9") })
 		v := c.watch("room-9")
 		got := v.last()
 		assert.Contains(t, got.Err, "not a participant")
@@ -341,16 +336,14 @@ func TestStoreShowsTheRoom(t *testing.T) {
 	})
 
 	t.Run("a malformed room shows why without asking the server", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("no such room")
 		assert.Contains(t, v.last().Err, conn.ErrInvalidRoom.Error())
 		assert.Zero(t, c.srv.Stats().Histories)
 	})
 
 	t.Run("a page opened offline reads the recent past once the network is back", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, resumeAt("room-1", 3), func(c *chat) {
+		c := parallelChat(t, resumeAt("room-1", 3), func(c *chat) {
 			c.srv.Seed("room-1", 3)
 			c.srv.Unplug()
 		})
@@ -360,7 +353,7 @@ func TestStoreShowsTheRoom(t *testing.T) {
 		assert.True(t, v.last().HasOlder, "the user may try again")
 		c.srv.Plug()
 		c.until(time.Minute, func() bool { return c.svc.Status().IsConnected })
-		assert.Equal(t, span(1, 3), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 3), seqsOf(v.last()))
 		assert.Empty(t, v.last().OlderErr)
 		assert.Zero(t, v.last().Unread, "what was there before counts as read")
 	})
@@ -370,8 +363,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a message shows pending, then sent, exactly once", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.IgnoreSends(true)
 		id := c.send("room-1", "hello")
@@ -409,8 +401,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a failed message shows why, and retry sends it", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "client_id in use"})
 		id := c.send("room-1", "hello")
@@ -434,8 +425,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a discarded message goes for good", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "client_id in use"})
 		id := c.send("room-1", "oops")
@@ -449,8 +439,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("messages sent later show after the sent ones, in the order sent", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "theirs")
 		c.srv.IgnoreSends(true)
@@ -464,8 +453,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 	})
 
 	t.Run("a drop and its replay bring nothing twice", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.srv.Publish("room-1", "one")
 		c.send("room-1", "two")
@@ -477,15 +465,14 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 		assert.Equal(t, components.MessagePending, v.last().Messages[2].State)
 		c.until(time.Minute, func() bool { return c.svc.Status().State == conn.StateConnected })
 		got := v.last()
-		assert.Equal(t, span(1, 4), seqsOf(got))
+		assert.Equal(t, conntest.SeqRange(1, 4), seqsOf(got))
 		assert.Equal(t, []string{"one", "two", "three", "four"}, bodiesOf(got))
 		assert.Equal(t, []bool{false, true, false, true}, []bool{got.Messages[0].Mine, got.Messages[1].Mine, got.Messages[2].Mine, got.Messages[3].Mine})
 		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 	})
 
 	t.Run("a reload shows the past and the waiting messages once", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		c.watch("room-1")
 		c.srv.Publish("room-1", "one")
 		c.send("room-1", "two")
@@ -502,7 +489,7 @@ func TestStoreShowsTheUsersMessages(t *testing.T) {
 
 		c.srv.IgnoreSends(false)
 		c.advance(11 * time.Second)
-		assert.Equal(t, span(1, 3), seqsOf(v.last()))
+		assert.Equal(t, conntest.SeqRange(1, 3), seqsOf(v.last()))
 		assert.Equal(t, []components.MessageState{components.MessagePending, components.MessageSent}, v.states(id))
 	})
 }
@@ -511,8 +498,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	t.Parallel()
 
 	t.Run("others' messages since the room was read", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "before the app opened") })
+		c := parallelChat(t, func(c *chat) { c.srv.Publish("room-1", "before the app opened") })
 		v := c.watch("room-1")
 		assert.Zero(t, v.last().Unread)
 
@@ -539,8 +525,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("what came in during an outage is marked new until the user writes", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		c.publish("room-1", "before")
 		c.srv.Unplug()
@@ -578,8 +563,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("arrivals count others' live messages, not history and not the user's", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })
+		c := parallelChat(t, func(c *chat) { c.srv.Publish("room-1", "history: no arrival") })
 		var mu sync.Mutex
 		var heard []int
 		stop := c.store.WatchArrivals(func(n int) { mu.Lock(); heard = append(heard, n); mu.Unlock() })
@@ -597,8 +581,7 @@ func TestStoreCountsUnread(t *testing.T) {
 	})
 
 	t.Run("the inbox lists rooms by last activity with previews and counts", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		var mu sync.Mutex
 		var inbox [][]app.RoomSummary
 		stop := c.store.WatchRooms(func(rs []app.RoomSummary) {
@@ -655,8 +638,7 @@ func TestStoreLifecycle(t *testing.T) {
 	t.Parallel()
 
 	t.Run("leave ends the subscription and the room's watchers", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		require.Equal(t, []string{"room-1"}, c.srv.Sockets()[0].Subscribed())
 		c.store.Leave("room-1")
@@ -669,8 +651,7 @@ func TestStoreLifecycle(t *testing.T) {
 	})
 
 	t.Run("a stopped watcher hears no more; the room stays followed", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		v := c.watch("room-1")
 		v.stop()
 		n := v.count()
@@ -680,8 +661,7 @@ func TestStoreLifecycle(t *testing.T) {
 	})
 
 	t.Run("a page being read shows as loading and is abandoned on leave", func(t *testing.T) {
-		t.Parallel()
-		c := newChat(t)
+		c := parallelChat(t)
 		c.srv.HangHTTP(true)
 		c.store.Join("room-1")
 		require.Eventually(t, func() bool { return c.srv.Blocked() == 1 }, 5*time.Second, 100*time.Microsecond)
@@ -813,9 +793,9 @@ func TestStoreHoldsEachMessageOnce(t *testing.T) {
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return slices.Equal(seqsOf(last), span(1, 5)) && app.StoreIdle(store)
+		return slices.Equal(seqsOf(last), conntest.SeqRange(1, 5)) && app.StoreIdle(store)
 	}, 5*time.Second, 100*time.Microsecond)
-	assert.Equal(t, span(1, 5), seqsOf(store.View("room-1")))
+	assert.Equal(t, conntest.SeqRange(1, 5), seqsOf(store.View("room-1")))
 }
 
 func TestTokenUser(t *testing.T) {

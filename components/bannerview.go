@@ -123,20 +123,12 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 		v.Title = "You're offline"
 		v.Detail = "Your messages will be sent when you're back online."
 	case s.State == conn.StateSuspended:
-		v.State, v.Tone = BannerSuspended, ToneDown
-		v.Title = "Still disconnected"
-		v.Detail = "We keep trying: your messages will be sent when you're back."
-		if v.Countdown == "" {
-			v.Countdown = "Reconnecting…"
-		}
+		v.retrying(BannerSuspended, "Still disconnected",
+			"We keep trying: your messages will be sent when you're back.")
 	case s.State == conn.StateReconnecting,
 		s.State == conn.StateConnecting && s.ReconnectAttempts > 0:
-		v.State, v.Tone = BannerReconnecting, ToneDown
-		v.Title = "Connection lost"
-		v.Detail = "Your messages will be sent when the connection is back."
-		if v.Countdown == "" {
-			v.Countdown = "Reconnecting…"
-		}
+		v.retrying(BannerReconnecting, "Connection lost",
+			"Your messages will be sent when the connection is back.")
 	case s.State == conn.StatePolling,
 		s.State == conn.StateConnected && s.ConnectionType == conn.TransportPolling:
 		v.State, v.Tone = BannerPolling, ToneLimited
@@ -155,6 +147,16 @@ func BannerFor(s conn.Status, now time.Time) BannerView {
 		return BannerView{}
 	}
 	return v
+}
+
+// retrying makes v the view of a lost link that the service keeps trying:
+// the countdown to the next attempt, or "Reconnecting…" while one runs.
+func (v *BannerView) retrying(state BannerState, title, detail string) {
+	v.State, v.Tone = state, ToneDown
+	v.Title, v.Detail = title, detail
+	if v.Countdown == "" {
+		v.Countdown = "Reconnecting…"
+	}
 }
 
 // recoveredView is the "Back online" line, with the number of messages

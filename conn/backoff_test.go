@@ -78,8 +78,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	t.Parallel()
 
 	t.Run("retries wait 1, 2, 4, 8, 16, 30, 30 s while the network is down", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter), unplugged)
+		h := parallelHarness(t, withConfig(noJitter), unplugged)
 		var waits []time.Duration
 		var attempts []int
 		for range 7 {
@@ -93,8 +92,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("equal jitter keeps each wait between half the step and the step", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged, withConfig(func(c *conn.Config) { c.DisableFallbackPolling = true }))
+		h := parallelHarness(t, unplugged, withConfig(func(c *conn.Config) { c.DisableFallbackPolling = true }))
 		for n := 1; n <= 8; n++ {
 			step := conn.BackoffStep(n, time.Second, 30*time.Second)
 			wait := h.retryIn()
@@ -119,16 +117,14 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("the retry after a failed first retry backs off normally", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.loseNetwork()
 		h.advance(h.retryIn())
 		assert.Equal(t, 2*time.Second, h.retryIn())
 	})
 
 	t.Run("attempts reset only after ten seconds of stable connection", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Break(wire.CloseAbnormal, "")
 		h.settle()
 		h.advance(h.retryIn())
@@ -147,8 +143,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("force reconnect skips the wait", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter))
+		h := parallelHarness(t, withConfig(noJitter))
 		h.loseNetwork()
 		for h.retryIn() < 4*time.Second {
 			h.advance(h.retryIn())
@@ -163,8 +158,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("force reconnect on a live connection replaces the socket", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		old := h.socket()
 		h.svc.ForceReconnect()
 		h.settle()
@@ -174,8 +168,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("a dial refused with retry-after waits that long", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) {
+		h := parallelHarness(t, func(h *harness) {
 			h.srv.RefuseWebSocket(&conn.HTTPError{Status: 503, Code: wire.CodeUnavailable, RetryAfter: 7 * time.Second})
 		}, withConfig(func(c *conn.Config) { c.DisableFallbackPolling = true }))
 		assert.Equal(t, 7*time.Second, h.retryIn())
@@ -183,8 +176,7 @@ func TestBackoffOfTheService(t *testing.T) {
 	})
 
 	t.Run("a token source that fails counts as a failed attempt", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, withConfig(noJitter), func(h *harness) { h.tokens.FailToken(errors.New("storage empty")) })
+		h := parallelHarness(t, withConfig(noJitter), func(h *harness) { h.tokens.FailToken(errors.New("storage empty")) })
 		assert.Equal(t, conn.StateReconnecting, h.state())
 		assert.Contains(t, h.status().LastError, "failed to get a token")
 		h.tokens.FailToken(nil)

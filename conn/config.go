@@ -116,23 +116,17 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.BaseReconnectDelay, DefaultBaseReconnectDelay)
 	def(&c.MaxReconnectDelay, DefaultMaxReconnectDelay)
-	if c.MaxReconnectDelay < c.BaseReconnectDelay {
-		c.MaxReconnectDelay = c.BaseReconnectDelay
-	}
+	c.MaxReconnectDelay = max(c.MaxReconnectDelay, c.BaseReconnectDelay)
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&c.ConnectionTimeout, DefaultConnectionTimeout)
 	def(&c.QualityCheckInterval, DefaultQualityCheckInterval)
 	def(&c.HiddenPingInterval, 4*c.QualityCheckInterval)
 	def(&c.HiddenPingMax, DefaultHiddenPingMax)
-	if c.HiddenPingMax < c.HiddenPingInterval {
-		c.HiddenPingMax = c.HiddenPingInterval
-	}
+	c.HiddenPingMax = max(c.HiddenPingMax, c.HiddenPingInterval)
 	def(&c.PollInterval, DefaultPollInterval)
 	def(&c.WebSocketRestoreInterval, DefaultWebSocketRestoreInterval)
 	def(&c.LongPollWait, DefaultLongPollWait)
-	if c.LongPollWait > 30*time.Second {
-		c.LongPollWait = 30 * time.Second
-	}
+	c.LongPollWait = min(c.LongPollWait, 30*time.Second)
 	def(&c.StableAfter, DefaultStableAfter)
 	def(&c.AckTimeout, DefaultAckTimeout)
 	if c.MaxSendAttempts <= 0 {

@@ -68,6 +68,13 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	return h
 }
 
+// parallelHarness marks the test parallel and gives it a harness of its own.
+func parallelHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	t.Parallel()
+	return newHarness(t, opts...)
+}
+
 func (h *harness) start() {
 	h.svc = conn.New(h.cfg, conn.Ports{
 		Clock:   h.clock,
@@ -181,11 +188,7 @@ func (h *harness) subscribeAfter(room string, after int64) (unsubscribe func()) 
 func (h *harness) seqs(room string) []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []int64
-	for _, m := range h.got[room] {
-		out = append(out, m.Seq)
-	}
-	return out
+	return conntest.Seqs(h.got[room])
 }
 
 func (h *harness) roomErrors(room string) []error {
@@ -229,14 +232,6 @@ func (h *harness) socket() *conntest.Socket {
 	socks := h.srv.Sockets()
 	require.Len(h.t, socks, 1, "open sockets")
 	return socks[0]
-}
-
-func seqRange(from, to int64) []int64 {
-	var out []int64
-	for s := from; s <= to; s++ {
-		out = append(out, s)
-	}
-	return out
 }
 
 func hellos(srv *conntest.Server) []*wire.Hello {

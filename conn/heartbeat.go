@@ -183,12 +183,9 @@ func (m *Machine) onVerifyTimeout() {
 func (m *Machine) onEnv(ev EnvEvent) {
 	switch ev {
 	case EnvOffline:
-		if m.cfg.DisableNetworkDetection {
+		if !m.networkHint(false, "Network offline (browser) - checking") {
 			return
 		}
-		m.online = false
-		m.logf(slog.LevelInfo, "Network offline (browser) - checking")
-		m.forgetBlockedEvidence()
 		if m.ws == wsOpen {
 			// Browsers keep a socket open through an offline spell, but the
 			// network behind it has usually changed (another Wi-Fi, a new
@@ -202,12 +199,9 @@ func (m *Machine) onEnv(ev EnvEvent) {
 			m.probe(probeOffline)
 		}
 	case EnvOnline:
-		if m.cfg.DisableNetworkDetection {
+		if !m.networkHint(true, "Network online - checking the connection") {
 			return
 		}
-		m.online = true
-		m.logf(slog.LevelInfo, "Network online - checking the connection")
-		m.forgetBlockedEvidence()
 		if m.ws == wsOpen && m.offlineSocket {
 			m.logf(slog.LevelInfo, "Replacing the socket that lived through the offline spell")
 			m.connectionLost(loss{reason: "the network changed", now: true})
@@ -227,6 +221,19 @@ func (m *Machine) onEnv(ev EnvEvent) {
 		m.wakes++
 		m.wake()
 	}
+}
+
+// networkHint takes the browser's word that the network went online or
+// offline, logging msg; it returns false, and changes nothing, when network
+// detection is disabled.
+func (m *Machine) networkHint(online bool, msg string) bool {
+	if m.cfg.DisableNetworkDetection {
+		return false
+	}
+	m.online = online
+	m.logAttrs(slog.LevelInfo, msg)
+	m.forgetBlockedEvidence()
+	return true
 }
 
 // forgetBlockedEvidence drops the WebSocket failures seen so far, and the
@@ -325,12 +332,12 @@ func (m *Machine) onProbeTimeout() {
 }
 
 func (m *Machine) onProbe(ev ProbeDone) {
-	if ev.Req == 0 || ev.Req != m.probeReq {
+	if !answers(&m.probeReq, ev.Req) {
 		return
 	}
 	m.stopTimer(TimerProbe)
 	why, rtt := m.probeWhy, m.now.Sub(m.probeAt)
-	m.probeReq, m.probeWhy = 0, 0
+	m.probeWhy = 0
 	if ev.Err != nil {
 		m.logAttrs(slog.LevelDebug, "Probe failed", "err", ev.Err.Error())
 		// The network or the server is down, not WebSocket alone: the

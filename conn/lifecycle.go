@@ -78,10 +78,9 @@ func (m *Machine) fetchToken(refresh bool) {
 }
 
 func (m *Machine) onToken(ev TokenReady) {
-	if ev.Req == 0 || ev.Req != m.tokenReq {
+	if !answers(&m.tokenReq, ev.Req) {
 		return
 	}
-	m.tokenReq = 0
 	refresh := m.tokenRefresh
 	if m.tokenRenew {
 		m.tokenRenew = false

@@ -462,6 +462,17 @@ func (m *Machine) startTimer(k TimerKind, after time.Duration) {
 	m.emit(StartTimer{Timer: k, ID: id, After: max(after, 0)})
 }
 
+// answers reports whether req answers the request still pending in
+// *pending, and if so marks it answered: an answer to an older or abandoned
+// request (or to none, req 0) is stale and changes nothing.
+func answers(pending *uint64, req uint64) bool {
+	if req == 0 || *pending != req {
+		return false
+	}
+	*pending = 0
+	return true
+}
+
 func (m *Machine) stopTimer(k TimerKind) {
 	if m.timers[k] != 0 {
 		m.timers[k] = 0

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
+	"tether/conn/conntest"
 	"tether/conn/wire"
 )
 
@@ -165,7 +166,7 @@ func TestPagesThatArriveBeforeTheReplayEndsWaitTheirTurn(t *testing.T) {
 	for s := int64(1); s <= 500; s++ {
 		got = append(got, delivered(d.frame(&wire.Message{Room: "room-1", Seq: s}))...)
 	}
-	assert.Equal(t, seqRange(1, 700), got)
+	assert.Equal(t, conntest.SeqRange(1, 700), got)
 	assert.Equal(t, int64(700), d.m.LastSeq("room-1"))
 	assert.Empty(t, d.failures)
 }

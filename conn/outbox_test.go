@@ -15,8 +15,7 @@ func TestOutbox(t *testing.T) {
 	t.Parallel()
 
 	t.Run("send returns a valid unique client id at once and persists the message", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged)
+		h := parallelHarness(t, unplugged)
 		seen := map[string]bool{}
 		for range 100 {
 			id, err := h.svc.Send("room-1", "hi")
@@ -33,8 +32,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("send refuses an invalid room or body", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		_, err := h.svc.Send("bad room", "hi")
 		assert.ErrorIs(t, err, conn.ErrInvalidRoom)
 		_, err = h.svc.Send("room-1", "   ")
@@ -44,8 +42,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("pending messages go out in order after the reconnect", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.loseNetwork()
 		ids := []string{h.send("room-1", "one"), h.send("room-1", "two"), h.send("room-1", "three")}
 		assert.Len(t, h.svc.Outbox(), 3)
@@ -58,8 +55,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a message whose ack is lost is sent again and stored once", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.DropAcks(true)
 		h.send("room-1", "idempotent")
 		h.advance(10 * time.Second)
@@ -71,8 +67,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("our own message coming back acks it", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.DropAcks(true)
 		h.send("room-1", "echo")
@@ -81,8 +76,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a message never answered fails after five tries and retry sends it again", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.IgnoreSends(true)
 		id := h.send("room-1", "into the void")
 		h.advance(50 * time.Second)
@@ -101,8 +95,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a permanent refusal fails the message at once and the others go on", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeInvalidBody, Message: "body is empty"})
 		bad := h.send("room-1", "refused")
 		h.send("room-1", "fine")
@@ -115,8 +108,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("rate limited waits retry-after, then sends", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeRateLimited, RetryAfterMS: 3000})
 		h.send("room-1", "slow down")
 		h.advance(2900 * ms)
@@ -126,8 +118,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a store failure on the server is retried and counted", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeInternal, RetryAfterMS: 1000})
 		h.send("room-1", "again")
 		h.advance(time.Second)
@@ -135,8 +126,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("unavailable holds the message until the reconnect", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeUnavailable, RetryAfterMS: 5000})
 		h.send("room-1", "after the restart")
 		h.advance(30 * time.Second)
@@ -149,8 +139,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a forbidden send fails the message and the room", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Forbid("secret") })
+		h := parallelHarness(t, func(h *harness) { h.srv.Forbid("secret") })
 		h.send("secret", "let me in")
 		ob := h.svc.Outbox()
 		require.Len(t, ob, 1)
@@ -158,8 +147,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a reload while offline loses nothing", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.subscribe("room-1")
 		h.srv.Publish("room-1", "seen before the reload")
 		h.settle()
@@ -178,8 +166,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("watch outbox shows pending and failed messages", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.AnswerSends(&wire.ErrorFrame{Code: wire.CodeConflict, Message: "taken"})
 		id := h.send("room-1", "x")
 		h.mu.Lock()
@@ -197,8 +184,7 @@ func TestOutbox(t *testing.T) {
 	})
 
 	t.Run("a backlog goes out a window at a time", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.IgnoreSends(true)
 		for range 20 {
 			h.send("room-1", "backlog")

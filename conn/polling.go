@@ -143,10 +143,9 @@ func (m *Machine) armPollTimer() {
 
 func (m *Machine) onPoll(ev PollDone) {
 	r := m.rooms[ev.Room]
-	if r == nil || ev.Req == 0 || r.pollReq != ev.Req {
+	if r == nil || !answers(&r.pollReq, ev.Req) {
 		return
 	}
-	r.pollReq = 0
 	if ev.Err != nil {
 		m.pollError(ev.Room, r, ev.Err)
 		return

@@ -37,8 +37,7 @@ func TestQualityOfTheService(t *testing.T) {
 	t.Parallel()
 
 	t.Run("the welcome's round trip grades the link at once", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(156 * ms) })
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(156 * ms) })
 		h.advance(156 * ms)
 		st := h.status()
 		assert.Equal(t, conn.QualityGood, st.Quality)
@@ -46,8 +45,7 @@ func TestQualityOfTheService(t *testing.T) {
 	})
 
 	t.Run("quality follows the median of the last three pings", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
 		h.advance(15 * time.Second)
 		assert.Equal(t, conn.QualityExcellent, h.status().Quality)
 
@@ -65,8 +63,7 @@ func TestQualityOfTheService(t *testing.T) {
 	})
 
 	t.Run("a single slow ping leaves the level alone", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
+		h := parallelHarness(t, func(h *harness) { h.srv.Latency(50 * ms) })
 		h.advance(15 * time.Second)
 		h.srv.Latency(2 * time.Second)
 		h.advance(5 * time.Second)
@@ -78,8 +75,7 @@ func TestQualityOfTheService(t *testing.T) {
 	})
 
 	t.Run("no transport is graded disconnected with no latency", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged)
+		h := parallelHarness(t, unplugged)
 		st := h.status()
 		assert.Equal(t, conn.QualityDisconnected, st.Quality)
 		assert.Zero(t, st.Latency)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"tether/conn"
 	"tether/conn/conntest"
@@ -45,7 +44,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 		})
 		h.subscribe("room-1")
 		h.settle()
-		require.Equal(t, conn.StateConnected, h.state())
+		assert.Equal(t, conn.StateConnected, h.state())
 		connectedAt := len(h.states())
 		h.advance(79 * time.Second)
 		assert.Empty(t, auths(h), "not before 80 %")
@@ -88,8 +87,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 	})
 
 	t.Run("a token without exp is not renewed", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.settle()
 		h.advance(time.Hour)
 		_, refreshes := h.tokens.Calls()
@@ -102,8 +100,7 @@ func TestTokensAreRenewedOnTheLiveSocket(t *testing.T) {
 // room: the service asks for a new token once, and without one is
 // unauthorized with the server's reason.
 func TestARevokedSessionAsksForATokenOnceAndFailsNoRoom(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := parallelHarness(t)
 	h.subscribe("room-1")
 	h.settle()
 	h.tokens.FailRefresh(&conn.HTTPError{Status: 401, Code: wire.CodeRevoked, Message: "this access was revoked: ask for a new link"})

@@ -208,10 +208,9 @@ func (m *Machine) maybeFetch(name string, r *room) {
 
 func (m *Machine) onHistory(ev HistoryDone) {
 	r := m.rooms[ev.Room]
-	if r == nil || ev.Req == 0 || r.fetchReq != ev.Req {
+	if r == nil || !answers(&r.fetchReq, ev.Req) {
 		return
 	}
-	r.fetchReq = 0
 	if ev.Err != nil {
 		var he *HTTPError
 		if errors.As(ev.Err, &he) {

@@ -17,8 +17,7 @@ func TestClose(t *testing.T) {
 	t.Parallel()
 
 	t.Run("close stops every timer, socket, watcher and goroutine", func(t *testing.T) {
-		t.Parallel()
-		h := polling(t)
+		h := parallelPolling(t)
 		h.subscribe("room-1") // a long poll waits
 		h.srv.RefuseWebSocket(nil)
 		h.srv.HangDial(true)
@@ -36,15 +35,13 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("close closes the open socket", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.svc.Close()
 		assert.Empty(t, h.srv.Sockets())
 	})
 
 	t.Run("the api after close refuses politely", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.svc.Close()
 		_, err := h.svc.Send("room-1", "too late")
 		assert.ErrorIs(t, err, conn.ErrClosed)
@@ -61,8 +58,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("a stopped watcher hears nothing more", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		calls := 0
 		stop := h.svc.Watch(func(conn.Status) { calls++ })
 		h.settle()
@@ -78,8 +74,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("status moves from connecting through reconnecting back to connected", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.srv.Break(wire.CloseAbnormal, "")
 		h.settle()
 		h.advance(h.retryIn())
@@ -94,8 +89,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("a storage that fails is logged and the service goes on", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, func(h *harness) { h.store.Fail(errors.New("quota"), errors.New("quota")) })
+		h := parallelHarness(t, func(h *harness) { h.store.Fail(errors.New("quota"), errors.New("quota")) })
 		h.send("room-1", "still sent")
 		assert.Equal(t, conn.StateConnected, h.state())
 		assert.Len(t, h.srv.Messages("room-1"), 1)
@@ -103,8 +97,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("a snapshot with junk keeps only what is valid", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t, unplugged, func(h *harness) {
+		h := parallelHarness(t, unplugged, func(h *harness) {
 			h.store.Put(conn.Snapshot{
 				Outbox: []conn.OutboxEntry{
 					{ClientID: "ok-1", Room: "room-1", Body: "kept"},
@@ -145,8 +138,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("a frame that does not decode is logged and counts as life", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.socket().InjectRaw([]byte(`{"type":"nonsense"}`))
 		h.settle()
 		assert.True(t, h.logs.has("ConnectionStability: Ignoring a frame that did not decode"))
@@ -154,8 +146,7 @@ func TestClose(t *testing.T) {
 	})
 
 	t.Run("server errors that name nothing of ours are logged", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := parallelHarness(t)
 		h.socket().Inject(&wire.ErrorFrame{Code: wire.CodeBadFrame, Message: "what"})
 		h.socket().Inject(&wire.ErrorFrame{Code: wire.CodeHelloRequired, Message: "hello first"})
 		h.settle()
@@ -165,8 +156,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestLogging(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, func(h *harness) { h.srv.Latency(156 * ms) })
+	h := parallelHarness(t, func(h *harness) { h.srv.Latency(156 * ms) })
 	h.advance(156 * ms)
 	h.srv.Latency(0)
 	h.srv.MutePongs(true)

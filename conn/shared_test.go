@@ -52,8 +52,7 @@ func TestTabsShareTheirSnapshotWithoutErasingEachOther(t *testing.T) {
 }
 
 func TestAdoptedMessagesAreSentOnce(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := parallelHarness(t)
 	left := conn.OutboxEntry{ClientID: "tab-a-1", Room: "room-1", Body: "typed in a tab that closed", Created: h.clock.Now()}
 	h.svc.Adopt([]conn.OutboxEntry{left})
 	h.settle()

@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 // Debian's Chromium, launched as the e2e suite launches it.
-import { chromiumArgs } from './playwright.config';
+import { chromium } from './playwright.config';
 
 // The client figures of `make bench` (bench/load runs this with the URLs of
 // the servers it started). Kept apart from playwright.config.ts, whose
@@ -16,14 +16,6 @@ export default defineConfig({
   retries: 0,
   timeout: 300_000,
   reporter: [['list']],
-  use: {
-    browserName: 'chromium',
-    headless: true,
-    // As in the e2e suite: no service worker, so every load is a first one.
-    serviceWorkers: 'block',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: chromiumArgs,
-    },
-  },
+  // As in the e2e suite: no service worker, so every load is a first one.
+  use: chromium,
 });

@@ -15,6 +15,20 @@ export const chromiumArgs = [
   '--disable-sync',
 ];
 
+// Debian's Chromium with those flags, and no service worker: every load is
+// a first one. See docs/DEVELOPING.md: with the worker blocked, page.route
+// sees every request; tests that exercise the worker allow it in their own
+// context. The benchmark's pages (bench.config.ts) load the same way.
+export const chromium = {
+  browserName: 'chromium',
+  headless: true,
+  serviceWorkers: 'block',
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: chromiumArgs,
+  },
+} as const;
+
 export default defineConfig({
   testDir: './tests',
   // Tests run side by side: every fault test breaks a server of its own, and
@@ -45,15 +59,7 @@ export default defineConfig({
     ['json', { outputFile: 'test-results/report.json' }],
   ],
   use: {
-    browserName: 'chromium',
-    headless: true,
-    // See docs/DEVELOPING.md: with the worker blocked, page.route sees every
-    // request; tests that exercise the worker allow it in their own context.
-    serviceWorkers: 'block',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: chromiumArgs,
-    },
+    ...chromium,
     screenshot: 'only-on-failure',
     // Off unless E2E_TRACE=1: a trace is recorded for every test (kept only
     // on failure), and recording it (DOM snapshots, a screencast through

@@ -68,12 +68,10 @@ func (n *notifier) RequestPermission() string {
 	if !ok {
 		return "denied"
 	}
-	promise, err := nt.Call("requestPermission")
-	if err != nil {
-		return n.Permission()
-	}
-	if _, err := browser.Await(context.Background(), promise); err != nil {
-		return n.Permission()
+	// Whether the prompt failed, was refused or granted, the permission
+	// now says the outcome.
+	if promise, err := nt.Call("requestPermission"); err == nil {
+		_, _ = browser.Await(context.Background(), promise)
 	}
 	return n.Permission()
 }

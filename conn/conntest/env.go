@@ -11,15 +11,14 @@ type Env struct {
 	mu       sync.Mutex
 	online   bool
 	visible  bool
-	seq      int
-	watchers map[int]func(conn.EnvEvent)
+	watchers watchers[func(conn.EnvEvent)]
 }
 
 var _ conn.Environment = (*Env)(nil)
 
 // NewEnv returns an environment that is online and visible.
 func NewEnv() *Env {
-	return &Env{online: true, visible: true, watchers: map[int]func(conn.EnvEvent){}}
+	return &Env{online: true, visible: true}
 }
 
 // SetStart sets what Online and Visible report, before New reads them.
@@ -47,14 +46,7 @@ func (e *Env) Visible() bool {
 func (e *Env) Watch(fn func(conn.EnvEvent)) (stop func()) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.seq++
-	id := e.seq
-	e.watchers[id] = fn
-	return func() {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		delete(e.watchers, id)
-	}
+	return e.watchers.add(&e.mu, fn)
 }
 
 // Watchers is how many watchers are registered (zero after the service
@@ -62,7 +54,7 @@ func (e *Env) Watch(fn func(conn.EnvEvent)) (stop func()) {
 func (e *Env) Watchers() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.watchers)
+	return e.watchers.len()
 }
 
 // Fire reports ev to every watcher, on the caller's goroutine.
@@ -78,10 +70,7 @@ func (e *Env) Fire(ev conn.EnvEvent) {
 	case conn.EnvHidden:
 		e.visible = false
 	}
-	fns := make([]func(conn.EnvEvent), 0, len(e.watchers))
-	for _, fn := range e.watchers {
-		fns = append(fns, fn)
-	}
+	fns := e.watchers.list()
 	e.mu.Unlock()
 	for _, fn := range fns {
 		fn(ev)

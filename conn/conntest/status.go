@@ -15,20 +15,14 @@ type StatusSource struct {
 	mu             sync.Mutex
 	status         conn.Status
 	outbox         []conn.OutboxEntry
-	watchers       map[int]func(conn.Status)
-	outboxWatchers map[int]func([]conn.OutboxEntry)
-	next           int
+	watchers       watchers[func(conn.Status)]
+	outboxWatchers watchers[func([]conn.OutboxEntry)]
 	forced         int
 }
 
 // NewStatusSource returns a source with status s and outbox entries.
 func NewStatusSource(s conn.Status, outbox ...conn.OutboxEntry) *StatusSource {
-	return &StatusSource{
-		status:         s,
-		outbox:         outbox,
-		watchers:       map[int]func(conn.Status){},
-		outboxWatchers: map[int]func([]conn.OutboxEntry){},
-	}
+	return &StatusSource{status: s, outbox: outbox}
 }
 
 // Status returns the current status.
@@ -43,14 +37,7 @@ func (f *StatusSource) Status() conn.Status {
 func (f *StatusSource) Watch(fn func(conn.Status)) (stop func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	id := f.next
-	f.next++
-	f.watchers[id] = fn
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		delete(f.watchers, id)
-	}
+	return f.watchers.add(&f.mu, fn)
 }
 
 // ForceReconnect is counted (ForcedReconnects).
@@ -72,14 +59,7 @@ func (f *StatusSource) Outbox() []conn.OutboxEntry {
 func (f *StatusSource) WatchOutbox(fn func([]conn.OutboxEntry)) (stop func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	id := f.next
-	f.next++
-	f.outboxWatchers[id] = fn
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		delete(f.outboxWatchers, id)
-	}
+	return f.outboxWatchers.add(&f.mu, fn)
 }
 
 // SetStatus changes the status and tells every watcher, outside the lock
@@ -87,10 +67,7 @@ func (f *StatusSource) WatchOutbox(fn func([]conn.OutboxEntry)) (stop func()) {
 func (f *StatusSource) SetStatus(s conn.Status) {
 	f.mu.Lock()
 	f.status = s
-	fns := make([]func(conn.Status), 0, len(f.watchers))
-	for _, fn := range f.watchers {
-		fns = append(fns, fn)
-	}
+	fns := f.watchers.list()
 	f.mu.Unlock()
 	for _, fn := range fns {
 		fn(s)
@@ -102,10 +79,7 @@ func (f *StatusSource) SetStatus(s conn.Status) {
 func (f *StatusSource) SetOutbox(entries ...conn.OutboxEntry) {
 	f.mu.Lock()
 	f.outbox = entries
-	fns := make([]func([]conn.OutboxEntry), 0, len(f.outboxWatchers))
-	for _, fn := range f.outboxWatchers {
-		fns = append(fns, fn)
-	}
+	fns := f.outboxWatchers.list()
 	f.mu.Unlock()
 	for _, fn := range fns {
 		fn(slices.Clone(entries))
@@ -116,14 +90,14 @@ func (f *StatusSource) SetOutbox(entries ...conn.OutboxEntry) {
 func (f *StatusSource) Watchers() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.watchers)
+	return f.watchers.len()
 }
 
 // OutboxWatchers is how many outbox watchers have not stopped.
 func (f *StatusSource) OutboxWatchers() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.outboxWatchers)
+	return f.outboxWatchers.len()
 }
 
 // ForcedReconnects is how many times ForceReconnect was called.

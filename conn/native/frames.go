@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -102,22 +103,7 @@ func (c *Conn) SendAndAck(ctx context.Context, room, clientID, body string) (*wi
 	if err := c.Send(ctx, room, clientID, body); err != nil {
 		return nil, err
 	}
-	f, err := c.NextMatch(ctx, func(f wire.Frame) bool {
-		switch f := f.(type) {
-		case *wire.Ack:
-			return f.Room == room && f.ClientID == clientID
-		case *wire.ErrorFrame:
-			return f.Ref == clientID || f.Ref == room
-		}
-		return false
-	})
-	if err != nil {
-		return nil, err
-	}
-	if e, ok := f.(*wire.ErrorFrame); ok {
-		return nil, newFrameError(e)
-	}
-	return f.(*wire.Ack), nil
+	return awaitAnswer(ctx, c, func(a *wire.Ack) bool { return a.Room == room && a.ClientID == clientID }, clientID, room)
 }
 
 // SubscribeAndWait subscribes and waits for the subscribed frame. An error
@@ -127,22 +113,30 @@ func (c *Conn) SubscribeAndWait(ctx context.Context, room string, since int64) (
 	if err := c.Subscribe(ctx, room, since); err != nil {
 		return nil, err
 	}
+	return awaitAnswer(ctx, c, func(s *wire.Subscribed) bool { return s.Room == room }, room)
+}
+
+// awaitAnswer waits for the frame of type T that is accepts, or for an
+// error frame whose ref is one of refs, returned as a *FrameError. Other
+// frames stay, in order, for Next.
+func awaitAnswer[T wire.Frame](ctx context.Context, c *Conn, is func(T) bool, refs ...string) (T, error) {
+	var zero T
 	f, err := c.NextMatch(ctx, func(f wire.Frame) bool {
 		switch f := f.(type) {
-		case *wire.Subscribed:
-			return f.Room == room
+		case T:
+			return is(f)
 		case *wire.ErrorFrame:
-			return f.Ref == room
+			return slices.Contains(refs, f.Ref)
 		}
 		return false
 	})
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if e, ok := f.(*wire.ErrorFrame); ok {
-		return nil, newFrameError(e)
+		return zero, newFrameError(e)
 	}
-	return f.(*wire.Subscribed), nil
+	return f.(T), nil
 }
 
 // PingPong pings and waits for the pong with the same id.

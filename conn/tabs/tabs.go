@@ -715,17 +715,7 @@ func (h *Hub) Status() conn.Status {
 
 // Watch calls fn with the status, then after each change, until stop.
 func (h *Hub) Watch(fn func(conn.Status)) (stop func()) {
-	w := &watcher[conn.Status]{fn: fn}
-	h.do(func() {
-		h.statusWatchers = append(h.statusWatchers, w)
-		fn(h.Status())
-	})
-	return func() {
-		h.do(func() {
-			w.stopped = true
-			h.statusWatchers = slices.DeleteFunc(h.statusWatchers, func(x *watcher[conn.Status]) bool { return x == w })
-		})
-	}
+	return watch(h, &h.statusWatchers, fn, h.Status)
 }
 
 // Outbox lists the messages not acked yet: the leader's outbox, and what
@@ -738,15 +728,21 @@ func (h *Hub) Outbox() []conn.OutboxEntry {
 
 // WatchOutbox calls fn with the outbox, then after each change, until stop.
 func (h *Hub) WatchOutbox(fn func([]conn.OutboxEntry)) (stop func()) {
-	w := &watcher[[]conn.OutboxEntry]{fn: fn}
+	return watch(h, &h.outboxWatchers, fn, h.Outbox)
+}
+
+// watch adds fn to *watchers and calls it with current(), on the hub's
+// goroutine; the stop it returns removes it there.
+func watch[T any](h *Hub, watchers *[]*watcher[T], fn func(T), current func() T) (stop func()) {
+	w := &watcher[T]{fn: fn}
 	h.do(func() {
-		h.outboxWatchers = append(h.outboxWatchers, w)
-		fn(h.Outbox())
+		*watchers = append(*watchers, w)
+		fn(current())
 	})
 	return func() {
 		h.do(func() {
 			w.stopped = true
-			h.outboxWatchers = slices.DeleteFunc(h.outboxWatchers, func(x *watcher[[]conn.OutboxEntry]) bool { return x == w })
+			*watchers = slices.DeleteFunc(*watchers, func(x *watcher[T]) bool { return x == w })
 		})
 	}
 }

@@ -309,8 +309,8 @@ func truncate(s string) string {
 }
 
 func (h *Hello) validate() error {
-	if h.Token == "" {
-		return badFrame("hello has no token")
+	if err := requireField(h.Token, "hello has no token"); err != nil {
+		return err
 	}
 	for room, seq := range h.Resume {
 		if err := requireRoom(room); err != nil {
@@ -350,49 +350,44 @@ func (s *Send) validate() error {
 
 func (*Ping) validate() error { return nil }
 
-func (w *Welcome) validate() error {
-	if w.Session == "" {
-		return badFrame("welcome has no session")
-	}
-	return nil
-}
+func (w *Welcome) validate() error { return requireField(w.Session, "welcome has no session") }
 
 func (s *Subscribed) validate() error { return requireRoom(s.Room) }
 
-func (m *Message) validate() error {
-	if err := requireRoom(m.Room); err != nil {
-		return err
-	}
-	if m.Seq <= 0 {
-		return badFrame("message seq must be positive")
-	}
-	return nil
-}
+func (m *Message) validate() error { return requireRoomSeq("message", m.Room, m.Seq) }
 
 func (a *Ack) validate() error {
-	if err := requireRoom(a.Room); err != nil {
+	if err := requireRoomSeq("ack", a.Room, a.Seq); err != nil {
 		return err
-	}
-	if a.Seq <= 0 {
-		return badFrame("ack seq must be positive")
 	}
 	return requireClientID(a.ClientID, a.Room)
 }
 
-func (*Pong) validate() error { return nil }
-
-func (a *Auth) validate() error {
-	if a.Token == "" {
-		return badFrame("auth has no token")
+// requireRoomSeq checks the room and the positive seq of a frame that
+// carries a stored message.
+func requireRoomSeq(frame, room string, seq int64) error {
+	if err := requireRoom(room); err != nil {
+		return err
+	}
+	if seq <= 0 {
+		return badFrame("%s seq must be positive", frame)
 	}
 	return nil
 }
 
+func (*Pong) validate() error { return nil }
+
+func (a *Auth) validate() error { return requireField(a.Token, "auth has no token") }
+
 func (*Authed) validate() error { return nil }
 
-func (e *ErrorFrame) validate() error {
-	if e.Code == "" {
-		return badFrame("error frame has no code")
+func (e *ErrorFrame) validate() error { return requireField(e.Code, "error frame has no code") }
+
+// requireField is the bad frame error missing when a required field is
+// empty.
+func requireField(v, missing string) error {
+	if v == "" {
+		return badFrame("%s", missing)
 	}
 	return nil
 }

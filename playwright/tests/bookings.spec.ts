@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import type { Browser } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { TetherServer } from '../server';
 import { openPerson, connected, send, messageWithBody, indicator, recordBanners, banners, recordQualities, qualities } from './chat';
@@ -23,6 +24,20 @@ async function createBooking(server: TetherServer, id: string, customer: string,
   });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()).links as { customer: string; provider: string };
+}
+
+/**
+ * Books b-1 for Ann with Tess and opens both sides, connected: Ann's chat
+ * and Tess's inbox with the booking's room open.
+ */
+async function bothSidesOfABooking(browser: Browser, server: TetherServer) {
+  const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
+  const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
+  await connected(ann.page);
+  const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
+  await tess.page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
+  await connected(tess.page);
+  return { ann, tess };
 }
 
 /** The auth frames a person's pages sent: token renewals on the live socket. */
@@ -109,12 +124,7 @@ test.describe('bookings in production mode', () => {
   });
 
   test('cancelling the booking turns both chats read-only with a banner', async ({ browser }) => {
-    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
-    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
-    await connected(ann.page);
-    const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
-    await tess.page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
-    await connected(tess.page);
+    const { ann, tess } = await bothSidesOfABooking(browser, server);
     await send(ann.page, 'see you then');
     await expect(messageWithBody(tess.page, 'see you then')).toHaveCount(1);
 
@@ -135,12 +145,7 @@ test.describe('bookings in production mode', () => {
   test('revoking the customer ends their page with a clear word; the therapist goes on', async ({ browser, watch }) => {
     // The revoked page's own requests are refused (401 revoked): expected.
     watch.allow({ name: 'the revoked session is refused', pattern: /(HTTP 401: POST \/api\/session\/token|status of 401 \(Unauthorized\) \(\/api\/session\/token)/ });
-    const links = await createBooking(server, 'b-1', 'c-ann', '2030-03-01T10:00:00Z');
-    const ann = await openPerson(browser, server.url, links.customer, 'chat-page');
-    await connected(ann.page);
-    const tess = await openPerson(browser, server.url, links.provider, 'therapist-page');
-    await tess.page.locator('[data-testid=inbox-room][data-room="b-1"]').click();
-    await connected(tess.page);
+    const { ann, tess } = await bothSidesOfABooking(browser, server);
 
     const res = await fetch(`${server.url}/api/bookings/b-1/revoke`, {
       method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
