@@ -134,9 +134,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 
 // serve runs the session until it ends, then unregisters it. It waits
 // for input on the poller (waitReadable) and hands what arrives to a
-// goroutine of its own, which reads and handles frames while input is
-// buffered and then ends: the deep stacks of decoding, the token check and
-// the store are a burst's, and are freed with it.
+// pooled goroutine (tasks), which reads and handles frames while input is
+// buffered and then goes back to the pool: the deep stacks of decoding, the
+// token check and the store are the pool's, not every idle session's.
 func (c *wsConn) serve() {
 	h := c.hub
 	defer func() {
@@ -169,7 +169,7 @@ func (c *wsConn) serve() {
 				continue // still idle: no reader parked in the library
 			}
 		}
-		go func() { burst <- c.readBurst() }()
+		spawn(func() { burst <- c.readBurst() })
 		if !<-burst {
 			break
 		}

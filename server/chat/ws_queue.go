@@ -48,7 +48,7 @@ func (c *wsConn) startWriterLocked() {
 	if !c.writing {
 		c.writing = true
 		c.writerWG.Add(1)
-		go c.writeLoop()
+		spawn(c.writeLoop)
 	}
 }
 
