@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"tether/conn/wire"
@@ -197,7 +199,11 @@ func (s *sessionAPI) setCookie(w http.ResponseWriter, r *http.Request, name, val
 // fail answers an error of the session calls; an ended session's cookie
 // (name, unless "") is cleared.
 func (s *sessionAPI) fail(w http.ResponseWriter, r *http.Request, name string, err error) {
+	var limited *bookings.OpenLimitError
 	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.After.Seconds()))))
+		WriteError(w, http.StatusTooManyRequests, wire.CodeRateLimited, limited.Error())
 	case errors.Is(err, bookings.ErrUnknownInvite):
 		WriteError(w, http.StatusNotFound, wire.CodeNotFound, "this invite is not known: open the link from your booking confirmation again")
 	case errors.Is(err, bookings.ErrInvalid):

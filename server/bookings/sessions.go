@@ -45,6 +45,7 @@ type Sessions struct {
 	svc      *Service
 	auth     *auth.Auth
 	tokenTTL time.Duration
+	opens    openLimits
 }
 
 // NewSessions returns the sessions of svc's bookings, whose tokens a signs
@@ -75,7 +76,8 @@ func newCookie() string {
 
 // Open opens a session with an invite code: it returns the value of the
 // session's cookie, a first token and the user. An unknown code is
-// ErrUnknownInvite, a revoked one ErrRevoked.
+// ErrUnknownInvite, a revoked one ErrRevoked, and a code that opened too
+// many sessions of late an *OpenLimitError.
 func (s *Sessions) Open(ctx context.Context, invite string) (cookie string, tok Token, user wire.User, err error) {
 	b, side, err := s.svc.FindInvite(ctx, invite)
 	if errors.Is(err, store.ErrNotFound) {
@@ -86,6 +88,9 @@ func (s *Sessions) Open(ctx context.Context, invite string) (cookie string, tok 
 	}
 	if b.Revoked(side) {
 		return "", Token{}, wire.User{}, ErrRevoked
+	}
+	if wait := s.opens.take(b.Room+"\x00"+string(side), s.svc.now()); wait > 0 {
+		return "", Token{}, wire.User{}, &OpenLimitError{After: wait}
 	}
 	cookie = newCookie()
 	now := time.UnixMilli(s.svc.now().UnixMilli())

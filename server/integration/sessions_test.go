@@ -251,3 +251,43 @@ func TestSessionRoutesRefuseBadInputs(t *testing.T) {
 		assert.Contains(t, setCookie, want)
 	}
 }
+
+// A booking's link opens a session each time, each kept for 30 days: a
+// link replayed in a loop is refused after a burst, with 429 and when to
+// try again, while the other side's link and the sessions already open go
+// on.
+func TestALinkOpensABurstOfSessionsThenWaits(t *testing.T) {
+	t.Parallel()
+	m := production(t)
+	custCode, provCode := book(t, m, "b-1", "c-1", "2029-06-01T10:00:00Z")
+	first := signIn(t, m, custCode)
+	// One more open every 6 s refills while the burst runs: on a slow
+	// machine a little more than the burst of 20 gets in.
+	start := time.Now()
+	opened := 1
+	var res *http.Response
+	for ; opened < 40; opened++ {
+		req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, m.URL()+"/api/session", strings.NewReader(`{"invite":"`+custCode+`"}`))
+		require.NoError(t, err)
+		res, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		if res.StatusCode != http.StatusOK {
+			break
+		}
+		res.Body.Close()
+	}
+	refills := int(time.Since(start)/(6*time.Second)) + 1
+	assert.GreaterOrEqual(t, opened, 20, "a burst of 20 opens")
+	assert.LessOrEqual(t, opened, 20+refills)
+	var e struct{ Error, Message string }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&e))
+	res.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Equal(t, wire.CodeRateLimited, e.Error)
+	assert.Contains(t, e.Message, "try again in")
+	assert.Contains(t, []string{"1", "2", "3", "4", "5", "6"}, res.Header.Get("Retry-After"), "one more open every 6 s")
+
+	signIn(t, m, provCode)
+	status, _ := first.renew(t, m)
+	assert.Equal(t, http.StatusOK, status, "a session already open renews")
+}
