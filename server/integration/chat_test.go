@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"tether/conn/conntest"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/node"
-	"tether/server/store/storetest"
 )
 
 // unlimited lifts the send rate limit for tests that store many messages.
@@ -73,7 +73,7 @@ func TestTwoUsersInARoomReceiveEveryMessageOnceInOrder(t *testing.T) {
 	wg.Wait()
 
 	stored := history(t, users[0].http, room)
-	require.Equal(t, storetest.Span(1, 2*perUser), storetest.Seqs(stored), "seqs are dense from 1")
+	require.Equal(t, conntest.SeqRange(1, 2*perUser), conntest.Seqs(stored), "seqs are dense from 1")
 	byClientID := map[string]wire.Message{}
 	for _, msg := range stored {
 		byClientID[msg.ClientID] = msg
@@ -146,7 +146,7 @@ func TestResubscribingReplaysExactlyTheMissedMessages(t *testing.T) {
 	send(1, 5)
 	msgs, err := taylor.ws.NextMessages(ctx, room, 5)
 	require.NoError(t, err)
-	require.Equal(t, storetest.Span(1, 5), storetest.Seqs(msgs))
+	require.Equal(t, conntest.SeqRange(1, 5), conntest.Seqs(msgs))
 	require.NoError(t, taylor.ws.Unsubscribe(ctx, room))
 	requireQuiet(t, taylor.ws) // the unsubscribe is read before what follows
 	send(6, 8)
@@ -167,7 +167,7 @@ func TestResubscribingReplaysExactlyTheMissedMessages(t *testing.T) {
 		assert.Equal(t, &wire.Subscribed{Room: room, Head: 8, Recovered: true}, f)
 		msgs, err := c.NextMessages(ctx, room, 2)
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(7, 8), storetest.Seqs(msgs))
+		assert.Equal(t, conntest.SeqRange(7, 8), conntest.Seqs(msgs))
 		requireQuiet(t, c)
 	})
 
@@ -182,13 +182,13 @@ func TestResubscribingReplaysExactlyTheMissedMessages(t *testing.T) {
 		assert.Equal(t, &wire.Subscribed{Room: room, Head: 528, Recovered: false}, sub)
 		msgs, err := taylor.ws.NextMessages(ctx, room, wire.ReplayLimit)
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(9, 508), storetest.Seqs(msgs))
+		assert.Equal(t, conntest.SeqRange(9, 508), conntest.Seqs(msgs))
 		requireQuiet(t, taylor.ws)
 
 		// The rest is paged over HTTP; live messages start after head.
 		page, err := taylor.http.Messages(ctx, room, 508, 0)
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(509, 528), storetest.Seqs(page.Messages))
+		assert.Equal(t, conntest.SeqRange(509, 528), conntest.Seqs(page.Messages))
 		ack, err := casey.ws.SendAndAck(ctx, room, "live", "live after the replay")
 		require.NoError(t, err)
 		assert.Equal(t, int64(529), ack.Seq)
@@ -280,7 +280,7 @@ func TestARepeatedClientIDGetsTheOriginalAckAndNoSecondMessage(t *testing.T) {
 	for _, u := range []*user{casey, taylor} {
 		msgs, err := u.ws.NextMessages(ctx, room, 4)
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(1, 4), storetest.Seqs(msgs))
+		assert.Equal(t, conntest.SeqRange(1, 4), conntest.Seqs(msgs))
 		requireQuiet(t, u.ws)
 	}
 }

@@ -17,11 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
+	"tether/conn/conntest"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/chat"
 	"tether/server/node"
-	"tether/server/store/storetest"
 )
 
 // testTimeout bounds each test, so that a server that stops answering fails
@@ -128,13 +128,13 @@ func requirePagesOfSeven(t *testing.T, read func(before int64) []wire.Message) {
 		before int64
 		want   []int64
 	}{
-		{0, storetest.Span(5, 7)},
-		{5, storetest.Span(2, 4)},
-		{2, storetest.Span(1, 1)},
-		{1, storetest.Span(1, 0)},
+		{0, conntest.SeqRange(5, 7)},
+		{5, conntest.SeqRange(2, 4)},
+		{2, conntest.SeqRange(1, 1)},
+		{1, conntest.SeqRange(1, 0)},
 	}
 	for _, p := range pages {
-		require.Equal(t, p.want, storetest.Seqs(read(p.before)), "before %d", p.before)
+		require.Equal(t, p.want, conntest.Seqs(read(p.before)), "before %d", p.before)
 	}
 }
 

@@ -12,10 +12,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tether/conn/conntest"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/server/node"
-	"tether/server/store/storetest"
 )
 
 func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
@@ -87,8 +87,8 @@ func TestASlowConsumerIsClosedAndTheOthersReceiveEverything(t *testing.T) {
 		require.NoError(t, err)
 	}
 	<-fastDone
-	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, storetest.Seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
-	require.Equal(t, storetest.Span(1, n+3), storetest.Seqs(fastMsgs), "the fast subscriber gets every message once, in order")
+	require.NoError(t, fastErr, "got %d of %d, last %v", len(fastMsgs), n+3, conntest.Seqs(fastMsgs[max(0, len(fastMsgs)-3):]))
+	require.Equal(t, conntest.SeqRange(1, n+3), conntest.Seqs(fastMsgs), "the fast subscriber gets every message once, in order")
 	t.Logf("published %d messages of %d bytes before the slow consumer was closed", n, len(body))
 }
 
@@ -162,7 +162,7 @@ func TestARestartOnTheSameDataKeepsEveryAckedMessageInOrder(t *testing.T) {
 	for i, msg := range stored {
 		require.Equal(t, acked[i], wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 	}
-	require.Equal(t, storetest.Span(1, int64(len(acked))), storetest.Seqs(stored))
+	require.Equal(t, conntest.SeqRange(1, int64(len(acked))), conntest.Seqs(stored))
 
 	c := dial(t, second, casey.tok)
 	ack, err := c.SendAndAck(ctx, room, "after", "after the restart")

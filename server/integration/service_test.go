@@ -16,10 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tether/conn"
+	"tether/conn/conntest"
 	"tether/conn/native"
 	"tether/conn/wire"
 	"tether/internal/servertest"
-	"tether/server/store/storetest"
 )
 
 // These tests run the stability service with its native ports against the
@@ -392,7 +392,7 @@ func TestServiceHistoryAgainstTheServer(t *testing.T) {
 		svc := newService(t, tokens)
 		msgs, err := svc.History(ctx, room, 0, 2)
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(6, 7), storetest.Seqs(msgs))
+		assert.Equal(t, conntest.SeqRange(6, 7), conntest.Seqs(msgs))
 	})
 
 	t.Run("a room of someone else is forbidden", func(t *testing.T) {

@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn/conntest"
 	"tether/conn/wire"
 	"tether/server/store"
 	"tether/server/store/postgres"
 	"tether/server/store/postgres/pgtest"
-	"tether/server/store/storetest"
 )
 
 // recorder stands for a node's hub: it keeps what the store told it and
@@ -158,7 +158,7 @@ func TestEveryNodeIsToldOfEveryMessageOnceInSeqOrder(t *testing.T) {
 		require.NoError(t, err)
 		for n, r := range recs {
 			r.waitFor(t, room, head)
-			assert.Equal(t, storetest.Span(1, head), r.seqs(room), "node %d, room %s", n, room)
+			assert.Equal(t, conntest.SeqRange(1, head), r.seqs(room), "node %d, room %s", n, room)
 			for _, seq := range r.seqs(room) {
 				key := fmt.Sprintf("%s/%d", room, seq)
 				local := r.isLocal(room, seq)
@@ -175,7 +175,7 @@ func TestANodeTellsItsOwnMessageBeforeTheAppendReturns(t *testing.T) {
 	for i := range 5 {
 		m, _, err := s.Append(t.Context(), newMessage("room", fmt.Sprint(i)))
 		require.NoError(t, err)
-		assert.Equal(t, storetest.Span(1, m.Seq), rec.seqs("room"), "told before the ack")
+		assert.Equal(t, conntest.SeqRange(1, m.Seq), rec.seqs("room"), "told before the ack")
 	}
 }
 
@@ -223,7 +223,7 @@ func TestAListenerThatLosesItsConnectionCatchesUpFromTheLog(t *testing.T) {
 		}
 	}
 	rec.waitFor(t, "room", rounds*each)
-	assert.Equal(t, storetest.Span(1, rounds*each), rec.seqs("room"))
+	assert.Equal(t, conntest.SeqRange(1, rounds*each), rec.seqs("room"))
 }
 
 // deadNodeAppend stores a message the way a node does, then dies before its
@@ -245,7 +245,7 @@ func TestTheSweepRelaysWhatADeadNodeLeftInTheOutbox(t *testing.T) {
 		deadNodeAppend(t, conn, "room", fmt.Sprint(i))
 	}
 	rec.waitFor(t, "room", 3)
-	assert.Equal(t, storetest.Span(1, 3), rec.seqs("room"))
+	assert.Equal(t, conntest.SeqRange(1, 3), rec.seqs("room"))
 	assert.False(t, rec.isLocal("room", 1), "another node's message is told as a peer's")
 
 	// And the next local message follows them.
@@ -253,7 +253,7 @@ func TestTheSweepRelaysWhatADeadNodeLeftInTheOutbox(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(4), m.Seq)
 	rec.waitFor(t, "room", 4)
-	assert.Equal(t, storetest.Span(1, 4), rec.seqs("room"))
+	assert.Equal(t, conntest.SeqRange(1, 4), rec.seqs("room"))
 }
 
 // silentRelay relays the outbox like a node does, but notifies no one:
@@ -276,7 +276,7 @@ func TestALostNotificationIsCaughtUpByThePoll(t *testing.T) {
 	deadNodeAppend(t, conn, "room", "b")
 	silentRelay(t, conn)
 	rec.waitFor(t, "room", 2)
-	assert.Equal(t, storetest.Span(1, 2), rec.seqs("room"))
+	assert.Equal(t, conntest.SeqRange(1, 2), rec.seqs("room"))
 }
 
 func TestARelayOfMoreRoomsThanANotificationHoldsIsReadFromTheLog(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn/conntest"
 	"tether/conn/wire"
 	"tether/server/store"
 )
@@ -70,7 +71,7 @@ func (s suite) clientIDPerSender(t *testing.T) {
 	}
 	all, err := st.After(context.Background(), "r1", 0, 100)
 	require.NoError(t, err)
-	assert.Equal(t, Span(1, 2), Seqs(all))
+	assert.Equal(t, conntest.SeqRange(1, 2), conntest.Seqs(all))
 }
 
 func (s suite) clientIDPerRoom(t *testing.T) {

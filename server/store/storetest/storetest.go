@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tether/conn/conntest"
 	"tether/conn/wire"
 	"tether/server/store"
 )
@@ -122,31 +123,12 @@ func appendN(t *testing.T, st store.Store, room string, n int) []wire.Message {
 	return out
 }
 
-// Seqs lists the seqs of msgs.
-func Seqs(msgs []wire.Message) []int64 {
-	out := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Seq
-	}
-	return out
-}
-
-// Span is from..to inclusive; empty, not nil, when to < from, to compare
-// with what a read returns.
-func Span(from, to int64) []int64 {
-	out := []int64{}
-	for i := from; i <= to; i++ {
-		out = append(out, i)
-	}
-	return out
-}
-
 func (s suite) firstSeqIsOneAndDense(t *testing.T) {
 	st := s.store(t)
 	appendN(t, st, "r1", 5)
 	got, err := st.After(context.Background(), "r1", 0, 100)
 	require.NoError(t, err)
-	assert.Equal(t, Span(1, 5), Seqs(got))
+	assert.Equal(t, conntest.SeqRange(1, 5), conntest.Seqs(got))
 }
 
 func (s suite) roomsAreIndependent(t *testing.T) {
@@ -164,7 +146,7 @@ func (s suite) roomsAreIndependent(t *testing.T) {
 	for _, room := range []string{"a", "b"} {
 		got, err := st.After(ctx, room, 0, 100)
 		require.NoError(t, err)
-		assert.Equal(t, Span(1, 3), Seqs(got), "room %s", room)
+		assert.Equal(t, conntest.SeqRange(1, 3), conntest.Seqs(got), "room %s", room)
 		for _, m := range got {
 			assert.Equal(t, room, m.Room)
 		}
@@ -209,7 +191,7 @@ func (s suite) concurrentAppends(t *testing.T) {
 
 	got, err := st.After(context.Background(), "busy", 0, workers*each+10)
 	require.NoError(t, err)
-	require.Equal(t, Span(1, workers*each), Seqs(got))
+	require.Equal(t, conntest.SeqRange(1, workers*each), conntest.Seqs(got))
 	require.Len(t, acked, workers*each)
 	for _, m := range got {
 		assert.Equal(t, acked[m.ClientID], m.Seq, "client_id %s", m.ClientID)
@@ -224,16 +206,16 @@ func (s suite) after(t *testing.T) {
 	all := appendN(t, st, "r1", 10)
 	appendN(t, st, "other", 3)
 	checkPages(t, all, st.After, []pageCase{
-		{name: "since 0 reads from the first", room: "r1", from: 0, limit: 100, want: Span(1, 10)},
-		{name: "since 4 starts at 5", room: "r1", from: 4, limit: 100, want: Span(5, 10)},
-		{name: "the limit keeps the oldest", room: "r1", from: 4, limit: 3, want: Span(5, 7)},
-		{name: "a limit of exactly the rest reads the rest", room: "r1", from: 7, limit: 3, want: Span(8, 10)},
-		{name: "since the head is empty", room: "r1", from: 10, limit: 100, want: Span(1, 0)},
-		{name: "since beyond the head is empty", room: "r1", from: 50, limit: 100, want: Span(1, 0)},
-		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: Span(1, 0)},
-		{name: "a negative limit returns no message", room: "r1", from: 0, limit: -1, want: Span(1, 0)},
-		{name: "a negative since reads from the first", room: "r1", from: -5, limit: 2, want: Span(1, 2)},
-		{name: "an unknown room is empty", room: "nope", from: 0, limit: 100, want: Span(1, 0)},
+		{name: "since 0 reads from the first", room: "r1", from: 0, limit: 100, want: conntest.SeqRange(1, 10)},
+		{name: "since 4 starts at 5", room: "r1", from: 4, limit: 100, want: conntest.SeqRange(5, 10)},
+		{name: "the limit keeps the oldest", room: "r1", from: 4, limit: 3, want: conntest.SeqRange(5, 7)},
+		{name: "a limit of exactly the rest reads the rest", room: "r1", from: 7, limit: 3, want: conntest.SeqRange(8, 10)},
+		{name: "since the head is empty", room: "r1", from: 10, limit: 100, want: conntest.SeqRange(1, 0)},
+		{name: "since beyond the head is empty", room: "r1", from: 50, limit: 100, want: conntest.SeqRange(1, 0)},
+		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: conntest.SeqRange(1, 0)},
+		{name: "a negative limit returns no message", room: "r1", from: 0, limit: -1, want: conntest.SeqRange(1, 0)},
+		{name: "a negative since reads from the first", room: "r1", from: -5, limit: 2, want: conntest.SeqRange(1, 2)},
+		{name: "an unknown room is empty", room: "nope", from: 0, limit: 100, want: conntest.SeqRange(1, 0)},
 	})
 }
 
@@ -242,17 +224,17 @@ func (s suite) before(t *testing.T) {
 	all := appendN(t, st, "r1", 10)
 	appendN(t, st, "other", 3)
 	checkPages(t, all, st.Before, []pageCase{
-		{name: "before head+1 reads the newest", room: "r1", from: 11, limit: 3, want: Span(8, 10)},
-		{name: "before 8 reads the three before it", room: "r1", from: 8, limit: 3, want: Span(5, 7)},
-		{name: "near the start it reads what there is", room: "r1", from: 3, limit: 5, want: Span(1, 2)},
-		{name: "before 1 is empty", room: "r1", from: 1, limit: 5, want: Span(1, 0)},
-		{name: "before beyond the head reads the newest", room: "r1", from: 100, limit: 2, want: Span(9, 10)},
-		{name: "before 0 reads from the newest", room: "r1", from: 0, limit: 3, want: Span(8, 10)},
-		{name: "a negative before reads from the newest", room: "r1", from: -1, limit: 3, want: Span(8, 10)},
-		{name: "a large limit reads them all", room: "r1", from: 0, limit: 100, want: Span(1, 10)},
-		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: Span(1, 0)},
-		{name: "a negative limit returns no message", room: "r1", from: 5, limit: -3, want: Span(1, 0)},
-		{name: "an unknown room is empty", room: "nope", from: 0, limit: 10, want: Span(1, 0)},
+		{name: "before head+1 reads the newest", room: "r1", from: 11, limit: 3, want: conntest.SeqRange(8, 10)},
+		{name: "before 8 reads the three before it", room: "r1", from: 8, limit: 3, want: conntest.SeqRange(5, 7)},
+		{name: "near the start it reads what there is", room: "r1", from: 3, limit: 5, want: conntest.SeqRange(1, 2)},
+		{name: "before 1 is empty", room: "r1", from: 1, limit: 5, want: conntest.SeqRange(1, 0)},
+		{name: "before beyond the head reads the newest", room: "r1", from: 100, limit: 2, want: conntest.SeqRange(9, 10)},
+		{name: "before 0 reads from the newest", room: "r1", from: 0, limit: 3, want: conntest.SeqRange(8, 10)},
+		{name: "a negative before reads from the newest", room: "r1", from: -1, limit: 3, want: conntest.SeqRange(8, 10)},
+		{name: "a large limit reads them all", room: "r1", from: 0, limit: 100, want: conntest.SeqRange(1, 10)},
+		{name: "a limit of 0 returns no message", room: "r1", from: 0, limit: 0, want: conntest.SeqRange(1, 0)},
+		{name: "a negative limit returns no message", room: "r1", from: 5, limit: -3, want: conntest.SeqRange(1, 0)},
+		{name: "an unknown room is empty", room: "nope", from: 0, limit: 10, want: conntest.SeqRange(1, 0)},
 	})
 }
 
@@ -275,7 +257,7 @@ func checkPages(t *testing.T, all []wire.Message, read func(ctx context.Context,
 			got, err := read(context.Background(), tt.room, tt.from, tt.limit)
 			require.NoError(t, err)
 			require.NotNil(t, got)
-			require.Equal(t, tt.want, Seqs(got))
+			require.Equal(t, tt.want, conntest.Seqs(got))
 			for _, m := range got {
 				assert.Equal(t, all[m.Seq-1], m)
 			}
@@ -294,7 +276,7 @@ func (s suite) pagingBack(t *testing.T) {
 		if len(page) == 0 {
 			break
 		}
-		pages = append(pages, Seqs(page))
+		pages = append(pages, conntest.Seqs(page))
 		before = page[0].Seq
 	}
 	assert.Equal(t, [][]int64{{8, 9, 10}, {5, 6, 7}, {2, 3, 4}, {1}}, pages)
