@@ -30,8 +30,8 @@ build: wasm
 # copies are removed first: a stale copy must never be served for a new wasm.
 wasm:
 	@mkdir -p $(BIN)
-	@cmp -s "$(GOROOT)/lib/wasm/wasm_exec.js" third_party/wasm_exec/wasm_exec.js || \
-		cp "$(GOROOT)/lib/wasm/wasm_exec.js" third_party/wasm_exec/wasm_exec.js
+	@cmp -s "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec/wasm_exec.js || \
+		cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec/wasm_exec.js
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/app.wasm.new ./app/wasm
 	@if cmp -s $(BIN)/app.wasm.new web/app.wasm; then rm $(BIN)/app.wasm.new; \
 	else rm -f web/app.wasm.br web/app.wasm.gz && mv $(BIN)/app.wasm.new web/app.wasm; fi

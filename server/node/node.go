@@ -33,7 +33,7 @@ import (
 	"tether/server/store"
 	"tether/server/store/postgres"
 	"tether/server/store/sqlite"
-	"tether/third_party/wasm_exec"
+	"tether/wasm_exec"
 	"tether/web"
 )
 

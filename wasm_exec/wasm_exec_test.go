@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tether/third_party/wasm_exec"
+	"tether/wasm_exec"
 )
 
 // The toolchain's file is found through `go env GOROOT` rather than
@@ -21,5 +21,5 @@ func TestMatchesToolchain(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm", "wasm_exec.js"))
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, wasm_exec.JS),
-		"third_party/wasm_exec/wasm_exec.js differs from the toolchain's: run `make build` and commit the copy")
+		"wasm_exec/wasm_exec.js differs from the toolchain's: run `make build` and commit the copy")
 }
