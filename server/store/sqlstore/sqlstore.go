@@ -31,12 +31,19 @@ type Rows interface {
 	Err() error
 }
 
+// collectStart is the most rows Collect makes room for before the first
+// is read: most reads (a subscriber's replay, a page past the head) return
+// few rows or none, and a page's full capacity (MaxPageLimit messages,
+// 64 KiB) made for each of a reconnect storm's replays was garbage that
+// held up the heap, and the resident memory, long after.
+const collectStart = 16
+
 // Collect reads every row of rows with scan. The slice is empty, not nil,
 // when there is no row, so that a read returns [] rather than null; size is
-// a hint of its capacity, which callers bound since it may come from a
-// request.
+// the most rows the caller expects (callers bound it, since it may come
+// from a request), and the slice grows to it as rows come.
 func Collect[T any](rows Rows, size int, scan func(Row) (T, error)) ([]T, error) {
-	out := make([]T, 0, size)
+	out := make([]T, 0, min(size, collectStart))
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
