@@ -75,6 +75,17 @@ func newParticipant(t *testing.T, baseURL, room, user, role string) *participant
 	return p
 }
 
+// connectedPair opens casey, the customer, and taylor, the therapist, on
+// room and waits until both are connected.
+func connectedPair(t *testing.T, baseURL, room string) (casey, taylor *participant) {
+	t.Helper()
+	casey = newParticipant(t, baseURL, room, "casey", wire.RoleCustomer)
+	taylor = newParticipant(t, baseURL, room, "taylor", wire.RoleTherapist)
+	casey.waitState(t, 10*time.Second, conn.StateConnected)
+	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+	return casey, taylor
+}
+
 func (p *participant) messages() []wire.Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -161,10 +172,7 @@ func TestServiceSurvivesAServerCrash(t *testing.T) {
 	const room = "svc-crash"
 	addr, data := servertest.FreeAddr(t), t.TempDir()
 	srv := servertest.Start(t, servertest.Options{Addr: addr, DataDir: data, Args: []string{"-dev"}})
-	casey := newParticipant(t, srv.URL, room, "casey", wire.RoleCustomer)
-	taylor := newParticipant(t, srv.URL, room, "taylor", wire.RoleTherapist)
-	casey.waitState(t, 10*time.Second, conn.StateConnected)
-	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+	casey, taylor := connectedPair(t, srv.URL, room)
 
 	sent := takeTurns(t, room, 10*time.Second, casey, taylor, "casey before %d", "taylor before %d")
 
@@ -203,10 +211,7 @@ func TestServiceDetectsAHalfOpenLink(t *testing.T) {
 	t.Parallel()
 	const room = "svc-halfopen"
 	srv := servertest.Start(t, servertest.Options{Args: []string{"-dev", "-faults"}})
-	casey := newParticipant(t, srv.URL, room, "casey", wire.RoleCustomer)
-	taylor := newParticipant(t, srv.URL, room, "taylor", wire.RoleTherapist)
-	casey.waitState(t, 10*time.Second, conn.StateConnected)
-	taylor.waitState(t, 10*time.Second, conn.StateConnected)
+	casey, taylor := connectedPair(t, srv.URL, room)
 	casey.send(t, room, "before the silence")
 	taylor.waitFor(t, 1, 10*time.Second)
 

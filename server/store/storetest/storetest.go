@@ -123,12 +123,19 @@ func appendN(t *testing.T, st store.Store, room string, n int) []wire.Message {
 	return out
 }
 
+// readAll reads the messages of room from its start: all of them, as no
+// case stores 1,000 in one room.
+func readAll(t *testing.T, st store.Store, room string) []wire.Message {
+	t.Helper()
+	got, err := st.After(context.Background(), room, 0, 1000)
+	require.NoError(t, err)
+	return got
+}
+
 func (s suite) firstSeqIsOneAndDense(t *testing.T) {
 	st := s.store(t)
 	appendN(t, st, "r1", 5)
-	got, err := st.After(context.Background(), "r1", 0, 100)
-	require.NoError(t, err)
-	assert.Equal(t, conntest.SeqRange(1, 5), conntest.Seqs(got))
+	assert.Equal(t, conntest.SeqRange(1, 5), conntest.Seqs(readAll(t, st, "r1")))
 }
 
 func (s suite) roomsAreIndependent(t *testing.T) {
@@ -144,8 +151,7 @@ func (s suite) roomsAreIndependent(t *testing.T) {
 		}
 	}
 	for _, room := range []string{"a", "b"} {
-		got, err := st.After(ctx, room, 0, 100)
-		require.NoError(t, err)
+		got := readAll(t, st, room)
 		assert.Equal(t, conntest.SeqRange(1, 3), conntest.Seqs(got), "room %s", room)
 		for _, m := range got {
 			assert.Equal(t, room, m.Room)
@@ -162,9 +168,7 @@ func (s suite) appendReturnsTheMessage(t *testing.T) {
 	assert.True(t, created)
 	want := wire.Message{Room: in.Room, Seq: 1, ID: in.ID, ClientID: in.ClientID, Sender: in.Sender, Body: in.Body, SentAt: in.SentAt}
 	assert.Equal(t, want, got)
-	read, err := st.After(context.Background(), "r1", 0, 10)
-	require.NoError(t, err)
-	assert.Equal(t, []wire.Message{want}, read)
+	assert.Equal(t, []wire.Message{want}, readAll(t, st, "r1"))
 }
 
 func (s suite) concurrentAppends(t *testing.T) {
@@ -189,8 +193,7 @@ func (s suite) concurrentAppends(t *testing.T) {
 	}
 	wg.Wait()
 
-	got, err := st.After(context.Background(), "busy", 0, workers*each+10)
-	require.NoError(t, err)
+	got := readAll(t, st, "busy")
 	require.Equal(t, conntest.SeqRange(1, workers*each), conntest.Seqs(got))
 	require.Len(t, acked, workers*each)
 	for _, m := range got {
