@@ -35,8 +35,11 @@ const (
 	routeTherapist = "/therapist"
 )
 
-// routeChat takes exactly the rooms of the protocol.
-var routeChat = "^/chat/" + strings.TrimPrefix(wire.RoomPattern.String(), "^")
+// routeChat takes the rooms of the protocol. Their length is left to
+// wire.ValidRoom, which IsPage checks before the server hands a path to
+// go-app: the router compiles its pattern in every page's start, and a
+// counted repetition compiles into 64 copies of its class.
+const routeChat = "^/chat/[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 // Register declares the routes on go-app's router with these options. Call
 // it before app.RunWhenOnBrowser or before serving app.Handler. go-app's

@@ -36,6 +36,7 @@ func TestRoomPattern(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.ok, wire.ValidRoom(tt.room), "%q", tt.room)
+		assert.Equal(t, tt.ok, app.IsPage("/chat/"+tt.room), "%q", tt.room)
 	}
 }
 

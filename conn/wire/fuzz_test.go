@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -155,6 +156,27 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !bytes.Equal(enc, enc2) {
 			t.Fatalf("encoding is not stable:\n first %q\nsecond %q", enc, enc2)
+		}
+	})
+}
+
+// FuzzValidIDs holds ValidRoom to RoomPattern, and ValidClientID to the
+// pattern its doc comment spells, for any input: the two are written out
+// by hand to spare the client compiling them at start.
+func FuzzValidIDs(f *testing.F) {
+	room := regexp.MustCompile(RoomPattern)
+	clientID := regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+	for _, s := range []string{"", "r1", "7", "-r", "_r", ".r", ":r", "a:b", "r 1", "r1\n", "café", "r\x001",
+		"6f1c2a8e-3b1d-4c55-9a0e-1f2d3c4b5a69", strings.Repeat("r", 63), strings.Repeat("r", 64), strings.Repeat("r", 65),
+		"r" + strings.Repeat(".", 63), strings.Repeat(":", 64), "a/b", "\xff", "Z9_-.", "z\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidRoom(s), room.MatchString(s); got != want {
+			t.Fatalf("ValidRoom(%q) = %v, RoomPattern says %v", s, got, want)
+		}
+		if got, want := ValidClientID(s), clientID.MatchString(s); got != want {
+			t.Fatalf("ValidClientID(%q) = %v, its pattern says %v", s, got, want)
 		}
 	})
 }

@@ -9,8 +9,6 @@
 // range.
 package wire
 
-import "regexp"
-
 // Subprotocol is the WebSocket subprotocol of protocol v1.
 const Subprotocol = "tether.v1"
 
@@ -34,18 +32,44 @@ const (
 )
 
 // RoomPattern is what a room id looks like: a letter or digit, then up to 63
-// letters, digits, dots, dashes or underscores.
-var RoomPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// letters, digits, dots, dashes or underscores. ValidRoom checks it.
+const RoomPattern = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`
 
-// clientIDPattern keeps client ids printable and safe to log: UUIDs and
-// similar tokens fit.
-var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+// ValidRoom reports whether room matches RoomPattern. It is written out,
+// not compiled: a counted repetition compiles into 64 copies of its class,
+// which every page of the client paid for at start (a few milliseconds of
+// wasm before the first render), and the server checks rooms on every frame.
+func ValidRoom(room string) bool {
+	if len(room) == 0 || len(room) > 64 || !alnum(room[0]) {
+		return false
+	}
+	for i := 1; i < len(room); i++ {
+		if c := room[i]; !alnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidRoom reports whether room is a well-formed room id.
-func ValidRoom(room string) bool { return RoomPattern.MatchString(room) }
+// ValidClientID reports whether id is a well-formed client_id: 1 to 64
+// letters, digits, dots, colons, dashes or underscores, which keeps client
+// ids printable and safe to log (UUIDs and similar tokens fit).
+func ValidClientID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !alnum(c) && c != '.' && c != '_' && c != '-' && c != ':' {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidClientID reports whether id is a well-formed client_id.
-func ValidClientID(id string) bool { return clientIDPattern.MatchString(id) }
+// alnum reports whether c is an ASCII letter or digit.
+func alnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // Roles of the people in a booking chat.
 const (
