@@ -169,7 +169,7 @@ func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header(), b.csp)
 	r = WithoutURLHost(r)
 	if r.Method == http.MethodGet && r.URL.Path != "/web/"+wasmName && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
-		serveCompressed(b.mux, w, r)
+		serveCompressed(b.mux, w, r, b.isPage(r.URL.Path))
 		return
 	}
 	b.mux.ServeHTTP(w, r)

@@ -5,9 +5,12 @@ package bundle
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // minCompressSize is the smallest body worth compressing: below it the
@@ -47,7 +50,7 @@ func compressible(contentType string) bool {
 // quotes, and a request's If-None-Match loses the suffix before next sees
 // it, so next's own revalidation (go-app compares the whole header with its
 // ETag) still answers 304.
-func serveCompressed(next http.Handler, w http.ResponseWriter, r *http.Request) {
+func serveCompressed(next http.Handler, w http.ResponseWriter, r *http.Request, isPage bool) {
 	inm := r.Header.Get("If-None-Match")
 	if strings.HasSuffix(inm, gzipETagSuffix+`"`) {
 		r = r.Clone(r.Context())
@@ -76,17 +79,79 @@ func serveCompressed(next http.Handler, w http.ResponseWriter, r *http.Request) 
 		w.Write(rec.body.Bytes())
 		return
 	}
-	var out bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
-	zw.Write(rec.body.Bytes())
-	zw.Close()
+	body := gzipped.of(r.URL.Path, etag, rec.body.Bytes(), !isPage)
 	h.Set("Content-Encoding", "gzip")
-	h.Set("Content-Length", strconv.Itoa(out.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if etag != "" {
 		h.Set("ETag", gzipETag)
 	}
 	w.WriteHeader(http.StatusOK)
-	w.Write(out.Bytes())
+	w.Write(body)
+}
+
+// gzipWriters keeps compressors for reuse: one at BestCompression holds
+// about 800 KB of tables, which each answer allocated anew.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestCompression)
+	return zw
+}}
+
+// compress returns body gzip-compressed.
+func compress(body []byte) []byte {
+	var out bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&out)
+	zw.Write(body)
+	zw.Close()
+	zw.Reset(io.Discard) // not to keep out alive in the pool
+	gzipWriters.Put(zw)
+	return out.Bytes()
+}
+
+// maxGzipMemo bounds gzipMemo: the assets that reach it are go-app's
+// generated scripts and the embedded files, a few dozen in a release.
+const maxGzipMemo = 128
+
+// gzipMemo keeps the gzip bytes of the answers that are the same for every
+// request (the scripts, the stylesheet, the manifest, the embedded files):
+// compressing one at BestCompression costs the server about 40 times what
+// sending it does, and anyone may ask for them as fast as they like. An
+// entry is found by path and ETag and used only for the very bytes it was
+// made from; pages, which differ by their path's room, are never kept.
+type gzipMemo struct {
+	mu      sync.Mutex
+	entries map[string]gzipEntry
+}
+
+type gzipEntry struct {
+	identity [sha256.Size]byte
+	gzip     []byte
+}
+
+var gzipped = &gzipMemo{entries: map[string]gzipEntry{}}
+
+// of returns body compressed, from the memo when it holds the same bytes
+// for path and etag; keep says the answer may be kept (not a page, and
+// validated by an ETag).
+func (m *gzipMemo) of(path, etag string, body []byte, keep bool) []byte {
+	if !keep || etag == "" {
+		return compress(body)
+	}
+	key := path + "\x00" + etag
+	sum := sha256.Sum256(body)
+	m.mu.Lock()
+	e, ok := m.entries[key]
+	m.mu.Unlock()
+	if ok && e.identity == sum {
+		return e.gzip
+	}
+	out := compress(body)
+	m.mu.Lock()
+	if _, ok := m.entries[key]; ok || len(m.entries) < maxGzipMemo {
+		m.entries[key] = gzipEntry{identity: sum, gzip: out}
+	}
+	m.mu.Unlock()
+	return out
 }
 
 // heldResponse is an http.ResponseWriter that keeps the body and status in

@@ -11,6 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tether/app"
+	"tether/components"
+	"tether/conn"
+	"tether/server/bundle"
 )
 
 func gunzip(t *testing.T, body []byte) string {
@@ -119,4 +124,26 @@ func TestLoaderShowsTenthsOfAPercent(t *testing.T) {
 	assert.Equal(t, "no-cache", w.Header().Get("Cache-Control"))
 	again := serve(b, http.MethodGet, "/app.js", "If-None-Match: "+w.Header().Get("ETag"))
 	assert.Equal(t, http.StatusNotModified, again.Code)
+}
+
+// BenchmarkTextAnswers is what one request for a text answer costs the
+// server, sent as it is and gzip-compressed: a stranger may ask for them as
+// fast as the network lets it.
+func BenchmarkTextAnswers(b *testing.B) {
+	bun, err := bundle.New(bundle.Config{Web: webFS(), WasmExec: wasmExecJS, IsPage: app.IsPage})
+	require.NoError(b, err)
+	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: true})
+	for _, path := range []string{"/wasm_exec.js", "/app.js", "/chat/any-room"} {
+		for _, accept := range []string{"identity", "gzip"} {
+			b.Run(strings.TrimPrefix(path, "/")+"/"+accept, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					w := serve(bun, http.MethodGet, path, "Accept-Encoding: "+accept)
+					if w.Code != http.StatusOK {
+						b.Fatalf("GET %s: %d", path, w.Code)
+					}
+				}
+			})
+		}
+	}
 }
