@@ -41,13 +41,18 @@ const collectStart = 16
 // Collect reads every row of rows with scan. The slice is empty, not nil,
 // when there is no row, so that a read returns [] rather than null; size is
 // the most rows the caller expects (callers bound it, since it may come
-// from a request), and the slice grows to it as rows come.
+// from a request). The slice has room for collectStart rows at first and
+// for size once more come: a read returns a few rows or a whole page, and
+// doubling up to a page made four slices of garbage on the way.
 func Collect[T any](rows Rows, size int, scan func(Row) (T, error)) ([]T, error) {
 	out := make([]T, 0, min(size, collectStart))
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
 			return nil, err
+		}
+		if len(out) == cap(out) && cap(out) < size {
+			out = append(make([]T, 0, size), out...)
 		}
 		out = append(out, v)
 	}
