@@ -65,7 +65,7 @@ func without(web fstest.MapFS, names ...string) fstest.MapFS {
 
 // newBundle registers the pages (the routes are global and Register is safe
 // to repeat) and builds a bundle of web.
-func newBundle(t *testing.T, web fs.FS) *bundle.Bundle {
+func newBundle(t testing.TB, web fs.FS) *bundle.Bundle {
 	t.Helper()
 	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: true})
 	b, err := bundle.New(bundle.Config{Web: web, WasmExec: wasmExecJS, IsPage: app.IsPage})

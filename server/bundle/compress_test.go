@@ -11,11 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"tether/app"
-	"tether/components"
-	"tether/conn"
-	"tether/server/bundle"
 )
 
 func gunzip(t *testing.T, body []byte) string {
@@ -130,9 +125,7 @@ func TestLoaderShowsTenthsOfAPercent(t *testing.T) {
 // server, sent as it is and gzip-compressed: a stranger may ask for them as
 // fast as the network lets it.
 func BenchmarkTextAnswers(b *testing.B) {
-	bun, err := bundle.New(bundle.Config{Web: webFS(), WasmExec: wasmExecJS, IsPage: app.IsPage})
-	require.NoError(b, err)
-	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: true})
+	bun := newBundle(b, webFS())
 	for _, path := range []string{"/wasm_exec.js", "/app.js", "/chat/any-room"} {
 		for _, accept := range []string{"identity", "gzip"} {
 			b.Run(strings.TrimPrefix(path, "/")+"/"+accept, func(b *testing.B) {
