@@ -4,6 +4,7 @@ package bundle_test
 
 import (
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tether/server/bundle"
 )
 
 func gunzip(t *testing.T, body []byte) string {
@@ -139,4 +142,39 @@ func BenchmarkTextAnswers(b *testing.B) {
 			})
 		}
 	}
+}
+
+// The memo of gzip answers serves the bytes it was made from and no
+// others, keeps no page, and stays bounded whatever paths are asked for.
+func TestGzipMemo(t *testing.T) {
+	t.Parallel()
+	t.Run("the same bytes come from the memo", func(t *testing.T) {
+		m := bundle.NewGzipMemo()
+		body := strings.Repeat("console.log('tether');\n", 100)
+		first := m.Of("/app.js", `"v1"`, []byte(body), true)
+		again := m.Of("/app.js", `"v1"`, []byte(body), true)
+		assert.Equal(t, body, gunzip(t, again))
+		assert.Same(t, &first[0], &again[0], "compressed once")
+	})
+	t.Run("other bytes under the same path and ETag are compressed anew", func(t *testing.T) {
+		m := bundle.NewGzipMemo()
+		m.Of("/app.js", `"v1"`, []byte("first version of the script, long enough"), true)
+		other := "a second version of the script, as long"
+		assert.Equal(t, other, gunzip(t, m.Of("/app.js", `"v1"`, []byte(other), true)))
+	})
+	t.Run("pages and answers without an ETag are not kept", func(t *testing.T) {
+		m := bundle.NewGzipMemo()
+		page := "<html>a room's page</html>"
+		assert.Equal(t, page, gunzip(t, m.Of("/chat/r1", `"v1"`, []byte(page), false)))
+		assert.Equal(t, page, gunzip(t, m.Of("/app.js", "", []byte(page), true)))
+		assert.Zero(t, m.Len())
+	})
+	t.Run("the memo holds at most MaxGzipMemo answers", func(t *testing.T) {
+		m := bundle.NewGzipMemo()
+		for i := range bundle.MaxGzipMemo + 50 {
+			body := fmt.Sprintf("asset number %d", i)
+			assert.Equal(t, body, gunzip(t, m.Of(fmt.Sprintf("/web/a%d", i), `"v1"`, []byte(body), true)))
+		}
+		assert.Equal(t, bundle.MaxGzipMemo, m.Len())
+	})
 }
