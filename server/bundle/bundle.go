@@ -60,6 +60,7 @@ type Bundle struct {
 	app     *goapp.Handler
 	mux     *http.ServeMux
 	isPage  func(string) bool
+	gzipped *gzipMemo // the gzip bytes of the answers that never change
 	// robotsTxt is web/robots.txt, nil when the bundle has none.
 	robotsTxt []byte
 	loader    loader
@@ -98,7 +99,7 @@ func New(c Config) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load app.wasm: %w", err)
 	}
-	b := &Bundle{csp: PolicyWith(c.ConnectOrigins), version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage}
+	b := &Bundle{csp: PolicyWith(c.ConnectOrigins), version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage, gzipped: newGzipMemo()}
 	if files[robotsName] {
 		if b.robotsTxt, err = fs.ReadFile(c.Web, robotsName); err != nil {
 			return nil, fmt.Errorf("failed to read robots.txt: %w", err)
@@ -169,7 +170,7 @@ func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header(), b.csp)
 	r = WithoutURLHost(r)
 	if r.Method == http.MethodGet && r.URL.Path != "/web/"+wasmName && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
-		serveCompressed(b.mux, w, r, b.isPage(r.URL.Path))
+		serveCompressed(b.mux, b.gzipped, w, r, b.isPage(r.URL.Path))
 		return
 	}
 	b.mux.ServeHTTP(w, r)

@@ -50,7 +50,7 @@ func compressible(contentType string) bool {
 // quotes, and a request's If-None-Match loses the suffix before next sees
 // it, so next's own revalidation (go-app compares the whole header with its
 // ETag) still answers 304.
-func serveCompressed(next http.Handler, w http.ResponseWriter, r *http.Request, isPage bool) {
+func serveCompressed(next http.Handler, memo *gzipMemo, w http.ResponseWriter, r *http.Request, isPage bool) {
 	inm := r.Header.Get("If-None-Match")
 	if strings.HasSuffix(inm, gzipETagSuffix+`"`) {
 		r = r.Clone(r.Context())
@@ -79,7 +79,7 @@ func serveCompressed(next http.Handler, w http.ResponseWriter, r *http.Request, 
 		w.Write(rec.body.Bytes())
 		return
 	}
-	body := gzipped.of(r.URL.Path, etag, rec.body.Bytes(), !isPage)
+	body := memo.of(r.URL.Path, etag, rec.body.Bytes(), !isPage)
 	h.Set("Content-Encoding", "gzip")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if etag != "" {
@@ -128,7 +128,8 @@ type gzipEntry struct {
 	gzip     []byte
 }
 
-var gzipped = &gzipMemo{entries: map[string]gzipEntry{}}
+// newGzipMemo returns an empty memo; each Bundle keeps its own.
+func newGzipMemo() *gzipMemo { return &gzipMemo{entries: map[string]gzipEntry{}} }
 
 // of returns body compressed, from the memo when it holds the same bytes
 // for path and etag; keep says the answer may be kept (not a page, and

@@ -9,7 +9,7 @@ const MaxGzipMemo = maxGzipMemo
 type GzipMemo struct{ m *gzipMemo }
 
 // NewGzipMemo returns an empty memo.
-func NewGzipMemo() GzipMemo { return GzipMemo{&gzipMemo{entries: map[string]gzipEntry{}}} }
+func NewGzipMemo() GzipMemo { return GzipMemo{newGzipMemo()} }
 
 // Of is gzipMemo.of.
 func (g GzipMemo) Of(path, etag string, body []byte, keep bool) []byte {
