@@ -567,8 +567,8 @@ func (s *Store) readPage(ctx context.Context, room string, before int64, limit i
 	defer func() { <-s.pageSlots }()
 	for try := 1; ; try++ {
 		msgs, err := s.backend.History(ctx, room, before, limit)
-		var he *conn.HTTPError
-		if err == nil || try == maxPageTries || !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
+		status, he := conn.StatusOf(err)
+		if err == nil || try == maxPageTries || status != http.StatusTooManyRequests {
 			return msgs, err
 		}
 		t := time.NewTimer(max(he.RetryAfter, time.Second))

@@ -120,19 +120,15 @@ func (m *Machine) onDialed(ev Dialed) {
 		return
 	}
 	if ev.Err != nil {
-		var he *HTTPError
-		if errors.As(ev.Err, &he) {
-			switch he.Status {
-			case 401:
-				m.teardownSocket()
-				m.tokenRefused("WebSocket upgrade refused: " + ev.Err.Error())
-				return
-			case 429, 503:
-				m.connectionLost(loss{reason: ev.Err.Error(), exact: he.RetryAfter})
-				return
-			}
+		switch status, he := StatusOf(ev.Err); status {
+		case 401:
+			m.teardownSocket()
+			m.tokenRefused("WebSocket upgrade refused: " + ev.Err.Error())
+		case 429, 503:
+			m.connectionLost(loss{reason: ev.Err.Error(), exact: he.RetryAfter})
+		default:
+			m.connectionLost(loss{reason: ev.Err.Error()})
 		}
-		m.connectionLost(loss{reason: ev.Err.Error()})
 		return
 	}
 	m.ws = wsHandshake

@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -238,17 +237,16 @@ func (m *Machine) onPosted(ev PostDone) {
 		return
 	}
 	it.inflight = false
-	var he *HTTPError
-	switch {
-	case errors.As(ev.Err, &he) && he.Status == 401:
+	switch status, he := StatusOf(ev.Err); status {
+	case 401:
 		m.tokenRefused("post refused: " + ev.Err.Error())
-	case errors.As(ev.Err, &he) && he.Status == 403:
+	case 403:
 		m.failRoom(it.Room, fmt.Errorf("failed to send to %s: %w", it.Room, ErrForbidden))
-	case errors.As(ev.Err, &he) && (he.Status == 400 || he.Status == 409 || he.Status == 413):
+	case 400, 409, 413:
 		m.failMessage(i, he.Code+": "+he.Message)
-	case errors.As(ev.Err, &he) && (he.Status == 429 || he.Status == 503):
+	case 429, 503:
 		it.notBefore = m.now.Add(max(he.RetryAfter, m.cfg.PollInterval))
-	case he == nil:
+	case 0:
 		// The network failed, not the server: like a socket that closes
 		// under a send, no try is counted. The polls find out whether the
 		// link is gone; the message waits for it, however long.

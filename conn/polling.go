@@ -170,20 +170,17 @@ func (m *Machine) onPoll(ev PollDone) {
 }
 
 func (m *Machine) pollError(name string, r *room, err error) {
-	var he *HTTPError
-	if errors.As(err, &he) {
-		switch he.Status {
-		case 401:
-			m.tokenRefused("polling refused: " + err.Error())
-			return
-		case 403:
-			m.failRoom(name, fmt.Errorf("failed to poll %s: %w", name, err))
-			return
-		case 429, 503:
-			r.pollNotBefore = m.now.Add(max(he.RetryAfter, m.cfg.PollInterval))
-			m.armPollTimer()
-			return
-		}
+	switch status, he := StatusOf(err); status {
+	case 401:
+		m.tokenRefused("polling refused: " + err.Error())
+		return
+	case 403:
+		m.failRoom(name, fmt.Errorf("failed to poll %s: %w", name, err))
+		return
+	case 429, 503:
+		r.pollNotBefore = m.now.Add(max(he.RetryAfter, m.cfg.PollInterval))
+		m.armPollTimer()
+		return
 	}
 	m.pollFailures++
 	if m.pollWait > 0 {

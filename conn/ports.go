@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -106,6 +107,16 @@ func (e *HTTPError) Error() string {
 
 // Unwrap returns Cause, so errors.Is and errors.As see the library's error.
 func (e *HTTPError) Unwrap() error { return e.Cause }
+
+// StatusOf is the status of the server's answer that err carries, and that
+// answer; 0 and nil when err is nil or no answer came (the network failed).
+func StatusOf(err error) (int, *HTTPError) {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status, he
+	}
+	return 0, nil
+}
 
 // TokenSource hands out the token of the session.
 type TokenSource interface {

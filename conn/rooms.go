@@ -212,19 +212,15 @@ func (m *Machine) onHistory(ev HistoryDone) {
 		return
 	}
 	if ev.Err != nil {
-		var he *HTTPError
-		if errors.As(ev.Err, &he) {
-			switch he.Status {
-			case 401:
-				m.tokenRefused("history refused: " + ev.Err.Error())
-				return
-			case 403:
-				m.failRoom(ev.Room, fmt.Errorf("failed to read %s: %w", ev.Room, ErrForbidden))
-				return
-			}
+		switch status, _ := StatusOf(ev.Err); status {
+		case 401:
+			m.tokenRefused("history refused: " + ev.Err.Error())
+		case 403:
+			m.failRoom(ev.Room, fmt.Errorf("failed to read %s: %w", ev.Room, ErrForbidden))
+		default:
+			// The tick tries again.
+			m.logAttrs(slog.LevelDebug, "Reading missed messages failed", "room", ev.Room, "err", ev.Err.Error())
 		}
-		// The tick tries again.
-		m.logAttrs(slog.LevelDebug, "Reading missed messages failed", "room", ev.Room, "err", ev.Err.Error())
 		return
 	}
 	since := r.fetchSince

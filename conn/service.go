@@ -293,8 +293,7 @@ func ReadHistory(ctx context.Context, h HTTP, tokens TokenSource, room string, b
 	if err == nil {
 		return page.Messages, nil
 	}
-	var he *HTTPError
-	if errors.As(err, &he) && he.Status == 403 {
+	if status, _ := StatusOf(err); status == 403 {
 		return nil, fmt.Errorf("failed to read the history of %s: %w: %w", room, ErrForbidden, err)
 	}
 	return nil, fmt.Errorf("failed to read the history of %s: %w", room, err)
@@ -308,8 +307,7 @@ func history(ctx context.Context, h HTTP, tokens TokenSource, room string, befor
 		return wire.MessagesPage{}, fmt.Errorf("failed to get a token: %w", err)
 	}
 	page, err := h.History(ctx, tok, room, before, limit)
-	var he *HTTPError
-	if !errors.As(err, &he) || he.Status != 401 {
+	if status, _ := StatusOf(err); status != 401 {
 		return page, err
 	}
 	// The service may have renewed the token since it was read: that one

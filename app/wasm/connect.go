@@ -327,8 +327,7 @@ func (r *roomLister) ListRooms(ctx context.Context) ([]wire.RoomInfo, error) {
 		return nil, err
 	}
 	rooms, err := r.http.Rooms(ctx, tok, 0)
-	var he *conn.HTTPError
-	if errors.As(err, &he) && he.Status == 401 {
+	if status, _ := conn.StatusOf(err); status == 401 {
 		if tok, err = r.tokens.Refresh(ctx); err != nil {
 			return nil, err
 		}
@@ -358,8 +357,7 @@ func (b *bookingLister) Bookings(ctx context.Context) ([]app.BookingInfo, error)
 		return nil, err
 	}
 	me, err := b.http.Me(ctx, tok)
-	var he *conn.HTTPError
-	if errors.As(err, &he) && he.Status == 401 {
+	if status, _ := conn.StatusOf(err); status == 401 {
 		if tok, err = b.tokens.Refresh(ctx); err != nil {
 			return nil, err
 		}

@@ -357,8 +357,7 @@ func seedUser(ctx context.Context, client *http.Client, base string, t target, r
 	for i := user * abuseSeedPerUser; i < min(perRoom, (user+1)*abuseSeedPerUser); i++ {
 		for {
 			_, _, err := h.Post(ctx, room, name+"-"+strconv.Itoa(i), body)
-			var he *conn.HTTPError
-			if errors.As(err, &he) && he.Status == http.StatusTooManyRequests {
+			if status, he := conn.StatusOf(err); status == http.StatusTooManyRequests {
 				sleepCtx(ctx, max(he.RetryAfter, 100*time.Millisecond))
 				continue
 			}

@@ -201,8 +201,7 @@ func SessionTokens(h *HTTP, slot string, open func(ctx context.Context) (string,
 			Token string `json:"token"`
 		}
 		_, err := h.withCookies(ctx, "POST", "/api/session/token?"+slotQuery(slot).Encode(), nil, &ans)
-		var he *conn.HTTPError
-		if errors.As(err, &he) && he.Status == 401 {
+		if status, _ := conn.StatusOf(err); status == 401 {
 			markSession(slot, false) // over or revoked: the page says which
 		}
 		if err != nil {

@@ -58,11 +58,11 @@ func (e *Endpoints) try(ctx context.Context, f func(baseURL string) error, retry
 // endpointDown reports whether an HTTP call failed because the node is
 // unreachable or refusing, so another node may answer.
 func endpointDown(err error) bool {
-	var he *conn.HTTPError
-	if errors.As(err, &he) {
-		return he.Status == http.StatusServiceUnavailable || he.Status == http.StatusBadGateway
+	switch status, _ := conn.StatusOf(err); status {
+	case 0, http.StatusServiceUnavailable, http.StatusBadGateway:
+		return true
 	}
-	return true
+	return false
 }
 
 // Dialer opens sockets to BaseURL's /api/ws, or to the first of Endpoints
