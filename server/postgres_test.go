@@ -14,12 +14,13 @@ import (
 
 	"tether/conn/native"
 	"tether/conn/wire"
+	"tether/internal/servertest"
 	"tether/server/store/postgres/pgtest"
 )
 
 // The tests of several nodes share one throwaway PostgreSQL cluster, started
 // by the first of them and stopped when the package's tests end.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m, servertest.RemoveBinary) }
 
 // startSharedNode runs a dev node in this process on the PostgreSQL
 // database at db; every such node signs with testSecret, so each accepts

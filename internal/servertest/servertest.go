@@ -59,6 +59,23 @@ func Binary(t testing.TB) string {
 	return binary
 }
 
+// Main runs a package's tests, then removes the binary Binary built: a
+// package that uses Binary calls it from TestMain, or RemoveBinary after
+// its own.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBinary()
+	os.Exit(code)
+}
+
+// RemoveBinary deletes the binary Binary built, and its folder: 40 MB a
+// test run otherwise left behind.
+func RemoveBinary() {
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+}
+
 // FreeAddr returns a loopback address with a port free right now, for a
 // server that must come back on the same address after a restart.
 func FreeAddr(t testing.TB) string {

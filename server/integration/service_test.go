@@ -22,6 +22,8 @@ import (
 	"tether/internal/servertest"
 )
 
+func TestMain(m *testing.M) { servertest.Main(m) }
+
 // These tests run the stability service with its native ports against the
 // real server process, and break the server for real: kill -9 and restart,
 // WebSocket refused, pongs muted. Messages must flow again, none lost and

@@ -50,10 +50,14 @@ var (
 	databases atomic.Int64
 )
 
-// Main runs the package's tests, then stops the cluster if a test started
-// it, and exits with the tests' code.
-func Main(m *testing.M) {
+// Main runs the package's tests, then the after functions (other
+// cleanups of the package's), stops the cluster if a test started it, and
+// exits with the tests' code.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if cluster != nil {
 		if err := cluster.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
