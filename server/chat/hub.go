@@ -245,22 +245,6 @@ func (h *Hub) appendMessage(ctx context.Context, sender wire.User, room, clientI
 	return msg, created, nil
 }
 
-// appendThen is appendMessage answered by done on the store's writer (see
-// store.Store), or at once when the append is refused before it.
-func (h *Hub) appendThen(ctx context.Context, sender wire.User, room, clientID, body string, done func(wire.Message, error)) {
-	if h.draining.Load() {
-		done(wire.Message{}, errDraining)
-		return
-	}
-	start := time.Now()
-	h.store.AppendThen(ctx, store.NewMessage{
-		Room: room, ID: newMessageID(), ClientID: clientID, Sender: sender, Body: body, SentAt: time.Now().UnixMilli(),
-	}, func(msg wire.Message, _ bool, err error) {
-		h.metrics.ObserveStore("append", start)
-		done(msg, err)
-	})
-}
-
 // Drain starts the shutdown: every socket is closed with 4001 and the drain
 // window, long-polls return, and new work is refused. It returns when every
 // socket has been told or ctx ends.

@@ -68,10 +68,6 @@ type wsConn struct {
 	// the hold if it never does (the user discarded it). Reader only.
 	held                 ackKey
 	heldRetry, heldUntil time.Time
-	// storing is closed once the send in the store's hands is answered
-	// (see onSend); nil when none is. Reader only; what the answer sets
-	// (held) is the reader's again once it is closed.
-	storing chan struct{}
 
 	user       string                             // the user counted for MaxUserSockets, once welcomed
 	subscribes subscribeBudget                    // reader only
@@ -233,13 +229,8 @@ func (c *wsConn) slow() {
 }
 
 func (c *wsConn) sendError(code, message, ref string, retryAfter time.Duration) {
-	c.send(c.hub.errorFrame(code, message, ref, retryAfter))
-}
-
-// errorFrame is an error frame, counted as sent.
-func (h *Hub) errorFrame(code, message, ref string, retryAfter time.Duration) *wire.ErrorFrame {
-	h.metrics.Errors.WithLabelValues(code).Inc()
-	return &wire.ErrorFrame{Code: code, Message: message, Ref: ref, RetryAfterMS: retryAfter.Milliseconds()}
+	c.hub.metrics.Errors.WithLabelValues(code).Inc()
+	c.send(&wire.ErrorFrame{Code: code, Message: message, Ref: ref, RetryAfterMS: retryAfter.Milliseconds()})
 }
 
 // close ends the session with a close frame; it may wait for the peer's
@@ -451,12 +442,6 @@ func (c *wsConn) onAuth(f *wire.Auth) {
 // onSend stores a message and acks it.
 func (c *wsConn) onSend(f *wire.Send) {
 	h := c.hub
-	// One send in the store's hands at a time, so that they are stored in
-	// the order they came and a refused one holds back those behind it.
-	if c.storing != nil {
-		<-c.storing
-		c.storing = nil
-	}
 	if !h.canAccess(c.ctx, c.claims, f.Room) {
 		c.sendError(wire.CodeForbidden, "you are not a participant of "+f.Room, f.Room, 0)
 		return
@@ -486,38 +471,25 @@ func (c *wsConn) onSend(f *wire.Send) {
 		return
 	}
 	c.limited = 0
-	// The echo of this message waits for its ack (see pushHeld); stored
-	// ends that once the ack or the error is queued.
+	// The echo of this message waits for its ack (see pushHeld); deferred,
+	// doneAcking runs after the ack or error below is queued.
 	c.startAcking(key)
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	storing := make(chan struct{})
-	c.storing = storing
-	// The reader goes back to its socket: the store's writer answers once
-	// the message is committed, without waking this goroutine to do it.
-	h.appendThen(ctx, c.claims.User(), f.Room, f.ClientID, f.Body, func(msg wire.Message, err error) {
-		cancel()
-		c.stored(key, msg, err)
-		close(storing)
-	})
-}
-
-// stored answers the send of key: its ack, or the error after which the
-// client sends it again. It runs on the store's writer, so it never waits
-// for room in the queue (a full one closes the session as too slow).
-func (c *wsConn) stored(key ackKey, msg wire.Message, err error) {
-	h := c.hub
 	defer c.doneAcking()
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	msg, _, err := h.appendMessage(ctx, c.claims.User(), f.Room, f.ClientID, f.Body)
 	switch {
 	case errors.Is(err, errDraining):
-		c.sendNow(h.errorFrame(wire.CodeUnavailable, "the server is restarting; send again after reconnecting", key.clientID, h.cfg.DrainWindow))
+		c.sendError(wire.CodeUnavailable, "the server is restarting; send again after reconnecting", f.ClientID, h.cfg.DrainWindow)
+		return
 	case err != nil:
 		if c.ctx.Err() == nil {
-			h.log.Error("failed to store a message", "room", key.room, "err", err)
+			h.log.Error("failed to store a message", "room", f.Room, "err", err)
 			c.hold(key, time.Second)
-			c.sendNow(h.errorFrame(wire.CodeInternal, "the message was not stored; send it again", key.clientID, time.Second))
+			c.sendError(wire.CodeInternal, "the message was not stored; send it again", f.ClientID, time.Second)
 		}
-	default:
-		h.metrics.Acks.Inc()
-		c.sendNow(&wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
+		return
 	}
+	h.metrics.Acks.Inc()
+	c.send(&wire.Ack{Room: msg.Room, ClientID: msg.ClientID, Seq: msg.Seq, SentAt: msg.SentAt})
 }

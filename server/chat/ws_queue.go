@@ -171,25 +171,12 @@ func (c *wsConn) enqueueEcho(frame []byte, echo ackKey) bool {
 // wait for room in the queue (a long replay on a slow link), up to
 // WriteTimeout; the hub's Publish never waits and uses enqueue instead.
 func (c *wsConn) send(f wire.Frame) bool {
-	b, ok := c.encode(f)
-	return ok && c.enqueueWait(b)
-}
-
-// sendNow queues a frame without waiting for room (see enqueue), for the
-// goroutines that must not wait: the store's writer.
-func (c *wsConn) sendNow(f wire.Frame) bool {
-	b, ok := c.encode(f)
-	return ok && c.enqueue(b)
-}
-
-// encode is f's bytes; false, logged, when it cannot be encoded.
-func (c *wsConn) encode(f wire.Frame) ([]byte, bool) {
 	b, err := wire.Encode(f)
 	if err != nil {
 		c.hub.log.Error("failed to encode a frame", "type", f.FrameType(), "err", err)
-		return nil, false
+		return false
 	}
-	return b, true
+	return c.enqueueWait(b)
 }
 
 func (c *wsConn) enqueueWait(frame []byte) bool {

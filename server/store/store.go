@@ -42,13 +42,6 @@ type Store interface {
 	// error does not mean m was not stored (the context may end after the
 	// commit): a retry with the same ClientID finds it if it was.
 	Append(ctx context.Context, m NewMessage) (msg wire.Message, created bool, err error)
-	// AppendThen is Append answered by a call of done instead of to a
-	// goroutine that waits: done runs on the store's writer once the commit
-	// that holds m is done (or before AppendThen returns, when m is refused
-	// at once) and must not block. It is called exactly once. The chat
-	// hub's socket reader hands a message over this way and goes back to
-	// its socket; the commit queues the ack.
-	AppendThen(ctx context.Context, m NewMessage, done func(msg wire.Message, created bool, err error))
 	// After returns up to limit messages of room with seq > since, in seq
 	// order; a limit of 0 or less returns none.
 	After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error)

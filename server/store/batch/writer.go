@@ -74,11 +74,8 @@ type Writer struct {
 	onCommit store.CommitFunc
 	log      *slog.Logger
 
-	// reqs holds a batch's worth of appends, so that a caller hands its
-	// append over without waiting for the commit in progress (and without
-	// being woken just to go on waiting). "Taken by the writer" is the
-	// moment the writer receives it: an append whose context ended before
-	// then is answered with the context's error and stores nothing.
+	// reqs is unbuffered so that "taken by the writer" is one well-defined
+	// moment: before it an Append may still give up and store nothing.
 	reqs chan request
 	done chan struct{} // closed when the writer goroutine ends
 
@@ -91,23 +88,10 @@ type Writer struct {
 
 // request is one Append waiting for the writer.
 type request struct {
-	ctx context.Context
-	m   store.NewMessage
+	m store.NewMessage
 	// reply has room for the answer so that the writer never waits for a
-	// caller that stopped waiting; nil when done takes the answer instead.
+	// caller that stopped waiting.
 	reply chan answer
-	// done, for AppendThen, is called with the answer on the writer
-	// goroutine.
-	done func(Result, error)
-}
-
-// answer gives req its answer.
-func (req request) answer(a answer) {
-	if req.done != nil {
-		req.done(a.res, a.err)
-		return
-	}
-	req.reply <- a
 }
 
 type answer struct {
@@ -124,7 +108,7 @@ func New(apply ApplyFunc, opts Options) *Writer {
 		gather:   opts.Gather,
 		onCommit: opts.OnCommit,
 		log:      opts.Logger,
-		reqs:     make(chan request, max(opts.MaxBatch, DefaultMaxBatch)),
+		reqs:     make(chan request),
 		done:     make(chan struct{}),
 	}
 	if w.maxBatch <= 0 {
@@ -143,9 +127,23 @@ func New(apply ApplyFunc, opts Options) *Writer {
 // ctx.Err(); once taken, m is committed even if Append returns ctx.Err()
 // first. After Close, Append returns store.ErrClosed.
 func (w *Writer) Append(ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
-	req := request{ctx: ctx, m: m, reply: make(chan answer, 1)}
-	if err := w.hand(req); err != nil {
+	// select picks at random among ready cases: check first, so an ended
+	// context never lets a request through.
+	if err := ctx.Err(); err != nil {
 		return wire.Message{}, false, err
+	}
+	req := request{m: m, reply: make(chan answer, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return wire.Message{}, false, store.ErrClosed
+	}
+	select {
+	case w.reqs <- req:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return wire.Message{}, false, ctx.Err()
 	}
 	select {
 	case a := <-req.reply:
@@ -158,38 +156,6 @@ func (w *Writer) Append(ctx context.Context, m store.NewMessage) (wire.Message, 
 		default:
 			return wire.Message{}, false, ctx.Err()
 		}
-	}
-}
-
-// AppendThen is Append answered by a call of done on the writer goroutine
-// instead of to a waiting caller: done must not block, as the next commit
-// waits for it. It is called exactly once, before AppendThen returns when
-// the append is refused at once (ctx ended, the writer closed).
-func (w *Writer) AppendThen(ctx context.Context, m store.NewMessage, done func(wire.Message, bool, error)) {
-	req := request{ctx: ctx, m: m, done: func(r Result, err error) { done(r.Msg, r.Created, err) }}
-	if err := w.hand(req); err != nil {
-		done(wire.Message{}, false, err)
-	}
-}
-
-// hand gives req to the writer, waiting only while a batch's worth of
-// appends wait already.
-func (w *Writer) hand(req request) error {
-	// select picks at random among ready cases: check first, so an ended
-	// context never lets a request through.
-	if err := req.ctx.Err(); err != nil {
-		return err
-	}
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		return store.ErrClosed
-	}
-	select {
-	case w.reqs <- req:
-		return nil
-	case <-req.ctx.Done():
-		return req.ctx.Err()
 	}
 }
 
@@ -221,17 +187,8 @@ func (w *Writer) run() {
 	gather := time.NewTimer(time.Hour)
 	gather.Stop()
 	last := 0 // appends in the previous commit
-	// take adds req to the batch unless its caller gave up first.
-	take := func(req request) {
-		if err := req.ctx.Err(); err != nil {
-			req.answer(answer{err: err})
-			return
-		}
-		batch = append(batch, req)
-	}
 	for first := range w.reqs {
-		batch = batch[:0]
-		take(first)
+		batch = append(batch[:0], first)
 		var wait <-chan time.Time
 		if last > 1 && w.gather > 0 {
 			gather.Reset(w.gather)
@@ -245,7 +202,7 @@ func (w *Writer) run() {
 					if !ok {
 						break drain
 					}
-					take(req)
+					batch = append(batch, req)
 				default:
 					break drain
 				}
@@ -256,7 +213,7 @@ func (w *Writer) run() {
 				if !ok {
 					break drain
 				}
-				take(req)
+				batch = append(batch, req)
 			case <-wait:
 				wait = nil
 				break drain
@@ -266,9 +223,6 @@ func (w *Writer) run() {
 			gather.Stop() // the batch filled up first
 		}
 		last = len(batch)
-		if len(batch) == 0 {
-			continue
-		}
 		msgs, results = w.commit(batch, msgs, results)
 		clear(batch) // let the answered requests be collected
 	}
@@ -295,9 +249,9 @@ func (w *Writer) commit(batch []request, msgs []store.NewMessage, results []Resu
 	}
 	for i, req := range batch {
 		if err != nil {
-			req.answer(answer{err: err})
+			req.reply <- answer{err: err}
 		} else {
-			req.answer(answer{res: results[i]})
+			req.reply <- answer{res: results[i]}
 		}
 	}
 	clear(msgs)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -380,56 +379,5 @@ func TestClose(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrClosed)
 		w.Close() // again: returns at once
 		assert.Equal(t, [][]string{clientIDs(0), clientIDs(1, 2)}, a.committed(), "nothing committed after Close")
-	})
-}
-
-// appendThenAsync is appendAsync through AppendThen; it also reports
-// whether done ran on the caller's goroutine before AppendThen returned.
-func appendThenAsync(ctx context.Context, w *batch.Writer, n int) (answer <-chan result, atOnce bool) {
-	got := make(chan result, 2) // room for a second call, which the tests fail
-	var returned, early atomic.Bool
-	w.AppendThen(ctx, msg(n), func(m wire.Message, created bool, err error) {
-		early.Store(!returned.Load())
-		got <- result{m, created, err}
-	})
-	returned.Store(true)
-	synctest.Wait()
-	return got, early.Load()
-}
-
-func TestAppendThenIsAnsweredOnTheWriterAsAppendIs(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		a := newApplier(true)
-		var told [][]string
-		w := start(t, a, batch.Options{OnCommit: func(msgs []wire.Message) {
-			for _, m := range msgs {
-				told = append(told, []string{m.ClientID})
-			}
-		}})
-		first, _ := appendThenAsync(t.Context(), w, 0) // the writer holds its batch
-		assert.Empty(t, first, "answered before its commit")
-
-		ctx, cancel := context.WithCancel(t.Context())
-		given, _ := appendThenAsync(ctx, w, 1)
-		cancel() // before the writer takes it
-		kept, _ := appendThenAsync(t.Context(), w, 2)
-		a.setHold(false)
-		close(a.release)
-
-		requireStored(t, 0, first)
-		require.ErrorIs(t, (<-given).err, context.Canceled)
-		requireStored(t, 2, kept)
-		assert.Equal(t, [][]string{clientIDs(0), clientIDs(2)}, a.committed(), "the cancelled append stored nothing")
-		assert.Equal(t, [][]string{clientIDs(0), clientIDs(2)}, told, "OnCommit told of each commit")
-		synctest.Wait()
-		for _, answer := range []<-chan result{first, given, kept} {
-			assert.Empty(t, answer, "done called twice")
-		}
-
-		w.Close()
-		closed, atOnce := appendThenAsync(t.Context(), w, 3)
-		require.ErrorIs(t, (<-closed).err, store.ErrClosed)
-		assert.True(t, atOnce, "refused at once: answered before AppendThen returned")
 	})
 }

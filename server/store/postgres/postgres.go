@@ -201,12 +201,6 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (wire.Message, b
 	return s.batcher.Append(ctx, m)
 }
 
-// AppendThen is Append answered by done on the store's writer (see
-// store.Store).
-func (s *Store) AppendThen(ctx context.Context, m store.NewMessage, done func(wire.Message, bool, error)) {
-	s.batcher.AppendThen(ctx, m, done)
-}
-
 // After returns up to limit messages of room with seq > since, in seq order.
 // A limit of 0 or less returns no message.
 func (s *Store) After(ctx context.Context, room string, since int64, limit int) ([]wire.Message, error) {

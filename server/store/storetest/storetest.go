@@ -45,7 +45,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"the first seq of a room is 1 and the next ones follow without a gap", s.firstSeqIsOneAndDense},
 		{"rooms count their seqs independently", s.roomsAreIndependent},
 		{"append returns the message as given, with its seq", s.appendReturnsTheMessage},
-		{"append then answers as append does, once, with the message stored", s.appendThen},
 		{"a repeated client_id returns the original message and stores nothing", s.repeatedClientID},
 		{"the same client_id from two senders makes two messages", s.clientIDPerSender},
 		{"the same client_id in two rooms makes two messages", s.clientIDPerRoom},
@@ -170,48 +169,6 @@ func (s suite) appendReturnsTheMessage(t *testing.T) {
 	want := wire.Message{Room: in.Room, Seq: 1, ID: in.ID, ClientID: in.ClientID, Sender: in.Sender, Body: in.Body, SentAt: in.SentAt}
 	assert.Equal(t, want, got)
 	assert.Equal(t, []wire.Message{want}, readAll(t, st, "r1"))
-}
-
-// appendThen is st.AppendThen waited for; it fails t unless done is
-// called exactly once.
-func appendThen(t *testing.T, st store.Store, ctx context.Context, m store.NewMessage) (wire.Message, bool, error) {
-	t.Helper()
-	type answer struct {
-		msg     wire.Message
-		created bool
-		err     error
-	}
-	answers := make(chan answer, 2)
-	st.AppendThen(ctx, m, func(msg wire.Message, created bool, err error) { answers <- answer{msg, created, err} })
-	a := <-answers
-	// A second call would come from the same commit, before the next one:
-	// an append behind it has been answered once that one is.
-	if _, _, err := st.Append(context.Background(), msg("after-"+m.Room, m.ClientID)); err != nil && !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("the append behind failed: %v", err)
-	}
-	require.Empty(t, answers, "done was called more than once")
-	return a.msg, a.created, a.err
-}
-
-func (s suite) appendThen(t *testing.T) {
-	st := s.store(t)
-	appendN(t, st, "r1", 2)
-	in := msg("r1", "c9")
-	in.Sender = Bo
-	got, created, err := appendThen(t, st, context.Background(), in)
-	require.NoError(t, err)
-	assert.True(t, created)
-	want := wire.Message{Room: in.Room, Seq: 3, ID: in.ID, ClientID: in.ClientID, Sender: in.Sender, Body: in.Body, SentAt: in.SentAt}
-	assert.Equal(t, want, got)
-	assert.Equal(t, want, readAll(t, st, "r1")[2], "stored when done is called")
-
-	again := in
-	again.ID, again.Body = "another-id", "another body"
-	got, created, err = appendThen(t, st, context.Background(), again)
-	require.NoError(t, err)
-	assert.False(t, created, "a repeated client_id")
-	assert.Equal(t, want, got)
-	assert.Len(t, readAll(t, st, "r1"), 3)
 }
 
 func (s suite) concurrentAppends(t *testing.T) {
@@ -396,10 +353,6 @@ func (s suite) endedContext(t *testing.T) {
 	}{
 		{"append", func(i int) error { _, _, err := st.Append(ctx, msg("r1", fmt.Sprintf("late%d", i))); return err }},
 		{"append to a new room", func(i int) error { _, _, err := st.Append(ctx, msg("fresh", fmt.Sprintf("late%d", i))); return err }},
-		{"append then", func(i int) error {
-			_, _, err := appendThen(t, st, ctx, msg("r1", fmt.Sprintf("then%d", i)))
-			return err
-		}},
 		{"after", func(int) error { _, err := st.After(ctx, "r1", 0, 10); return err }},
 		{"before", func(int) error { _, err := st.Before(ctx, "r1", 0, 10); return err }},
 		{"head", func(int) error { _, err := st.Head(ctx, "r1"); return err }},
@@ -442,8 +395,6 @@ func (s suite) afterClose(t *testing.T) {
 	ctx := context.Background()
 	_, _, err := st.Append(ctx, msg("r1", "c9"))
 	assert.ErrorIs(t, err, store.ErrClosed, "append")
-	_, _, err = appendThen(t, st, ctx, msg("r1", "c10"))
-	assert.ErrorIs(t, err, store.ErrClosed, "append then")
 	_, err = st.After(ctx, "r1", 0, 10)
 	assert.ErrorIs(t, err, store.ErrClosed, "after")
 	_, err = st.Before(ctx, "r1", 0, 10)
