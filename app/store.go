@@ -568,7 +568,7 @@ func (s *Store) readPage(ctx context.Context, room string, before int64, limit i
 	for try := 1; ; try++ {
 		msgs, err := s.backend.History(ctx, room, before, limit)
 		status, he := conn.StatusOf(err)
-		if err == nil || try == maxPageTries || status != http.StatusTooManyRequests {
+		if try == maxPageTries || status != http.StatusTooManyRequests { // status is 0 when err is nil
 			return msgs, err
 		}
 		t := time.NewTimer(max(he.RetryAfter, time.Second))
