@@ -236,6 +236,22 @@ func TestMessageListFollowsTheNewestAndKeepsItsPlace(t *testing.T) {
 	e.ConsumeAll()
 }
 
+func TestMessageListOpensOnTheNewest(t *testing.T) {
+	// A page's list mounts empty and the history comes after: the reader
+	// sees its newest message.
+	e, root := mount(t, &components.MessageList{})
+	root.Get("style").Set("height", "120px")
+	root.Get("style").Set("overflowY", "auto")
+	require.NoError(t, e.Load(&components.MessageList{Items: conversation(1, 20)}))
+	e.ConsumeAll()
+	assert.Greater(t, root.Get("scrollTop").Float(), 0.0)
+	assert.InDelta(t, root.Get("scrollHeight").Float(), root.Get("scrollTop").Float()+root.Get("clientHeight").Float(), 1,
+		"the newest message is in view")
+
+	require.NoError(t, e.Load(&components.Composer{}))
+	e.ConsumeAll()
+}
+
 func TestComposerInTheDOM(t *testing.T) {
 	rec := &sendRecorder{}
 	e, _ := mount(t, &components.Composer{OnSend: rec.send})

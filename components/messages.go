@@ -107,11 +107,18 @@ func (l *MessageList) OnMount(ctx app.Context) {
 // the list can follow the newest message or keep its place when older ones
 // are added above. It runs on the UI goroutine.
 func (l *MessageList) OnUpdate(ctx app.Context) {
-	el := l.JSValue()
-	height := el.Get("scrollHeight").Float()
-	top := el.Get("scrollTop").Float()
-	l.atBottom = height-top-el.Get("clientHeight").Float() < nearBottom
-	l.fromBottom = height - top
+	if l.newest == "" {
+		// Nothing shown, nothing to keep in place: reading the scroll
+		// would make the browser lay the page out now, mid-script, which
+		// while a page opens is most of a frame.
+		l.atBottom, l.fromBottom = true, 0
+	} else {
+		el := l.JSValue()
+		height := el.Get("scrollHeight").Float()
+		top := el.Get("scrollTop").Float()
+		l.atBottom = height-top-el.Get("clientHeight").Float() < nearBottom
+		l.fromBottom = height - top
+	}
 	if l.wasLoading && !l.LoadingOlder || !l.HasOlder {
 		// The page came, or failed: scrolling up may ask again.
 		l.askedOlder = false

@@ -123,12 +123,16 @@ func (s Storage) Load() (conn.Snapshot, error) {
 		return snap, nil
 	}
 	held, locks := heldLocks()
-	shared, _ = shared.TakeOver(s.Tab, func(e conn.SharedEntry) bool {
+	shared, taken := shared.TakeOver(s.Tab, func(e conn.SharedEntry) bool {
 		ended := e.Tab == "" || !locks || !held[tabLockPrefix+e.Tab]
 		return ended && s.mine(e.Room)
 	})
-	if err := s.write(shared); err != nil {
-		return conn.Snapshot{}, err
+	if len(taken) > 0 {
+		// Unchanged, the snapshot is left as it is: a page opening with
+		// nothing to take over encodes nothing on its way to connect.
+		if err := s.write(shared); err != nil {
+			return conn.Snapshot{}, err
+		}
 	}
 	s.watchOwners(shared)
 	return conn.Snapshot{Outbox: shared.Own(s.Tab), LastSeq: shared.LastSeq}, nil
