@@ -48,17 +48,20 @@ func TestPublicOrigin(t *testing.T) {
 	t.Parallel()
 	m := startPublic(t, "https://chat.example.com, http://chat.example.org:8080")
 	tests := []struct {
-		name   string
-		method string
-		path   string
-		host   string
-		header []string
-		status int
-		body   string // checked when set
-		hsts   bool   // Strict-Transport-Security is sent
+		name     string
+		method   string
+		path     string
+		host     string
+		header   []string
+		status   int
+		body     string // checked when set
+		contains string // the body holds it, when set
+		hsts     bool   // Strict-Transport-Security is sent
 	}{
 		{name: "a page for the public host is served", path: "/therapist", host: "chat.example.com", status: http.StatusOK, hsts: true},
 		{name: "the public host with its default port is served", path: "/therapist", host: "chat.example.com:443", status: http.StatusOK, hsts: true},
+		{name: "a page's link preview names the first origin, not the Host asked for", path: "/chat/any-room", host: "Chat.Example.COM:443", status: http.StatusOK,
+			contains: `"https://chat.example.com/chat/any-room"`, hsts: true},
 		{name: "the host is matched without regard to case", path: "/therapist", host: "Chat.Example.COM", status: http.StatusOK, hsts: true},
 		{name: "the second origin with its port is served", path: "/api/ping", host: "chat.example.org:8080", status: http.StatusNoContent},
 		{name: "the second origin without its port is misdirected", path: "/api/ping", host: "chat.example.org", status: http.StatusMisdirectedRequest},
@@ -86,6 +89,7 @@ func TestPublicOrigin(t *testing.T) {
 			if tt.body != "" {
 				assert.Equal(t, tt.body, string(body))
 			}
+			assert.Contains(t, string(body), tt.contains)
 			if tt.hsts {
 				assert.Equal(t, "max-age=31536000", res.Header.Get("Strict-Transport-Security"), "an https origin")
 			} else {

@@ -47,6 +47,12 @@ type Config struct {
 	// may call (the Content-Security-Policy's connect-src): a platform's
 	// -auth-url.
 	ConnectOrigins []string
+	// PublicHost is the host the pages are reached at over HTTPS (the
+	// first -public-origin), which their link previews name: og:url and
+	// og:image, read by the messaging apps a booking's link is sent
+	// through. "" leaves those tags without a host: go-app writes them as
+	// "https://" + host + path and has no other way.
+	PublicHost string
 }
 
 // Bundle is an http.Handler for every path of the front end. Register the
@@ -140,6 +146,11 @@ func New(c Config) (*Bundle, error) {
 		// wasm's own, saved. app.js's fetch takes the preloaded answer: the
 		// same URL, mode (cors, from crossorigin) and credentials.
 		RawHeaders: []string{`<link rel="preload" href="/web/` + wasmName + `" as="fetch" crossorigin="anonymous">`},
+		Domain:     c.PublicHost,
+	}
+	if c.PublicHost != "" {
+		// The preview's picture: the app's icon, on this server.
+		b.app.Image = "/web/icon-512.png"
 	}
 	b.mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")

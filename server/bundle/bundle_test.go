@@ -460,6 +460,41 @@ func TestNothingPointsOffTheServer(t *testing.T) {
 	})
 }
 
+// A booking's link is sent through messaging apps, whose previews read the
+// page's Open Graph tags: with the public host known they name it, whatever
+// the request's Host.
+func TestLinkPreviewsNameThePublicHost(t *testing.T) {
+	t.Parallel()
+	app.Register(app.Options{Status: components.FixedStatus(conn.InitialStatus()), Dev: true})
+	b, err := bundle.New(bundle.Config{Web: webFS(), WasmExec: wasmExecJS, IsPage: app.IsPage, PublicHost: "chat.example.com"})
+	require.NoError(t, err)
+
+	w := serve(b, http.MethodGet, "/chat/any-room", "Host: elsewhere.example")
+	require.Equal(t, http.StatusOK, w.Code)
+	html := w.Body.String()
+	assert.Equal(t, "https://chat.example.com/chat/any-room", metaContent(t, html, "og:url"))
+	assert.Equal(t, "https://chat.example.com/web/icon-512.png", metaContent(t, html, "og:image"))
+	assert.NotContains(t, html, "elsewhere.example")
+	for _, m := range hrefOrSrc.FindAllStringSubmatch(html, -1) {
+		assert.True(t, strings.HasPrefix(m[1], "/") && !strings.HasPrefix(m[1], "//"), "off-server URL %q", m[1])
+	}
+}
+
+// metaContent is the content of the page's <meta property=…> tag (go-app
+// writes attributes in any order).
+func metaContent(t *testing.T, html, property string) string {
+	t.Helper()
+	for _, tag := range regexp.MustCompile(`<meta [^>]*>`).FindAllString(html, -1) {
+		if strings.Contains(tag, `property="`+property+`"`) {
+			m := regexp.MustCompile(`content="([^"]*)"`).FindStringSubmatch(tag)
+			require.NotNil(t, m, "%s has no content", tag)
+			return m[1]
+		}
+	}
+	t.Fatalf("no meta %s in the page", property)
+	return ""
+}
+
 // resourcesToCache reads the list the worker caches at install.
 func resourcesToCache(t *testing.T, worker string) []string {
 	t.Helper()

@@ -230,7 +230,7 @@ func (m *Main) handler() (http.Handler, error) {
 		env[app.EnvAuthURL] = m.AuthURL
 		connect = append(connect, origin)
 	}
-	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage, ConnectOrigins: connect})
+	b, err := bundle.New(bundle.Config{Web: web.Files, WasmExec: wasm_exec.JS, Env: env, IsPage: app.IsPage, ConnectOrigins: connect, PublicHost: public.previewHost()})
 	if err != nil {
 		return nil, err
 	}

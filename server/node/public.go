@@ -64,6 +64,15 @@ func (p publicOrigins) first() string {
 	return p[0].String()
 }
 
+// previewHost is the host of the first origin when it is https, the one
+// the pages' link previews name; "" otherwise (go-app writes them https).
+func (p publicOrigins) previewHost() string {
+	if !p.secure() {
+		return ""
+	}
+	return p[0].Host
+}
+
 // secure reports whether the server is reached over HTTPS: its first
 // origin is https.
 func (p publicOrigins) secure() bool { return len(p) > 0 && p[0].Scheme == "https" }
