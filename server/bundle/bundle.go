@@ -67,6 +67,7 @@ type Bundle struct {
 	mux     *http.ServeMux
 	isPage  func(string) bool
 	gzipped *gzipMemo // the gzip bytes of the answers that never change
+	renders *renderGate
 	// robotsTxt is web/robots.txt, nil when the bundle has none.
 	robotsTxt []byte
 	loader    loader
@@ -105,7 +106,8 @@ func New(c Config) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load app.wasm: %w", err)
 	}
-	b := &Bundle{csp: PolicyWith(c.ConnectOrigins), version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage, gzipped: newGzipMemo()}
+	b := &Bundle{csp: PolicyWith(c.ConnectOrigins), version: version, web: c.Web, files: files, wasm: variants, mux: http.NewServeMux(), isPage: c.IsPage, gzipped: newGzipMemo(),
+		renders: newRenderGate(renderSlots, maxRenderWaiting, renderWait)}
 	if files[robotsName] {
 		if b.robotsTxt, err = fs.ReadFile(c.Web, robotsName); err != nil {
 			return nil, fmt.Errorf("failed to read robots.txt: %w", err)
@@ -180,11 +182,36 @@ func (b *Bundle) Version() string { return b.version }
 func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header(), b.csp)
 	r = WithoutURLHost(r)
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && b.isPage(r.URL.Path) {
+		b.servePage(w, r)
+		return
+	}
+	b.serve(w, r)
+}
+
+func (b *Bundle) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path != "/web/"+wasmName && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
 		serveCompressed(b.mux, b.gzipped, w, r, b.isPage(r.URL.Path))
 		return
 	}
 	b.mux.ServeHTTP(w, r)
+}
+
+// servePage renders a page (and compresses it) holding a slot of the
+// render gate, and writes it to the client once the slot is free again.
+func (b *Bundle) servePage(w http.ResponseWriter, r *http.Request) {
+	if !b.renders.enter(r.Context()) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy: try again in a moment", http.StatusServiceUnavailable)
+		return
+	}
+	held := &heldResponse{header: w.Header(), status: http.StatusOK}
+	func() {
+		defer b.renders.leave()
+		b.serve(held, r)
+	}()
+	w.WriteHeader(held.status)
+	w.Write(held.body.Bytes())
 }
 
 // buildID hashes the files' names and contents in a fixed order.

@@ -8,13 +8,18 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -585,4 +590,166 @@ func TestAppWorkerIsNetworkFirst(t *testing.T) {
 			tt.check(t)
 		})
 	}
+}
+
+func TestPagesPastTheRenderGateWaitThenAreRefused(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	bundle.SetRenderGate(b, 1, 1, time.Minute)
+	release := bundle.HoldRender(b)
+
+	waited := make(chan *httptest.ResponseRecorder, 1)
+	go func() { waited <- serve(b, http.MethodGet, "/chat/any-room") }()
+	require.Eventually(t, func() bool { return bundle.RendersWaiting(b) == 1 }, 10*time.Second, time.Millisecond)
+
+	w := serve(b, http.MethodGet, "/therapist")
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code, "past the waiters a page is refused at once")
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	assert.NotEmpty(t, w.Header().Get("Content-Security-Policy"), "a refusal carries the security headers too")
+
+	assert.Equal(t, http.StatusOK, serve(b, http.MethodGet, "/web/app.css").Code, "assets do not wait for pages")
+
+	release()
+	w = <-waited
+	assert.Equal(t, http.StatusOK, w.Code, "a waiting page is rendered once a slot is free")
+	assert.Contains(t, w.Body.String(), `data-testid="chat-page"`)
+	assert.Zero(t, bundle.RendersWaiting(b))
+}
+
+func TestAPageWaitsForASlotAtMostItsWait(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	bundle.SetRenderGate(b, 1, 10, 20*time.Millisecond)
+	defer bundle.HoldRender(b)()
+	w := serve(b, http.MethodGet, "/", "Accept-Encoding: gzip")
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Zero(t, bundle.RendersWaiting(b))
+}
+
+// stuckWriter is a client that does not read: its first Write blocks until
+// unblock is closed.
+type stuckWriter struct {
+	*httptest.ResponseRecorder
+	writing, unblock chan struct{}
+	once             sync.Once
+}
+
+func (s *stuckWriter) Write(p []byte) (int, error) {
+	s.once.Do(func() { close(s.writing) })
+	<-s.unblock
+	return s.ResponseRecorder.Write(p)
+}
+
+func TestAClientThatDoesNotReadHoldsNoRenderSlot(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, webFS())
+	bundle.SetRenderGate(b, 1, 0, time.Minute)
+	stuck := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), unblock: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.ServeHTTP(stuck, httptest.NewRequest(http.MethodGet, "/chat/any-room", nil))
+	}()
+	<-stuck.writing
+
+	w := serve(b, http.MethodGet, "/chat/other-room", "Accept-Encoding: gzip")
+	assert.Equal(t, http.StatusOK, w.Code, "the stuck client's page was rendered and its slot given back")
+	assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"))
+
+	close(stuck.unblock)
+	<-done
+	assert.Equal(t, http.StatusOK, stuck.Code)
+	assert.Contains(t, stuck.Body.String(), `data-room="any-room"`)
+}
+
+// BenchmarkPagesBesideTheChat serves b.N pages to 64 goroutines asking at
+// once (a stranger on many connections) while a loopback TCP socket,
+// standing for a chat's, carries a byte every millisecond: its p99 delay,
+// from when the byte was due to its read, is how long a chat message waits
+// behind the pages (the runtime looks at the network less often while every P has
+// goroutines to run). "gated" is the server's render gate, "ungated" lets
+// every request render at once. With few probes (make bench's 2000x) the
+// p99 is nearly their slowest; -benchtime 20000x gives hundreds.
+func BenchmarkPagesBesideTheChat(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		slots int
+	}{{"gated", bundle.RenderSlots}, {"ungated", 1 << 20}} {
+		b.Run(tc.name, func(b *testing.B) {
+			bd := newBundle(b, webFS())
+			bundle.SetRenderGate(bd, tc.slots, 1<<20, time.Minute)
+			writer, reader := tcpPair(b)
+			flooding := make(chan struct{})
+			var delays []time.Duration
+			probed := make(chan error, 1)
+			go func() {
+				// A byte is due every millisecond; its delay runs from when
+				// it was due, so a probe the scheduler starves counts whole.
+				buf := make([]byte, 1)
+				due := time.Now()
+				for {
+					select {
+					case <-flooding:
+						probed <- nil
+						return
+					default:
+					}
+					due = due.Add(time.Millisecond)
+					time.Sleep(time.Until(due))
+					if _, err := writer.Write(buf); err != nil {
+						probed <- err
+						return
+					}
+					if _, err := io.ReadFull(reader, buf); err != nil {
+						probed <- err
+						return
+					}
+					delays = append(delays, time.Since(due))
+					if now := time.Now(); due.Before(now) {
+						due = now // one delay a stall, not one a millisecond it held
+					}
+				}
+			}()
+			var (
+				wg   sync.WaitGroup
+				left atomic.Int64
+			)
+			left.Store(int64(b.N))
+			b.ResetTimer()
+			for range 64 {
+				wg.Go(func() {
+					for left.Add(-1) >= 0 {
+						serve(bd, http.MethodGet, "/chat/any-room", "Accept-Encoding: gzip")
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			close(flooding)
+			require.NoError(b, <-probed)
+			require.NotEmpty(b, delays)
+			slices.Sort(delays)
+			b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(len(delays)), "probes")
+		})
+	}
+}
+
+// tcpPair is the two ends of a loopback TCP connection.
+func tcpPair(tb testing.TB) (net.Conn, net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(tb, err)
+	c := <-accepted
+	require.NotNil(tb, c)
+	tb.Cleanup(func() { a.Close(); c.Close() })
+	return a, c
 }

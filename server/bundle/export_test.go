@@ -2,6 +2,8 @@
 
 package bundle
 
+import "time"
+
 // MaxGzipMemo is maxGzipMemo, for the external tests.
 const MaxGzipMemo = maxGzipMemo
 
@@ -18,3 +20,21 @@ func (g GzipMemo) Of(path, etag string, body []byte, keep bool) []byte {
 
 // Len is how many answers the memo keeps.
 func (g GzipMemo) Len() int { return len(g.m.entries) }
+
+// RenderSlots is renderSlots, the server's gate.
+const RenderSlots = renderSlots
+
+// SetRenderGate gives b a render gate of slots, with at most waiting
+// requests waiting up to wait.
+func SetRenderGate(b *Bundle, slots, waiting int, wait time.Duration) {
+	b.renders = newRenderGate(slots, waiting, wait)
+}
+
+// HoldRender takes a slot of b's render gate until release is called.
+func HoldRender(b *Bundle) (release func()) {
+	b.renders.slots <- struct{}{}
+	return b.renders.leave
+}
+
+// RendersWaiting is how many requests wait for a slot of b's gate.
+func RendersWaiting(b *Bundle) int64 { return b.renders.waiting.Load() }
