@@ -1,3 +1,4 @@
+import { Browser, Page } from '@playwright/test';
 import { test, expect, waitForApp } from './fixtures';
 import { TetherServer } from '../server';
 import { connected, customerPath, freshRoom, indicator, measured, messageWithBody, send, therapistPath } from './chat';
@@ -64,23 +65,33 @@ test.describe('the installed app', () => {
   });
 });
 
+// installedOnItsOwnServer installs the therapist's app from a server of
+// its own with the test backend (its pages are broken on purpose), and runs
+// body once the worker controls the page and has cached the shell.
+async function installedOnItsOwnServer(browser: Browser, prefix: string, body: (page: Page, server: TetherServer) => Promise<void>) {
+  const server = await TetherServer.start({ args: ['-faults'] });
+  const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'allow' });
+  try {
+    const page = await context.newPage();
+    await page.goto(therapistPath(freshRoom(prefix)));
+    await waitForApp(page, 'therapist-page');
+    await connected(page);
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await expect.poll(() => page.evaluate(async () => {
+      const keys = await caches.keys();
+      const cache = await caches.open(keys.find((k) => k.startsWith('tether-'))!);
+      return !!(await cache.match('/web/app.wasm')) && !!(await cache.match('/'));
+    })).toBe(true);
+    await body(page, server);
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+}
+
 test.describe('the installed app on a slow link', () => {
   test('opens from its cache when the network is slow, and connects on its own', async ({ browser }, testInfo) => {
-    // A server of its own: its pages are slowed on purpose.
-    const server = await TetherServer.start({ args: ['-faults'] });
-    const context = await browser.newContext({ baseURL: server.url, serviceWorkers: 'allow' });
-    try {
-      const page = await context.newPage();
-      await page.goto(therapistPath(freshRoom('slow')));
-      await waitForApp(page, 'therapist-page');
-      await connected(page);
-      await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
-      await expect.poll(() => page.evaluate(async () => {
-        const keys = await caches.keys();
-        const cache = await caches.open(keys.find((k) => k.startsWith('tether-'))!);
-        return !!(await cache.match('/web/app.wasm')) && !!(await cache.match('/'));
-      })).toBe(true);
-
+    await installedOnItsOwnServer(browser, 'slow', async (page, server) => {
       // Every page and file now takes a minute from the server (the API
       // does not): the worker gives the network a few seconds, then
       // answers from its cache, and the app connects on its own.
@@ -91,10 +102,24 @@ test.describe('the installed app on a slow link', () => {
       await connected(page);
       measured(testInfo, 'reload on a link a minute slow → connected', Date.now() - started);
       await server.faults({ page_latency_ms: 0 });
-    } finally {
-      await context.close();
-      await server.stop();
-    }
+    });
+  });
+});
+
+test.describe('the installed app while the server is too busy for pages', () => {
+  test('opens from its cache when pages answer 503, and connects on its own', async ({ browser, watch }) => {
+    // The worker's requests see the 503s, and so does the favicon's, which
+    // Chromium asks for past the worker: those are the point here.
+    watch.allow({ name: 'the pages answer 503', pattern: /HTTP 503: GET|status of 503/ });
+    await installedOnItsOwnServer(browser, 'busy', async (page, server) => {
+      // Past its render gate a server answers pages 503 (a proxy in front
+      // of it may answer 502 or 504); the API goes on.
+      await server.faults({ page_status: 503 });
+      await page.reload();
+      await waitForApp(page, 'therapist-page');
+      await connected(page);
+      await server.faults({ page_status: 0 });
+    });
   });
 });
 

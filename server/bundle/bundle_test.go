@@ -569,11 +569,13 @@ func TestAppWorkerIsNetworkFirst(t *testing.T) {
 			assert.Contains(t, worker, "cache.put(key, copy)")
 			assert.NotContains(t, worker, "cache.put(request")
 		}},
-		{name: "it revalidates its copy with the copy's ETag and answers a 304 with the copy", check: func(t *testing.T) {
+		{name: "it revalidates its copy with the copy's ETag and answers a 304 or a 5xx with the copy", check: func(t *testing.T) {
 			// So app.wasm crosses the link once, whatever the HTTP cache
-			// kept (the server's side is TestWasmETagIsPerEncoding).
+			// kept (the server's side is TestWasmETagIsPerEncoding), and
+			// a server too busy for pages does not keep the app from
+			// opening (pwa.spec.ts shows both in Chromium).
 			assert.Contains(t, worker, `headers.set("If-None-Match", etag)`)
-			assert.Contains(t, worker, "response.status === 304 && cached")
+			assert.Contains(t, worker, "(response.status === 304 || response.status >= 500) && cached")
 		}},
 		{name: "it never keeps an answer marked no-store", check: func(t *testing.T) {
 			assert.Contains(t, worker, "no-store")

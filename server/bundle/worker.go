@@ -6,8 +6,9 @@ package bundle
 // from its cache first: after a deploy the first load would run the old
 // release. This one is network first: while the server answers, pages and
 // assets come from it, so a new release takes over on the next load; the
-// cache answers only when the network fails, so an installed app opens
-// offline. The API is never touched: the connection code must see the real
+// cache answers only when the network fails (or the server answers 5xx),
+// so an installed app opens offline and while the server is too busy for
+// pages. The API is never touched: the connection code must see the real
 // network, and page.route in tests must see its requests.
 //
 // Answers are cached under their path alone (cacheKey): a booking link
@@ -110,9 +111,12 @@ async function networkFirst(event, request) {
   const key = cacheKey(request);
   const cached = await copyOf(request, key);
   const network = fetch(conditional(request, cached)).then(async (response) => {
-    if (response.status === 304 && cached) {
-      // Read to its (empty) end: a response left unread is cancelled, and
-      // the browser reports the request as aborted.
+    if ((response.status === 304 || response.status >= 500) && cached) {
+      // A 304 means the copy; a server too busy for pages (503) or a
+      // failing proxy in front of it (502, 504) answers as a network
+      // that fails: the copy opens the app, whose connection then tells
+      // the truth. Read to its end: a response left unread is cancelled,
+      // and the browser reports the request as aborted.
       await response.arrayBuffer().catch(() => {});
       return cached.clone();
     }

@@ -28,6 +28,10 @@ type Settings struct {
 	// PageLatencyMS delays every answer outside /api/ (pages, the app's
 	// files): a link too slow to open the app from the network.
 	PageLatencyMS int `json:"page_latency_ms"`
+	// PageStatus, when not 0, answers every request outside /api/ with
+	// that 5xx status: a server too busy for pages (the render gate's
+	// 503) or a failing proxy in front of it.
+	PageStatus int `json:"page_status"`
 }
 
 // update is a POST body: only the fields present change. Drop "all" cuts
@@ -39,6 +43,7 @@ type update struct {
 	LatencyMS       *int       `json:"latency_ms"`
 	MutePongs       *bool      `json:"mute_pongs"`
 	PageLatencyMS   *int       `json:"page_latency_ms"`
+	PageStatus      *int       `json:"page_status"`
 	Drop            *string    `json:"drop"`
 	Close           *CloseCall `json:"close"`
 }
@@ -96,10 +101,17 @@ func (f *Faults) MutePongs() bool { return f.Settings().MutePongs }
 // Delay waits for the latency in force, or until ctx ends.
 func (f *Faults) Delay(ctx context.Context) { wait(ctx, f.Latency()) }
 
-// Pages delays every answer of next by the page latency in force.
+// Pages delays every answer of next by the page latency in force, and
+// answers the page status in force instead of next when one is.
 func (f *Faults) Pages(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wait(r.Context(), time.Duration(f.Settings().PageLatencyMS)*time.Millisecond)
+		s := f.Settings()
+		wait(r.Context(), time.Duration(s.PageLatencyMS)*time.Millisecond)
+		if s.PageStatus != 0 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "page_status fault", s.PageStatus)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -147,6 +159,9 @@ func (f *Faults) apply(u update) error {
 	if u.PageLatencyMS != nil && (*u.PageLatencyMS < 0 || time.Duration(*u.PageLatencyMS)*time.Millisecond > MaxLatency) {
 		return errors.New("page_latency_ms must be between 0 and 60000")
 	}
+	if u.PageStatus != nil && *u.PageStatus != 0 && (*u.PageStatus < 500 || *u.PageStatus > 599) {
+		return errors.New("page_status must be 0 or between 500 and 599")
+	}
 	if u.Drop != nil && *u.Drop != "all" && *u.Drop != "" {
 		return errors.New(`drop must be "all"`)
 	}
@@ -174,6 +189,9 @@ func (f *Faults) apply(u update) error {
 	}
 	if u.PageLatencyMS != nil {
 		f.s.PageLatencyMS = *u.PageLatencyMS
+	}
+	if u.PageStatus != nil {
+		f.s.PageStatus = *u.PageStatus
 	}
 	f.mu.Unlock()
 	if u.Drop != nil && *u.Drop == "all" && f.hooks.Drop != nil {

@@ -75,6 +75,27 @@ func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
 		setFaults(t, m, `{"page_latency_ms":0}`)
 	})
 
+	t.Run("page_status answers the pages with it, not the API", func(t *testing.T) {
+		setFaults(t, m, `{"page_status":503}`)
+		for _, path := range []string{"/therapist", "/web/app.wasm"} {
+			res, err := http.Get(m.URL() + path)
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, path)
+		}
+		require.NoError(t, casey.http.Ping(ctx))
+		for _, body := range []string{`{"page_status":404}`, `{"page_status":600}`} {
+			_, err := httpClient(m, "").Do(ctx, http.MethodPost, "/api/test/faults", []byte(body), nil)
+			requireHTTPError(t, err, http.StatusBadRequest, "bad_request")
+		}
+
+		setFaults(t, m, `{"page_status":0}`)
+		res, err := http.Get(m.URL() + "/therapist")
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+	})
+
 	t.Run("mute_pongs leaves pings unanswered while sends are acked", func(t *testing.T) {
 		setFaults(t, m, `{"mute_pongs":true}`)
 		short, cancel := context.WithTimeout(ctx, time.Second)
@@ -128,7 +149,7 @@ func TestEachFaultOfTheTestBackendBreaksWhatItSays(t *testing.T) {
 	var settings map[string]any
 	_, err := httpClient(m, "").Do(ctx, http.MethodGet, "/api/test/faults", nil, &settings)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"refuse_websocket": false, "latency_ms": 0.0, "mute_pongs": false, "page_latency_ms": 0.0}, settings)
+	assert.Equal(t, map[string]any{"refuse_websocket": false, "latency_ms": 0.0, "mute_pongs": false, "page_latency_ms": 0.0, "page_status": 0.0}, settings)
 }
 
 func TestTheTestBackendIsAbsentWithoutFaults(t *testing.T) {
