@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"sort"
@@ -197,12 +198,25 @@ func (b *Bundle) serve(w http.ResponseWriter, r *http.Request) {
 	b.mux.ServeHTTP(w, r)
 }
 
+// busyPage is what a page past the render gate answers: it asks for itself
+// again after two seconds, so a customer opening a booking's link while
+// the server is flooded gets the chat without doing anything. (An
+// installed app's worker answers from its cache instead.)
+const busyPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>tether</title></head>
+<body><p>tether is busy. This page opens again in a moment.</p></body></html>
+`
+
 // servePage renders a page (and compresses it) holding a slot of the
 // render gate, and writes it to the client once the slot is free again.
 func (b *Bundle) servePage(w http.ResponseWriter, r *http.Request) {
 	if !b.renders.enter(r.Context()) {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "busy: try again in a moment", http.StatusServiceUnavailable)
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, busyPage)
 		return
 	}
 	held := &heldResponse{header: w.Header(), status: http.StatusOK}

@@ -608,6 +608,9 @@ func TestPagesPastTheRenderGateWaitThenAreRefused(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, "past the waiters a page is refused at once")
 	assert.Equal(t, "1", w.Header().Get("Retry-After"))
 	assert.NotEmpty(t, w.Header().Get("Content-Security-Policy"), "a refusal carries the security headers too")
+	assert.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
+	assert.Contains(t, w.Body.String(), `<meta http-equiv="refresh" content="2">`, "the page asks for itself again")
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 
 	assert.Equal(t, http.StatusOK, serve(b, http.MethodGet, "/web/app.css").Code, "assets do not wait for pages")
 
