@@ -187,12 +187,14 @@ func (b *Bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.servePage(w, r)
 		return
 	}
-	b.serve(w, r)
+	b.serve(w, r, false)
 }
 
-func (b *Bundle) serve(w http.ResponseWriter, r *http.Request) {
+// serve answers r, gzip-compressed when it may be; page says r asks for a
+// page (which the gzip memo never keeps).
+func (b *Bundle) serve(w http.ResponseWriter, r *http.Request, page bool) {
 	if r.Method == http.MethodGet && r.URL.Path != "/web/"+wasmName && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
-		serveCompressed(b.mux, b.gzipped, w, r, b.isPage(r.URL.Path))
+		serveCompressed(b.mux, b.gzipped, w, r, page)
 		return
 	}
 	b.mux.ServeHTTP(w, r)
@@ -222,7 +224,7 @@ func (b *Bundle) servePage(w http.ResponseWriter, r *http.Request) {
 	held := &heldResponse{header: w.Header(), status: http.StatusOK}
 	func() {
 		defer b.renders.leave()
-		b.serve(held, r)
+		b.serve(held, r, true)
 	}()
 	w.WriteHeader(held.status)
 	w.Write(held.body.Bytes())
