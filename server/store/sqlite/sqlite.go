@@ -164,7 +164,7 @@ func Open(path string, opts Options) (*Store, error) {
 		batching.Gather = DefaultGather
 	}
 	s.batcher = batch.New(s.apply, batching)
-	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enterCall, sqlstore.DB{DB: s.reader}, sqlstore.DB{DB: s.writer})
+	s.Bookings = sqlstore.NewBookings(dialect, bookingsSQL, s.enterCall, sqlstore.NewDB(s.reader), sqlstore.NewDB(s.writer))
 	return s, nil
 }
 

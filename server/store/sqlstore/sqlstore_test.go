@@ -3,12 +3,16 @@
 package sqlstore_test
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
 
 	"tether/server/store"
 	"tether/server/store/sqlstore"
@@ -106,4 +110,69 @@ func TestFailedKeepsNotFoundAsItIs(t *testing.T) {
 	assert.NoError(t, sqlstore.Failed(nil, "read"))
 	assert.Equal(t, store.ErrNotFound, sqlstore.Failed(store.ErrNotFound, "read"))
 	assert.EqualError(t, sqlstore.Failed(errors.New("gone"), "read the booking of r1"), "failed to read the booking of r1: gone")
+}
+
+// openMemory opens an SQLite database in memory with a table t of n rows
+// (k, v).
+func openMemory(tb testing.TB, n int) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+tb.Name()+"?mode=memory&cache=shared")
+	require.NoError(tb, err)
+	tb.Cleanup(func() { db.Close() })
+	_, err = db.Exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")
+	require.NoError(tb, err)
+	for i := range n {
+		_, err = db.Exec("INSERT INTO t VALUES (?, ?)", fmt.Sprint("k", i), i)
+		require.NoError(tb, err)
+	}
+	return db
+}
+
+// A DB keeps at most maxPrepared statements; past them its queries still
+// run, unprepared, and a query that does not compile says why.
+func TestDBPreparesAFixedSet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := sqlstore.NewDB(openMemory(t, 1))
+	for i := range 100 { // more distinct queries than it keeps
+		var v int
+		require.NoError(t, d.QueryRow(ctx, fmt.Sprintf("SELECT v + %d FROM t WHERE k = ?", i), "k0").Scan(&v))
+		assert.Equal(t, i, v)
+	}
+	n, err := d.Exec(ctx, "UPDATE t SET v = v + 1 WHERE k = ?", "k0")
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n)
+	rows, err := d.Query(ctx, "SELECT v FROM t")
+	require.NoError(t, err)
+	got, err := sqlstore.Collect(rows, 0, scanInt)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, got)
+	_, err = d.Exec(ctx, "UPDATE nowhere SET v = 1")
+	assert.ErrorContains(t, err, "no such table")
+}
+
+// BenchmarkDBQueryRow reads one row by key, as the hub reads a room's
+// booking: the statement prepared once and kept (NewDB), against compiled
+// on every call.
+func BenchmarkDBQueryRow(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		db   func(*sql.DB) sqlstore.DB
+	}{
+		{"prepared", sqlstore.NewDB},
+		{"unprepared", func(db *sql.DB) sqlstore.DB { return sqlstore.DB{DB: db} }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d := c.db(openMemory(b, 1000))
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				var v int
+				if err := d.QueryRow(ctx, "SELECT v FROM t WHERE k = ?", fmt.Sprint("k", i%1000)).Scan(&v); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
 }
